@@ -1,0 +1,1 @@
+"""One module per `harness` subcommand: register(subparsers) and run(args) -> exit code."""
