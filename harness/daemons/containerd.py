@@ -1,0 +1,258 @@
+"""A private containerd with its CRI plugin, for commands and tests on this host.
+
+Everything it owns lives under one directory (root, state, sockets, CNI config and IPAM data)
+and its pod bridge has its own name and subnet, so several instances coexist with each other
+and with the host's own containerd. The CRI settings follow what the node needs, not a hidden
+hack: `restrict_oom_score_adj` is set where the kernel refuses negative oom_score_adj.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.daemons.process import Daemon, unix_socket_answers
+
+CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
+
+
+def negative_oom_score_adj_refused() -> bool:
+    """True where this kernel refuses a negative oom_score_adj even to root (see lab notes)."""
+    probe = subprocess.run(
+        ["sh", "-c", "echo -1 > /proc/self/oom_score_adj"], capture_output=True, check=False
+    )
+    return probe.returncode != 0
+
+
+@dataclass(frozen=True)
+class RuntimeHandler:
+    """A CRI runtime handler (RuntimeClass): a name and the OCI runtime binary it runs."""
+
+    name: str
+    binary: str = "runc"
+    runtime_type: str = "io.containerd.runc.v2"
+
+
+@dataclass
+class ContainerdConfig:
+    """What differs between the containerd instances the harness starts."""
+
+    base_dir: Path
+    sandbox_image: str = "harness.local/pause:3.9"
+    restrict_oom_score_adj: bool = field(default_factory=negative_oom_score_adj_refused)
+    bridge: str = "hcni0"
+    subnet: str = "10.88.0.0/24"
+    cni: bool = True  # False leaves the CNI config dir empty: NetworkReady must then be false
+    handlers: tuple[RuntimeHandler, ...] = ()
+    default_runtime_binary: str = "runc"
+    seccomp_disabled: bool = False  # a fault for the suite's own tests, never a default
+    registry_config_dir: Path | None = None  # hosts.toml per registry (CA, skip_verify)
+    registry_auths: dict[str, tuple[str, str]] = field(default_factory=dict)
+    stream_server_port: int = 0  # 0: the kernel picks, the CRI returns it in streaming URLs
+
+    @property
+    def root(self) -> Path:
+        return self.base_dir / "root"
+
+    @property
+    def state(self) -> Path:
+        return self.base_dir / "state"
+
+    @property
+    def address(self) -> Path:
+        return self.base_dir / "containerd.sock"
+
+    @property
+    def cni_conf_dir(self) -> Path:
+        return self.base_dir / "net.d"
+
+    @property
+    def config_path(self) -> Path:
+        return self.base_dir / "config.toml"
+
+
+def _q(value: str) -> str:
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def _runtime_table(name: str, binary: str, runtime_type: str) -> str:
+    prefix = 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes'
+    return (
+        f"[{prefix}.{_q(name)}]\n"
+        f"  runtime_type = {_q(runtime_type)}\n"
+        f"[{prefix}.{_q(name)}.options]\n"
+        f"  BinaryName = {_q(binary)}\n"
+        "  SystemdCgroup = false\n"
+    )
+
+
+def render_config(cfg: ContainerdConfig) -> str:
+    """containerd 1.6 config (version 2) for this instance."""
+    cni_bin = next((d for d in CNI_BIN_DIRS if Path(d, "bridge").exists()), CNI_BIN_DIRS[0])
+    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    lines = [
+        "version = 2",
+        f"root = {_q(cfg.root)}",
+        f"state = {_q(cfg.state)}",
+        # Plugins this host cannot run would only add noise to the log.
+        'disabled_plugins = ["io.containerd.snapshotter.v1.aufs", '
+        '"io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", '
+        '"io.containerd.snapshotter.v1.devmapper"]',
+        "[grpc]",
+        f"  address = {_q(cfg.address)}",
+        "[ttrpc]",
+        f"  address = {_q(cfg.base_dir / 'containerd.sock.ttrpc')}",
+        f"[{cri}]",
+        f"  sandbox_image = {_q(cfg.sandbox_image)}",
+        f"  restrict_oom_score_adj = {str(cfg.restrict_oom_score_adj).lower()}",
+        '  stream_server_address = "127.0.0.1"',
+        f"  stream_server_port = {_q(cfg.stream_server_port)}",
+        "  enable_selinux = false",
+        "  tolerate_missing_hugetlb_controller = true",
+        f"[{cri}.cni]",
+        f"  bin_dir = {_q(cni_bin)}",
+        f"  conf_dir = {_q(cfg.cni_conf_dir)}",
+        "  max_conf_num = 1",
+        f"[{cri}.containerd]",
+        '  default_runtime_name = "runc"',
+        "  snapshotter = \"overlayfs\"",
+        _runtime_table("runc", cfg.default_runtime_binary, "io.containerd.runc.v2"),
+    ]
+    lines += [_runtime_table(h.name, h.binary, h.runtime_type) for h in cfg.handlers]
+    if cfg.registry_config_dir:
+        lines += [f"[{cri}.registry]", f"  config_path = {_q(cfg.registry_config_dir)}"]
+    for host, (user, password) in cfg.registry_auths.items():
+        lines += [
+            f"[{cri}.registry.configs.{_q(host)}.auth]",
+            f"  username = {_q(user)}",
+            f"  password = {_q(password)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_cni_conflist(cfg: ContainerdConfig) -> dict:
+    """bridge + host-local + portmap + loopback: the pod network the lab notes verified.
+
+    IPAM state stays under base_dir so instances never hand out each other's addresses; no
+    masquerading, since no pod traffic may leave this machine.
+    """
+    return {
+        "cniVersion": "1.0.0",
+        "name": f"{cfg.bridge}-net",
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": cfg.bridge,
+                "isGateway": True,
+                "ipMasq": False,
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": cfg.subnet}]],
+                    "routes": [{"dst": "0.0.0.0/0"}],
+                    "dataDir": str(cfg.base_dir / "cni-ipam"),
+                },
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+            {"type": "loopback"},
+        ],
+    }
+
+
+def write_files(cfg: ContainerdConfig) -> None:
+    cfg.base_dir.mkdir(parents=True, exist_ok=True)
+    cfg.cni_conf_dir.mkdir(exist_ok=True)
+    conflist = cfg.cni_conf_dir / "10-harness.conflist"
+    if cfg.cni:
+        conflist.write_text(json.dumps(render_cni_conflist(cfg), indent=2))
+    else:
+        conflist.unlink(missing_ok=True)
+    cfg.config_path.write_text(render_config(cfg))
+
+
+class Containerd:
+    """A running private containerd. Use as a context manager, or start() / stop()."""
+
+    def __init__(self, cfg: ContainerdConfig):
+        self.cfg = cfg
+        self.daemon = Daemon(
+            name=f"containerd ({cfg.base_dir})",
+            argv=["containerd", "--config", str(cfg.config_path), "--log-level", "info"],
+            log_path=cfg.base_dir / "containerd.log",
+            ready=lambda: unix_socket_answers(cfg.address),
+        )
+
+    @property
+    def address(self) -> str:
+        return str(self.cfg.address)
+
+    @property
+    def endpoint(self) -> str:
+        return f"unix://{self.cfg.address}"
+
+    def start(self) -> Containerd:
+        write_files(self.cfg)
+        self.daemon.start()
+        return self
+
+    def restart(self) -> None:
+        """Stop and start the daemon only: shims, containers and state survive, as on a node."""
+        self.daemon.stop()
+        write_files(self.cfg)
+        self.daemon.start()
+
+    def ctr(self, *args: str, namespace: str = "k8s.io", timeout: float = 120) -> str:
+        out = subprocess.run(
+            ["ctr", "--address", self.address, "--namespace", namespace, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
+        return out.stdout
+
+    def stop(self, purge: bool = False) -> None:
+        """Stop containerd and what it leaves running: shims, mounts, the pod bridge."""
+        self.daemon.stop()
+        _kill_shims(self.address)
+        _unmount_below(self.cfg.base_dir)
+        if self.cfg.cni:
+            subprocess.run(["ip", "link", "del", self.cfg.bridge], capture_output=True, check=False)
+        if purge:
+            shutil.rmtree(self.cfg.base_dir, ignore_errors=True)
+
+    def __enter__(self) -> Containerd:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _kill_shims(address: str) -> None:
+    """Shims outlive containerd by design; ours are the ones started with our address."""
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            argv = (pid_dir / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and b"containerd-shim" in argv[0] and address.encode() in argv:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_dir.name), 9)
+
+
+def _unmount_below(base: Path) -> None:
+    prefix = str(base.resolve()) + "/"
+    mounts = [
+        line.split()[4]
+        for line in Path("/proc/self/mountinfo").read_text().splitlines()
+        if line.split()[4].startswith(prefix)
+    ]
+    for target in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True, check=False)
