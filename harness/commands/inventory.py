@@ -1,11 +1,70 @@
-"""`harness inventory`: validate an inventory file."""
+"""`harness inventory`: validate an inventory file, and check that its nodes answer over SSH."""
 
-from harness.errors import InputError
+from harness.errors import EXIT_OK, EXIT_UNREACHABLE, UnreachableError
+from harness.inventory import Inventory, load_inventory
 
 
 def register(sub):
-    return sub.add_parser("inventory", help="validate an inventory file", description="Validate an inventory file.")
+    parser = sub.add_parser("inventory", help="validate an inventory, reach its nodes",
+                            description="Validate an inventory file and reach its nodes.")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = actions.add_parser("check", help="validate FILE and list its nodes",
+                               description="Validate FILE (harness or Ansible YAML shape) and "
+                               "print its nodes; exit 2 with FILE:LINE: FIELD: problem otherwise.")
+    check.add_argument("file", metavar="FILE")
+    ping = actions.add_parser("ping", help="run `true` on every node of FILE",
+                              description="Connect to every node of FILE and run `true`; "
+                              "exit 3 when a node is unreachable.")
+    ping.add_argument("file", metavar="FILE")
+    ping.add_argument("--known-hosts", metavar="PATH",
+                      help="known_hosts file to verify host keys (default ~/.ssh/known_hosts)")
+    ping.add_argument("--trust-on-first-use", action="store_true",
+                      help="accept and record the host key of a host not yet in known_hosts")
+    ping.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS")
+    ping.add_argument("--connect-retries", type=int, default=2, metavar="N")
+    return parser
 
 
 def run(args) -> int:
-    raise InputError("not implemented yet in this version", hint="see the README for what works")
+    inventory = load_inventory(args.file)
+    if args.action == "check":
+        print(format_nodes(inventory))
+        return EXIT_OK
+    return _ping(inventory, args)
+
+
+def format_nodes(inventory: Inventory) -> str:
+    header = ("NAME", "ADDRESS", "USER", "CONNECTION", "BECOME", "GROUPS", "SSH KEY")
+    rows = [header] + [
+        (n.name, n.address, n.user, n.connection, "yes" if n.become else "no",
+         ",".join(n.groups) or "-", str(n.ssh_key) if n.ssh_key else "(default)")
+        for n in inventory.nodes
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    cluster = inventory.cluster
+    lines.append(f"{len(inventory.nodes)} node(s); kubernetes "
+                 f"{cluster.kubernetes_version or '(not set)'}; kubeconfig "
+                 f"{cluster.kubeconfig or '(not set)'}")
+    return "\n".join(lines)
+
+
+def _ping(inventory: Inventory, args) -> int:
+    from harness.transport import transport_for
+
+    # Unreachable nodes are listed and the rest still tried; host key and authentication
+    # problems are input errors (they name the node) and stop the run at the first one.
+    worst = EXIT_OK
+    for node in inventory.nodes:
+        try:
+            with transport_for(node, known_hosts=args.known_hosts,
+                               trust_on_first_use=args.trust_on_first_use,
+                               connect_timeout=args.connect_timeout,
+                               connect_retries=args.connect_retries) as transport:
+                result = transport.run(["true"], timeout=args.connect_timeout, check=True)
+            print(f"{node.name}: ok ({result.duration:.2f}s)")
+        except UnreachableError as err:
+            print(f"{node.name}: unreachable: {err}")
+            worst = max(worst, EXIT_UNREACHABLE)
+    return worst
