@@ -1,0 +1,168 @@
+"""OCI runtime-spec and image-spec conformance suite.
+
+Run: `pytest suites/oci [--oci-runtime PATH ...] [--image-archive PATH ...] [--junitxml F]`.
+Without --oci-runtime every runtime installed on the host (runc, crun) is tested; each test id
+carries the runtime and its version, e.g. `[runc-1.1.5]`. Known spec deviations of a runtime
+version (deviations.yaml) are strict xfails with the reason; a runtime that cannot create a
+container on this host is skipped once with the reason it gave.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.errors import HarnessError
+from harness.oci.containers import ContainerFactory
+from harness.oci.host import HostFacts, host_facts
+from harness.oci.rootfs import fixture_rootfs
+from harness.oci.runtime import OciRuntime, RuntimeInfo, discover
+
+HERE = Path(__file__).parent
+# Mount points the tests use, made once in the shared rootfs so no run has to create them.
+ROOTFS_DIRS = ("mnt/bind", "mnt/ro", "mnt/tmpfs", "hooks", "test", "tmp")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("oci", "OCI conformance")
+    group.addoption(
+        "--oci-runtime",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="runtime binary to test (repeatable); default: every runc/crun found",
+    )
+    group.addoption(
+        "--image-archive",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="image to validate against image-spec: OCI layout dir/tar or docker-archive tar",
+    )
+
+
+def pytest_configure(config):
+    if not hasattr(config.option, "oci_runtime"):
+        return
+    try:
+        config.oci_runtimes = discover(config.getoption("oci_runtime"))
+    except HarnessError as err:
+        raise pytest.UsageError(str(err)) from err
+    config.oci_deviations = load_deviations(HERE / "deviations.yaml")
+
+
+@dataclass(frozen=True)
+class Deviation:
+    runtime: str
+    min_version: str
+    below_version: str | None
+    test: str
+    spec: str
+    reason: str
+
+    def applies(self, info: RuntimeInfo, function: str, params: str) -> bool:
+        """`params` is the test's parameter id without the runtime's, e.g. "poststart"; a
+        deviation named `test[poststart]` applies to that case only, `test` to all."""
+        name, _, case = self.test.partition("[")
+        if self.runtime != info.name or name != function or case.rstrip("]") not in ("", params):
+            return False
+        version = _version(info.version)
+        if version < _version(self.min_version):
+            return False
+        return self.below_version is None or version < _version(self.below_version)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+def load_deviations(path: Path) -> list[Deviation]:
+    entries = yaml.safe_load(path.read_text()) or []
+    try:
+        return [
+            Deviation(
+                runtime=e["runtime"],
+                min_version=str(e["versions"]["min"]),
+                below_version=str(e["versions"]["below"]) if e["versions"].get("below") else None,
+                test=e["test"],
+                spec=e["spec"],
+                reason=e["reason"],
+            )
+            for e in entries
+        ]
+    except (KeyError, TypeError) as err:
+        raise pytest.UsageError(
+            f"{path}: every entry needs runtime, versions.min, test, spec, reason ({err})"
+        ) from err
+
+
+def pytest_generate_tests(metafunc):
+    if "runtime_info" in metafunc.fixturenames:
+        runtimes = metafunc.config.oci_runtimes
+        metafunc.parametrize(
+            "runtime_info", runtimes, ids=[r.id for r in runtimes], scope="session"
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    deviations = getattr(config, "oci_deviations", [])
+    for item in items:
+        info = getattr(item, "callspec", None) and item.callspec.params.get("runtime_info")
+        if not isinstance(info, RuntimeInfo):
+            continue
+        params = "-".join(p for p in item.callspec.id.split(info.id) if p).strip("-")
+        for deviation in deviations:
+            if deviation.applies(info, item.originalname, params):
+                reason = f"{info.id} deviates from {deviation.spec}: {deviation.reason}"
+                item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.fixture(scope="session")
+def host() -> HostFacts:
+    return host_facts()
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    if os.geteuid() != 0:
+        pytest.skip("the OCI suite needs root: runtimes create namespaces and cgroups")
+    path = Path(tempfile.mkdtemp(prefix="ho-oci-"))
+    path.chmod(0o755)  # user-namespace tests run the rootfs as a mapped, unprivileged uid
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rootfs(workdir) -> Path:
+    path, _source = fixture_rootfs(workdir / "rootfs")
+    for name in ROOTFS_DIRS:
+        (path / name).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def runtime(runtime_info, workdir, rootfs) -> OciRuntime:
+    """The runtime under test with a private --root, once shown able to run a container."""
+    oci = OciRuntime(runtime_info, root=workdir / f"root-{runtime_info.id}")
+    probe = ContainerFactory(oci, rootfs, workdir)
+    try:
+        probe.run(probe.spec("true"))
+    except HarnessError as err:
+        pytest.skip(f"{runtime_info.id} cannot create containers on this host: {err}")
+    finally:
+        probe.cleanup()
+    return oci
+
+
+@pytest.fixture
+def containers(runtime, rootfs, workdir):
+    factory = ContainerFactory(runtime, rootfs, Path(tempfile.mkdtemp(dir=workdir)))
+    yield factory
+    factory.cleanup()
+    shutil.rmtree(factory.workdir, ignore_errors=True)
