@@ -1,0 +1,372 @@
+"""Commands, files and unix-socket forwarding on a node over SSH (paramiko).
+
+Host keys are verified against a known_hosts file; an unknown host is refused unless
+trust-on-first-use was asked for, in which case its key is recorded. Only connecting is retried
+(with backoff): a command is never run twice. Key contents and passphrases are never logged or
+put in messages; only the key's path is.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import select
+import shlex
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import paramiko
+from paramiko.common import cMSG_CHANNEL_OPEN
+
+from harness.errors import HarnessTimeout, InputError, StepFailed, UnreachableError
+from harness.inventory import Node
+from harness.transport.base import (
+    REDACTED,
+    AuthenticationError,
+    Command,
+    CommandResult,
+    HostKeyError,
+    Transport,
+    as_bytes,
+    checked,
+    command_text,
+    socket_path,
+)
+from harness.transport.forward import UnixSocketRelay
+
+log = logging.getLogger("harness.transport")
+
+DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
+PASSPHRASE_ENV = "HARNESS_SSH_KEY_PASSPHRASE"
+STREAMLOCAL = "direct-streamlocal@openssh.com"
+
+# When sshd refuses streamlocal forwarding (a hardened sshd_config), a python3 on the node
+# relays its stdin/stdout to the socket instead (python3 is on every node Ansible manages).
+_REMOTE_RELAY = (
+    "import os,socket,sys,threading\n"
+    "s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1])\n"
+    "def up():\n"
+    " while d:=os.read(0,65536):s.sendall(d)\n"
+    " s.shutdown(socket.SHUT_WR)\n"
+    "threading.Thread(target=up,daemon=True).start()\n"
+    "while d:=s.recv(65536):sys.stdout.buffer.write(d);sys.stdout.buffer.flush()\n"
+)
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    digest = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+    return f"{key.get_name()} SHA256:{digest}"
+
+
+class _RefuseUnknownHost(paramiko.MissingHostKeyPolicy):
+    def __init__(self, known_hosts: Path):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client, hostname, key):
+        host, _, port = hostname.strip("[").partition("]:")
+        raise HostKeyError(
+            f"host key of {hostname} ({fingerprint(key)}) is not in {self.known_hosts}",
+            hint=f"check the fingerprint, then add it: ssh-keyscan -p {port or 22} {host} >> "
+                 f"{self.known_hosts}; or pass --trust-on-first-use to record it")
+
+
+class _RecordNewHost(paramiko.MissingHostKeyPolicy):
+    """Trust on first use: accept an unknown host's key and append it to known_hosts, so the
+    next connection verifies against it."""
+
+    def __init__(self, known_hosts: Path):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client, hostname, key):
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        self.known_hosts.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(self.known_hosts, "a") as out:
+            out.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        log.warning("trusted on first use: host key of %s (%s), recorded in %s",
+                    hostname, fingerprint(key), self.known_hosts)
+
+
+# paramiko's open_channel packs the extra fields of tcpip and x11 channels only. OpenSSH's
+# streamlocal channel (its PROTOCOL file, 2.4) needs: string socket path, string reserved,
+# uint32 reserved. They are appended to the CHANNEL_OPEN message on its way out; the path is
+# handed over in a thread-local because open_channel sends from the calling thread.
+_pending_streamlocal = threading.local()
+_OPEN_STREAMLOCAL_PREFIX = (cMSG_CHANNEL_OPEN + len(STREAMLOCAL).to_bytes(4, "big")
+                            + STREAMLOCAL.encode())
+
+
+def _install_streamlocal_fields(transport: paramiko.Transport) -> None:
+    if getattr(transport, "_harness_streamlocal", False):
+        return
+    send = transport._send_user_message
+
+    def send_with_streamlocal_fields(message: paramiko.Message):
+        path = getattr(_pending_streamlocal, "path", None)
+        if path is not None and message.asbytes().startswith(_OPEN_STREAMLOCAL_PREFIX):
+            message.add_string(path)
+            message.add_string("")
+            message.add_int(0)
+            _pending_streamlocal.path = None
+        return send(message)
+
+    transport._send_user_message = send_with_streamlocal_fields
+    transport._harness_streamlocal = True
+
+
+def open_streamlocal(transport: paramiko.Transport, path: str,
+                     timeout: float = 10.0) -> paramiko.Channel:
+    """An SSH channel connected to the unix socket `path` on the server."""
+    _install_streamlocal_fields(transport)
+    _pending_streamlocal.path = path
+    try:
+        return transport.open_channel(STREAMLOCAL, timeout=timeout)
+    finally:
+        _pending_streamlocal.path = None
+
+
+class SSHTransport(Transport):
+    def __init__(self, node: Node, *, known_hosts: Path | str | None = None,
+                 trust_on_first_use: bool = False, connect_timeout: float = 10.0,
+                 connect_retries: int = 3, retry_backoff: float = 0.5,
+                 passphrase: str | None = None):
+        self.node = node
+        self.node_name = node.name
+        self.known_hosts = Path(known_hosts or DEFAULT_KNOWN_HOSTS).expanduser()
+        self.trust_on_first_use = trust_on_first_use
+        self.connect_timeout = connect_timeout
+        self.connect_retries = connect_retries
+        self.retry_backoff = retry_backoff
+        self._passphrase = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV)
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the passphrase
+        return f"SSHTransport({self.node.name}, {self.node.user}@{self.node.address})"
+
+    # --- connecting -----------------------------------------------------------------------
+
+    def connect(self) -> SSHTransport:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect_with_retries()
+        return self
+
+    def __enter__(self) -> SSHTransport:
+        return self.connect()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sftp:
+                self._sftp.close()
+            if self._client:
+                self._client.close()
+            self._sftp = self._client = None
+
+    def _load_key(self) -> paramiko.PKey | None:
+        path = self.node.ssh_key
+        if path is None:
+            return None
+        where = f"node {self.node.name}: SSH key {path}"
+        try:
+            return paramiko.PKey.from_path(path, password=self._passphrase)
+        except paramiko.PasswordRequiredException:
+            hint = f"set {PASSPHRASE_ENV} or use an unencrypted key"
+            raise AuthenticationError(f"{where} is encrypted", hint=hint) from None
+        except (paramiko.SSHException, ValueError) as err:
+            reason = "wrong passphrase" if self._passphrase else type(err).__name__
+            raise AuthenticationError(f"{where} cannot be used ({reason})",
+                                      hint="give an OpenSSH private key file") from None
+        except OSError as err:
+            raise InputError(f"{where} cannot be read: {err.strerror}") from None
+
+    def _connect_with_retries(self) -> paramiko.SSHClient:
+        key = self._load_key()
+        attempts = self.connect_retries + 1
+        last: Exception | None = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self.retry_backoff * 2 ** (attempt - 1))
+            try:
+                return self._connect_once(key)
+            except (OSError, EOFError, paramiko.SSHException) as err:
+                # Host key and authentication failures surface as our own errors: not retried.
+                last = err
+                log.debug("node %s: connect attempt %d/%d failed: %s",
+                          self.node.name, attempt + 1, attempts, err)
+        reason = " ".join(str(last).split()) or type(last).__name__
+        raise UnreachableError(f"node {self.node.name}: cannot reach {self.node.address} over "
+                               f"SSH after {attempts} attempt(s): {reason}",
+                               hint="check the address, the port and that sshd runs")
+
+    def _connect_once(self, key: paramiko.PKey | None) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        if self.known_hosts.exists():
+            client.load_host_keys(str(self.known_hosts))
+        policy = _RecordNewHost if self.trust_on_first_use else _RefuseUnknownHost
+        client.set_missing_host_key_policy(policy(self.known_hosts))
+        node = self.node
+        try:
+            client.connect(
+                node.host, port=node.port, username=node.user, pkey=key,
+                look_for_keys=key is None, allow_agent=key is None,
+                timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                auth_timeout=self.connect_timeout, channel_timeout=self.connect_timeout,
+            )
+        except paramiko.BadHostKeyException as err:
+            client.close()
+            name = err.hostname
+            raise HostKeyError(
+                f"node {node.name}: host key of {name} ({fingerprint(err.key)}) does not match "
+                f"the one in {self.known_hosts}",
+                hint=f"if the node was reinstalled, remove the old entry (ssh-keygen -R "
+                     f"'{name}' -f {self.known_hosts}); otherwise the connection may be "
+                     f"intercepted") from None
+        except paramiko.AuthenticationException:
+            client.close()
+            key_name = str(node.ssh_key) if node.ssh_key else "the default keys and agent"
+            raise AuthenticationError(
+                f"node {node.name}: {node.user}@{node.address} refused {key_name}",
+                hint="authorize the key's public half for that user") from None
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _ssh(self) -> paramiko.Transport:
+        self.connect()
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise UnreachableError(f"node {self.node.name}: the SSH connection to "
+                                   f"{self.node.address} is closed")
+        return transport
+
+    # --- commands -------------------------------------------------------------------------
+
+    def _remote_command(self, cmd: Command, become: bool | None) -> str:
+        text = command_text(cmd)
+        if (self.node.become if become is None else become) and self.node.user != "root":
+            return f"sudo -n -- sh -c {shlex.quote(text)}"
+        return text
+
+    def run(self, cmd: Command, timeout: float = 60.0, input: str | bytes | None = None,
+            check: bool = False, become: bool | None = None,
+            sensitive: bool = False) -> CommandResult:
+        shown = REDACTED if sensitive else command_text(cmd)
+        start = time.monotonic()
+        try:
+            chan = self._ssh().open_session(timeout=self.connect_timeout)
+            chan.exec_command(self._remote_command(cmd, become))
+            if input is not None:
+                chan.sendall(as_bytes(input))
+            chan.shutdown_write()
+            out, err = _drain(chan, start + timeout)
+        except TimeoutError:
+            raise HarnessTimeout(f"node {self.node.name}: `{shown}` did not finish within "
+                                 f"{timeout:g}s") from None
+        except (OSError, EOFError, paramiko.SSHException) as err:
+            raise UnreachableError(f"node {self.node.name}: lost the SSH connection to "
+                                   f"{self.node.address} while running `{shown}`: "
+                                   f"{' '.join(str(err).split()) or type(err).__name__}") from None
+        result = CommandResult(shown, out.decode(errors="replace"), err.decode(errors="replace"),
+                               chan.recv_exit_status(), time.monotonic() - start)
+        chan.close()
+        return checked(result, self.node.name) if check else result
+
+    # --- files ----------------------------------------------------------------------------
+
+    def _sftp_client(self) -> paramiko.SFTPClient:
+        self.connect()
+        with self._lock:
+            if self._sftp is None:
+                self._sftp = self._client.open_sftp()
+            return self._sftp
+
+    def _needs_sudo(self) -> bool:
+        return self.node.become and self.node.user != "root"
+
+    def put(self, local: Path | str, remote: str, mode: int = 0o644) -> None:
+        # SFTP runs as the login user: with become, upload beside /tmp then move it as root.
+        target = f"/tmp/.harness-put-{uuid.uuid4().hex}" if self._needs_sudo() else remote
+        try:
+            self._sftp_client().put(str(local), target)
+            self._sftp_client().chmod(target, mode)
+        except OSError as err:
+            raise StepFailed(f"node {self.node.name}: cannot copy {local} to {target}: "
+                             f"{err.strerror or err}") from None
+        if target != remote:
+            self.run(["mv", "-f", target, remote], check=True, become=True)
+
+    def get(self, remote: str, local: Path | str) -> None:
+        source = remote
+        if self._needs_sudo():
+            source = f"/tmp/.harness-get-{uuid.uuid4().hex}"
+            self.run(["install", "-m", "0644", remote, source], check=True, become=True)
+        try:
+            self._sftp_client().get(source, str(local))
+        except OSError as err:
+            raise StepFailed(f"node {self.node.name}: cannot copy {remote} to {local}: "
+                             f"{err.strerror or err}") from None
+        finally:
+            if source != remote:
+                self.run(["rm", "-f", source])
+
+    # --- unix sockets ---------------------------------------------------------------------
+
+    @contextmanager
+    def forward_unix_socket(self, remote_path: str) -> Iterator[Path]:
+        path = socket_path(remote_path)
+        use_relay = False
+
+        def open_stream():
+            nonlocal use_relay
+            transport = self._ssh()
+            if not use_relay:
+                try:
+                    return open_streamlocal(transport, path, self.connect_timeout)
+                except paramiko.ChannelException as err:
+                    # Refused outright (AllowStreamLocalForwarding no) or, in sshd 9.2, as
+                    # "connect failed" when TCP forwarding is off: relay from then on.
+                    log.info("node %s: sshd refused streamlocal forwarding to %s (%s); "
+                             "relaying through python3", self.node.name, path, err.text)
+                    use_relay = True
+            chan = transport.open_session(timeout=self.connect_timeout)
+            chan.exec_command(self._remote_command(
+                ["python3", "-c", _REMOTE_RELAY, path], become=None))
+            return chan
+
+        self.connect()
+        with UnixSocketRelay(open_stream, f"{self.node.name}:{path}") as local:
+            yield local
+
+
+def _drain(chan: paramiko.Channel, deadline: float) -> tuple[bytes, bytes]:
+    """Read stdout and stderr until the command exits and both streams end, or raise
+    TimeoutError at `deadline` (the channel is then closed, which hangs up the command)."""
+    out, err = bytearray(), bytearray()
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            chan.close()
+            raise TimeoutError
+        select.select([chan], [], [], min(remaining, 0.5))
+        while chan.recv_ready():
+            out += chan.recv(65536)
+        while chan.recv_stderr_ready():
+            err += chan.recv_stderr(65536)
+        if chan.exit_status_ready() and chan.eof_received:
+            # EOF came: whatever is left is already buffered.
+            while data := chan.recv(65536):
+                out += data
+            while data := chan.recv_stderr(65536):
+                err += data
+            return bytes(out), bytes(err)
+        if chan.eof_received:
+            chan.status_event.wait(min(remaining, 0.1))
+
