@@ -1,0 +1,286 @@
+"""JUnit XML plumbing: one file per node and suite, merged into one, counted, mapped to an exit
+code.
+
+Naming, chosen for Jenkins (which splits classnames at dots into package and class) and GitLab
+(which shows the classname as "Suite"):
+
+* `<testsuite name>` is the node name as written in the inventory;
+* every classname is dot-free: `<node>__<suite or test path>`, where each part has every
+  character outside [A-Za-z0-9_-] replaced by `_`. So pytest's `suites.cri.test_runtime` on node
+  `10.0.0.1` becomes `10_0_0_1__suites_cri_test_runtime`: Jenkins lists it under "(root)" as one
+  class per node and test module, sorted by node, and no address or hostname is split apart.
+  The double underscore separates the node from the test's own path;
+* files are named `junit-<node>-<suite>.xml` (CI globs such as `junit*.xml` pick them up).
+
+A node that could not be reached, or an operation that timed out, is recorded as an `<error>`
+whose type is UNREACHABLE or TIMEOUT; those map to exit code 3, other failures and errors to 1.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestCase, TestSuite
+
+from harness.errors import (
+    EXIT_FAILURES,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    HarnessError,
+    HarnessTimeout,
+    InputError,
+    UnreachableError,
+)
+
+UNREACHABLE = "UNREACHABLE"
+TIMEOUT = "TIMEOUT"
+INFRA_ERROR_TYPES = (UNREACHABLE, TIMEOUT)
+SEPARATOR = "__"
+MAX_DETAIL = 64 * 1024  # keep files well under dashboards' size limits
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def identity(text: str) -> str:
+    """A dot-free token for a node name, hostname or IP: `10.0.0.1` -> `10_0_0_1`."""
+    return _UNSAFE.sub("_", text) or "_"
+
+
+def classname(node: str, path: str) -> str:
+    """`classname("worker-1.lab", "suites.cri.test_x")` -> `worker-1_lab__suites_cri_test_x`."""
+    return f"{identity(node)}{SEPARATOR}{identity(path)}" if path else identity(node)
+
+
+def junit_path(out_dir: Path, node: str, suite: str) -> Path:
+    return Path(out_dir) / f"junit-{identity(node)}-{identity(suite)}.xml"
+
+
+# --- Writing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseResult:
+    """One test or pipeline step, before it becomes a <testcase>."""
+
+    name: str
+    outcome: str = "passed"  # passed | failed | error | skipped
+    time: float = 0.0
+    message: str = ""
+    detail: str = ""
+    error_type: str | None = None
+
+
+def _testcase(node: str, suite: str, case: CaseResult) -> TestCase:
+    test = TestCase(case.name, classname(node, suite), round(case.time, 3))
+    result = {"failed": Failure, "error": Error, "skipped": Skipped}.get(case.outcome)
+    if result is not None:
+        element = result(case.message[:1000], case.error_type or case.outcome)
+        if case.detail:
+            element.text = case.detail[-MAX_DETAIL:]
+        test.result = [element]
+    return test
+
+
+def _new_suite(node: str, suite: str, host: str | None) -> TestSuite:
+    out = TestSuite(node)
+    out.timestamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    if host:
+        out.hostname = host
+    # The suite kind and node survive merging as properties; junitparser merges equal suites.
+    out.add_property("node", node)
+    out.add_property("suite", suite)
+    return out
+
+
+def write_suite(out_dir: Path, node: str, suite: str, cases: Iterable[CaseResult],
+                host: str | None = None) -> Path:
+    """Write `cases` as node `node`'s `suite` suite; returns the file written."""
+    testsuite = _new_suite(node, suite, host)
+    testsuite.add_testcases([_testcase(node, suite, case) for case in cases])
+    return _write(testsuite, junit_path(out_dir, node, suite))
+
+
+def write_unreachable(out_dir: Path, node: str, suite: str, err: HarnessError,
+                      host: str | None = None) -> Path:
+    """A suite that could not run because its node was unreachable or timed out."""
+    kind = TIMEOUT if isinstance(err, HarnessTimeout) else UNREACHABLE
+    case = CaseResult(f"{suite} on {node}", "error", message=str(err), error_type=kind)
+    return write_suite(out_dir, node, suite, [case], host)
+
+
+def relabel_pytest_junit(src: Path, out_dir: Path, node: str, suite: str,
+                         host: str | None = None) -> Path:
+    """Rewrite a `pytest --junitxml` file as node `node`'s `suite` suite: the suite renamed to
+    the node, every classname prefixed with the node and made dot-free."""
+    testsuite = _new_suite(node, suite, host)
+    cases = []
+    for source_suite in read(src):
+        for case in source_suite:
+            case.classname = classname(node, case.classname or suite)
+            cases.append(case)
+    testsuite.add_testcases(cases)
+    return _write(testsuite, junit_path(out_dir, node, suite))
+
+
+def _write(testsuite: TestSuite, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    xml = JUnitXml()
+    xml.add_testsuite(testsuite)
+    xml.update_statistics()
+    xml.write(str(path), pretty=True)
+    return path
+
+
+class StepRecorder:
+    """Records pipeline steps (preflight, drain, migrate, ...) as testcases of one suite:
+
+        steps = StepRecorder("worker-1", "migration")
+        with steps.step("drain"):
+            ...              # an exception is recorded, then re-raised
+        steps.write(out_dir)
+    """
+
+    def __init__(self, node: str, suite: str, host: str | None = None):
+        self.node, self.suite, self.host = node, suite, host
+        self.cases: list[CaseResult] = []
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        except BaseException as err:
+            self.cases.append(_case_from_error(name, err, time.monotonic() - start))
+            raise
+        self.cases.append(CaseResult(name, "passed", time.monotonic() - start))
+
+    def skip(self, name: str, reason: str) -> None:
+        self.cases.append(CaseResult(name, "skipped", message=reason))
+
+    def write(self, out_dir: Path) -> Path:
+        return write_suite(out_dir, self.node, self.suite, self.cases, self.host)
+
+
+def _case_from_error(name: str, err: BaseException, elapsed: float) -> CaseResult:
+    detail = "".join(traceback.format_exception(err))
+    if isinstance(err, HarnessTimeout):
+        return CaseResult(name, "error", elapsed, str(err), detail, TIMEOUT)
+    if isinstance(err, UnreachableError):
+        return CaseResult(name, "error", elapsed, str(err), detail, UNREACHABLE)
+    if isinstance(err, HarnessError) and err.exit_code == EXIT_FAILURES:
+        return CaseResult(name, "failed", elapsed, str(err), detail)
+    return CaseResult(name, "error", elapsed, str(err) or type(err).__name__, detail,
+                      type(err).__name__)
+
+
+# --- Reading, merging, verifying --------------------------------------------------------------
+
+
+def read(path: Path) -> JUnitXml:
+    try:
+        return JUnitXml.fromfile(str(path))
+    except FileNotFoundError:
+        raise InputError(f"JUnit file {path} not found") from None
+    except (ParseError, JUnitXmlError) as err:
+        raise InputError(f"{path}: not JUnit XML ({' '.join(str(err).split())})",
+                         hint="pass files written by pytest --junitxml or the harness") from None
+
+
+def junit_files(junit_dir: Path, exclude: Path | None = None) -> list[Path]:
+    if not Path(junit_dir).is_dir():
+        raise InputError(f"JUnit directory {junit_dir} does not exist")
+    files = sorted(p for p in Path(junit_dir).glob("*.xml")
+                   if exclude is None or p.resolve() != exclude.resolve())
+    if not files:
+        raise InputError(f"no JUnit files (*.xml) in {junit_dir}",
+                         hint="run a suite first; a run that wrote nothing is not a pass")
+    return files
+
+
+def merge(paths: Iterable[Path], out: Path | None = None) -> JUnitXml:
+    merged = JUnitXml()
+    for path in paths:
+        merged += read(path)
+    merged.update_statistics()
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        merged.write(str(out), pretty=True)
+    return merged
+
+
+@dataclass
+class SuiteCounts:
+    node: str
+    suite: str
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+    unreachable: int = 0  # errors of type UNREACHABLE or TIMEOUT
+
+    @property
+    def passed(self) -> int:
+        return self.tests - self.failures - self.errors - self.skipped
+
+
+@dataclass
+class Summary:
+    suites: list[SuiteCounts] = field(default_factory=list)
+
+    def total(self) -> SuiteCounts:
+        total = SuiteCounts("all", "")
+        for s in self.suites:
+            total.tests += s.tests
+            total.failures += s.failures
+            total.errors += s.errors
+            total.skipped += s.skipped
+            total.unreachable += s.unreachable
+        return total
+
+    def exit_code(self) -> int:
+        """3 if a node was unreachable or timed out, else 1 on any failure or error, else 0."""
+        total = self.total()
+        if total.unreachable:
+            return EXIT_UNREACHABLE
+        if total.failures or total.errors:
+            return EXIT_FAILURES
+        return EXIT_OK
+
+
+def verify(xml: JUnitXml) -> Summary:
+    """Count every suite's outcomes from its testcases (not from the attributes a writer
+    claimed)."""
+    summary = Summary()
+    for testsuite in xml:
+        props = {p.name: p.value for p in testsuite.properties()}
+        counts = SuiteCounts(testsuite.name or "?", props.get("suite", ""))
+        for case in testsuite:
+            counts.tests += 1
+            for result in case.result:
+                if isinstance(result, Failure):
+                    counts.failures += 1
+                elif isinstance(result, Error):
+                    counts.errors += 1
+                    counts.unreachable += result.type in INFRA_ERROR_TYPES
+                elif isinstance(result, Skipped):
+                    counts.skipped += 1
+        summary.suites.append(counts)
+    return summary
+
+
+def format_summary(summary: Summary) -> str:
+    header = ("NODE", "SUITE", "TESTS", "PASSED", "FAILED", "ERRORS", "SKIPPED", "UNREACHABLE")
+    def row(c: SuiteCounts) -> tuple[str, ...]:
+        return (c.node, c.suite or "-", *(str(n) for n in (
+            c.tests, c.passed, c.failures, c.errors, c.skipped, c.unreachable)))
+    rows = [header, *(row(s) for s in summary.suites), row(summary.total())]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)
