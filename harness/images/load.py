@@ -102,6 +102,8 @@ def into_registry(
     import requests
 
     session = requests.Session()
+    # Only what the caller passed: no CA bundle, proxy or netrc from the environment.
+    session.trust_env = False
     session.auth = auth
     session.verify = str(ca) if ca else True
     base = registry_url.rstrip("/") + "/"

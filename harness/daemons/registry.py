@@ -1,0 +1,191 @@
+"""A private OCI registry (Debian's docker-registry, distribution 2.8) on a loopback port.
+
+No registry is reachable from here and nodes are often air-gapped, so pull tests push the
+fixture images to this one. Variants: plain HTTP, basic auth (htpasswd with bcrypt, the only
+hash distribution accepts) and TLS with a throwaway CA whose server certificate names
+127.0.0.1 as an IP SAN. `write_containerd_hosts` writes the hosts.toml containerd needs to
+pull from it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from harness.daemons.process import Daemon, free_tcp_port, tcp_port_answers
+
+LISTEN_HOST = "127.0.0.1"
+
+
+@dataclass
+class RegistryConfig:
+    base_dir: Path
+    auth: tuple[str, str] | None = None  # (user, password) for basic auth
+    tls: bool = False
+    port: int = 0  # 0: a free port
+
+
+def make_tls_files(out: Path, ip: str = LISTEN_HOST) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for `ip` signed by it; returns (ca.crt, tls.crt, tls.key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    validity = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=7))
+
+    def cert(subject, issuer, public_key, signing_key, extensions):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(validity[0])
+            .not_valid_after(validity[1])
+        )
+        for ext, critical in extensions:
+            builder = builder.add_extension(ext, critical=critical)
+        return builder.sign(signing_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "harness test registry CA")])
+    ca_cert = cert(
+        ca_name,
+        ca_name,
+        ca_key.public_key(),
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=True, path_length=0), True),
+            (
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            ),
+        ],
+    )
+    server_cert = cert(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)]),
+        ca_name,
+        key.public_key(),
+        ca_key,
+        [
+            (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+        ],
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    paths = out / "ca.crt", out / "tls.crt", out / "tls.key"
+    paths[0].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    paths[2].chmod(0o600)
+    return paths
+
+
+def htpasswd_line(user: str, password: str) -> str:
+    import bcrypt
+
+    return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()}\n"
+
+
+def render_config(cfg: RegistryConfig, port: int, tls: tuple[Path, Path, Path] | None) -> dict:
+    config = {
+        "version": 0.1,
+        "log": {"level": "info", "accesslog": {"disabled": False}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(cfg.base_dir / "storage")},
+            "delete": {"enabled": True},
+        },
+        "http": {"addr": f"{LISTEN_HOST}:{port}", "secret": "harness-test-registry"},
+    }
+    if tls:
+        config["http"]["tls"] = {"certificate": str(tls[1]), "key": str(tls[2])}
+    if cfg.auth:
+        config["auth"] = {
+            "htpasswd": {"realm": "harness-registry", "path": str(cfg.base_dir / "htpasswd")}
+        }
+    return config
+
+
+class Registry:
+    """A running private registry. Use as a context manager, or start() / stop()."""
+
+    def __init__(self, cfg: RegistryConfig):
+        self.cfg = cfg
+        self.port = cfg.port or free_tcp_port(LISTEN_HOST)
+        self.ca: Path | None = None
+        self.daemon = Daemon(
+            name=f"docker-registry ({cfg.base_dir})",
+            argv=["docker-registry", "serve", str(cfg.base_dir / "config.yml")],
+            log_path=cfg.base_dir / "registry.log",
+            ready=lambda: tcp_port_answers(LISTEN_HOST, self.port),
+        )
+
+    @property
+    def host(self) -> str:
+        """host:port, the registry part of image refs."""
+        return f"{LISTEN_HOST}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.cfg.tls else 'http'}://{self.host}"
+
+    def start(self) -> Registry:
+        base = self.cfg.base_dir
+        (base / "storage").mkdir(parents=True, exist_ok=True)
+        tls = make_tls_files(base / "tls") if self.cfg.tls else None
+        self.ca = tls[0] if tls else None
+        if self.cfg.auth:
+            (base / "htpasswd").write_text(htpasswd_line(*self.cfg.auth))
+        config = render_config(self.cfg, self.port, tls)
+        (base / "config.yml").write_text(yaml.safe_dump(config, sort_keys=True))
+        self.daemon.start()
+        return self
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+    def write_containerd_hosts(self, config_dir: Path) -> Path:
+        """hosts.toml under `config_dir`/<host:port>/ (containerd's registry config_path):
+        plain HTTP where there is no TLS, else HTTPS trusting this registry's CA."""
+        host_dir = config_dir / self.host
+        host_dir.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f'server = "{self.url}"',
+            f'[host."{self.url}"]',
+            '  capabilities = ["pull", "resolve"]',
+        ]
+        if self.ca:
+            ca = host_dir / "ca.crt"
+            ca.write_bytes(self.ca.read_bytes())
+            lines.append(f'  ca = "{ca}"')
+        (host_dir / "hosts.toml").write_text("\n".join(lines) + "\n")
+        return host_dir / "hosts.toml"
+
+    def __enter__(self) -> Registry:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
