@@ -94,6 +94,7 @@ class CriClient:
     image_endpoint: str | None = None
     timeout: float = 30.0
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    scope: dict[str, str] = field(default_factory=dict)  # more labels, e.g. the current test
 
     def __post_init__(self) -> None:
         self.api = negotiate(self.endpoint, self.image_endpoint, self.timeout)
@@ -109,7 +110,7 @@ class CriClient:
             raise _wrap(rpc, err) from err
 
     def labels(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {RUN_LABEL: self.run_id, **(extra or {})}
+        return {RUN_LABEL: self.run_id, **self.scope, **(extra or {})}
 
     # -- runtime -----------------------------------------------------------------------------
 
@@ -315,14 +316,14 @@ class CriClient:
 
     # -- cleanup -----------------------------------------------------------------------------
 
-    def leftovers(self) -> tuple[list, list]:
-        """(containers, sandboxes) that still carry this run's label."""
-        mine = {RUN_LABEL: self.run_id}
-        return self.list_containers(labels=mine), self.list_sandboxes(labels=mine)
+    def leftovers(self, selector: dict[str, str] | None = None) -> tuple[list, list]:
+        """(containers, sandboxes) matching `selector`, by default this run's label."""
+        selector = selector or {RUN_LABEL: self.run_id}
+        return self.list_containers(labels=selector), self.list_sandboxes(labels=selector)
 
-    def cleanup(self) -> tuple[int, int]:
-        """Stop and remove everything with this run's label; returns what was removed."""
-        containers, sandboxes = self.leftovers()
+    def cleanup(self, selector: dict[str, str] | None = None) -> tuple[int, int]:
+        """Stop and remove everything matching `selector` (default: this run's label)."""
+        containers, sandboxes = self.leftovers(selector)
         for ctr in containers:
             with contextlib.suppress(CriError):
                 self.stop_container(ctr.id)

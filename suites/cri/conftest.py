@@ -1,0 +1,205 @@
+"""The CRI conformance suite's pytest plugin: options, markers, the client, fixture images and
+cleanup by label.
+
+`pytest suites/cri` on a node finds the endpoint like crictl; `--cri-endpoint` names it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+import filelock
+import grpc
+import pytest
+
+from harness.cri.client import RUN_LABEL, CriClient, CriError
+from harness.cri.endpoint import discover
+from harness.cri.facts import gather
+from harness.cri.pods import PodFactory
+from harness.errors import HarnessError
+
+MARKERS = {
+    "conformance": "kubelet relies on it: critest tags the same behaviour [Conformance]",
+    "linux": "Linux-specific CRI behaviour (namespaces, cgroups, mounts, sysctls)",
+    "security": "security context: users, capabilities, seccomp, AppArmor, no_new_privs",
+    "network": "pod networking: CNI, pod IP, port mappings, DNS, host network",
+    "image": "ImageService: pull, status, list, remove",
+    "streaming": "Exec, Attach and PortForward through the runtime's streaming server",
+    "serial": "changes node-wide state (images, the runtime daemon): not run in parallel",
+}
+TEST_LABEL = "harness.cri/test"
+CGROUP_PARENT = "/hc-cri"
+# The images every test may use, loaded into the runtime once per session (and per endpoint).
+FIXTURE_IMAGES = ("busybox", "web", "nonewprivs", "user-uid", "user-name", "user-uid-gid",
+                  "user-name-group")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("cri", "CRI conformance suite (suites/cri)")
+    group.addoption("--cri-endpoint", help="CRI runtime endpoint (default: discovered as "
+                    "crictl does: CONTAINER_RUNTIME_ENDPOINT, /etc/crictl.yaml, known sockets)")
+    group.addoption("--cri-image-endpoint", help="CRI image endpoint (default: the runtime's)")
+    group.addoption("--cri-timeout", type=float, help="deadline per RPC in seconds "
+                    "(default: crictl.yaml timeout, else 30)")
+    group.addoption("--runtime-handler", default="",
+                    help="runtime handler (RuntimeClass) for every pod sandbox of the suite")
+    group.addoption("--allow-runtime-restart", action="store_true",
+                    help="run the restart check: restarts the runtime daemon")
+    group.addoption("--runtime-restart-command", default="systemctl restart containerd",
+                    help="shell command that restarts the runtime (with --allow-runtime-restart)")
+    group.addoption("--registry-trusted-ca", metavar="DIR",
+                    help="a CA (DIR/ca.pem, DIR/ca-key.pem) the runtime trusts for "
+                    "127.0.0.1:--registry-tls-port: enables the TLS pull test")
+    group.addoption("--registry-tls-port", type=int, default=0,
+                    help="loopback port the runtime's registry config trusts for TLS pulls")
+
+
+def pytest_configure(config):
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+@pytest.fixture(scope="session")
+def endpoints(pytestconfig):
+    try:
+        found = discover(pytestconfig.getoption("cri_endpoint"),
+                         pytestconfig.getoption("cri_image_endpoint"))
+    except HarnessError as err:
+        pytest.exit(f"CRI suite: {err}", returncode=3)
+    return found
+
+
+@pytest.fixture(scope="session")
+def cri(endpoints, pytestconfig):
+    """The session's client; at the end nothing with its run label may remain."""
+    timeout = pytestconfig.getoption("cri_timeout") or endpoints.timeout
+    try:
+        client = CriClient(endpoints.runtime, endpoints.image, timeout=timeout)
+    except HarnessError as err:
+        pytest.exit(f"CRI suite: {endpoints.runtime} ({endpoints.source}): {err}", returncode=3)
+    yield client
+    containers, sandboxes = client.leftovers()
+    if containers or sandboxes:
+        client.cleanup()
+        pytest.fail(f"leaked {len(containers)} containers and {len(sandboxes)} sandboxes with "
+                    f"label {RUN_LABEL}={client.run_id} after per-test cleanup")
+
+
+@pytest.fixture(scope="session")
+def facts(cri, runtime_handler):
+    return gather(cri, runtime_handler)
+
+
+@pytest.fixture(autouse=True)
+def _per_test_cleanup(cri, request):
+    """Label what this test creates; remove it afterwards, even when the test failed."""
+    label = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+    cri.scope = {TEST_LABEL: label}
+    yield
+    cri.scope = {}
+    cri.cleanup({RUN_LABEL: cri.run_id, TEST_LABEL: label})
+
+
+@pytest.fixture(scope="session")
+def images(cri, facts):
+    """Fixture images by recipe name, present in the runtime (imported into containerd's
+    k8s.io namespace once per endpoint, under a lock so xdist workers share the work)."""
+    from harness import images as image_builder
+    from harness.images import load
+
+    built = {name: image_builder.build(name) for name in FIXTURE_IMAGES}
+    missing = [img for img in built.values() if not _present(cri, img)]
+    if missing and not (facts.is_containerd and facts.local_socket):
+        pytest.skip(f"fixture images {', '.join(i.ref for i in missing)} are not in the runtime "
+                    f"and only a local containerd can import them ({facts.runtime_name})")
+    lock = f"/tmp/hc-cri-images-{hashlib.sha1(cri.endpoint.encode()).hexdigest()[:12]}.lock"
+    with filelock.FileLock(lock):
+        for img in missing:
+            if not _present(cri, img):
+                load.into_containerd(str(facts.local_socket), img)
+    return built
+
+
+def _present(cri: CriClient, img) -> bool:
+    status = cri.image_status(img.ref)
+    return status is not None and status.id == img.config_digest
+
+
+@pytest.fixture(scope="session")
+def runtime_handler(pytestconfig) -> str:
+    return pytestconfig.getoption("runtime_handler")
+
+
+@pytest.fixture(scope="session")
+def cgroup_parent(facts):
+    """The cgroup parent of the suite's pods, as kubelet always sets one (containerd computes
+    sandbox stats from it). Removed at the end where it is a cgroupfs directory on this host."""
+    if facts.systemd_cgroup:
+        yield "hc_cri.slice"
+        return
+    yield CGROUP_PARENT
+    for base in Path("/sys/fs/cgroup").iterdir():
+        with contextlib.suppress(OSError):  # busy while another xdist worker still uses it
+            (base / CGROUP_PARENT.strip("/")).rmdir()
+    with contextlib.suppress(OSError):
+        Path("/sys/fs/cgroup", CGROUP_PARENT.strip("/")).rmdir()
+
+
+@pytest.fixture
+def pods(cri, images, runtime_handler, cgroup_parent) -> PodFactory:
+    """Runs pod sandboxes (busybox as the default container image) with the suite's handler."""
+    return PodFactory(cri, images["busybox"].ref, runtime_handler, cgroup_parent)
+
+
+@pytest.fixture
+def pod(pods):
+    """One ready pod sandbox with default settings."""
+    return pods()
+
+
+def _skip_unimplemented(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except CriError as err:
+        if err.unimplemented:
+            pytest.skip(f"runtime does not implement {err.rpc}: {err.details}")
+        raise
+
+
+@pytest.fixture
+def optional():
+    """Calls an RPC the CRI lets a runtime leave out: Unimplemented skips the test with the
+    runtime's own message, never a silent pass."""
+    return _skip_unimplemented
+
+
+@pytest.fixture
+def idempotent(record_property):
+    """Calls a stop or remove RPC the CRI declares idempotent. critest >= 1.31 wants OK for
+    missing objects; kubelet also accepts NOT_FOUND (containerd 1.6 answers that), so NOT_FOUND
+    passes and is recorded as a JUnit property; any other error fails."""
+
+    def call(rpc, *args):
+        try:
+            rpc(*args)
+        except CriError as err:
+            if err.code != grpc.StatusCode.NOT_FOUND:
+                raise
+            record_property("not_found_answer", str(err))
+
+    return call
+
+
+@pytest.fixture
+def host_dir(facts):
+    """A fresh host directory the runtime can bind-mount (the suite runs on the node)."""
+    if not facts.local_socket:
+        pytest.skip("host paths need the suite to run on the node (endpoint is not local)")
+    path = Path(tempfile.mkdtemp(prefix="hc-cri-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
