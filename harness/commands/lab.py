@@ -1,11 +1,78 @@
 """`harness lab`: provision, inspect and tear down the local lab of systemd nodes."""
 
-from harness.errors import InputError
+from __future__ import annotations
+
+import argparse
+
+from harness.lab import lifecycle, state
+from harness.lab.paths import cache_root
+from harness.providers.lab import LabProvider
+
+DESCRIPTION = """Provision, inspect and tear down the local lab: systemd nodes (systemd-nspawn
+machines) running Docker, on a private bridge of this machine.
+
+  harness lab up [--nodes N] [--name NAME]   build the node image once, boot N nodes
+  harness lab status [--name NAME]           node, address, state, ssh ok, docker ok
+  harness lab down [--name NAME]             remove the nodes and every host object
+
+State lives in ~/.local/state/harness/lab/NAME/ (inventory.yaml, ssh_config, the lab's key);
+the node image is cached in ~/.cache/harness/lab/images/."""
 
 
 def register(sub):
-    return sub.add_parser("lab", help="provision, inspect and tear down the local lab of systemd nodes", description="Provision, inspect and tear down the local lab of systemd nodes.")
+    parser = sub.add_parser("lab", help="provision, inspect and tear down the local lab of "
+                            "systemd nodes", description=DESCRIPTION)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True,
+                                    parser_class=type(parser))
+    for action, text in (("up", "create or repair the lab"), ("status", "show the lab's nodes"),
+                         ("down", "remove the lab (keeps the cached image)")):
+        p = actions.add_parser(action, help=text, description=text)
+        p.add_argument("--name", default=state.DEFAULT_LAB, type=_name,
+                       help=f"lab name, 1-8 lowercase letters/digits (default {state.DEFAULT_LAB})")
+        if action == "up":
+            p.add_argument("--nodes", type=int, default=2, help="number of nodes (default 2)")
+    return parser
+
+
+def _name(value: str) -> str:
+    if not state.NAME_RE.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not 1-8 lowercase letters or digits starting with a letter")
+    return value
 
 
 def run(args) -> int:
-    raise InputError("not implemented yet in this version", hint="see the README for what works")
+    return {"up": _up, "status": _status, "down": _down}[args.action](args)
+
+
+def _up(args) -> int:
+    inventory = LabProvider(args.name, args.nodes).up()
+    lab_dir = state.lab_dir(args.name)
+    print(f"lab {args.name}: {len(inventory.nodes)} node(s) up")
+    print(f"  inventory:  {inventory.source}")
+    print(f"  ssh_config: {lab_dir / 'ssh_config'}   (ssh -F {lab_dir / 'ssh_config'} "
+          f"{inventory.nodes[0].name})")
+    print(f"  image cache: {cache_root() / 'images'}")
+    return 0
+
+
+def _status(args) -> int:
+    rows = [("NODE", "ADDRESS", "STATE", "SSH", "DOCKER")]
+    statuses = LabProvider(args.name).status()
+    rows += [(s.name, s.address, s.state, _ok(s.ssh_ok), _ok(s.docker_ok)) for s in statuses]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0 if all(s.ssh_ok and s.docker_ok for s in statuses) else 1
+
+
+def _ok(flag: bool) -> str:
+    return "ok" if flag else "FAIL"
+
+
+def _down(args) -> int:
+    if lifecycle.down(args.name):
+        print(f"lab {args.name}: removed (cached image kept in {cache_root() / 'images'})")
+    else:
+        print(f"lab {args.name}: nothing to remove")
+    return 0

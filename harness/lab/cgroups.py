@@ -1,0 +1,94 @@
+"""A cgroup per node in every hierarchy (v1 controllers, name=systemd, and the unified one),
+created under the cgroup the harness runs in. The node's machine runs inside it, so its memory
+is measurable, every process of the node (Docker's containers too: with a cgroup namespace they
+nest below it) can be found and killed, and removing it proves nothing is left."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+from harness.errors import HarnessTimeout
+
+MOUNTINFO = Path("/proc/self/mountinfo")
+
+
+def hierarchies() -> dict[str, Path]:
+    """Mounted cgroup hierarchies: key as in /proc/self/cgroup ("memory", "name=systemd", ""
+    for the unified one) -> mount point."""
+    mounts: list[tuple[str, set[str], Path]] = []
+    for line in MOUNTINFO.read_text().splitlines():
+        fields = line.split()
+        sep = fields.index("-")
+        mounts.append((fields[sep + 1], set(fields[sep + 3].split(",")), Path(fields[4])))
+    found: dict[str, Path] = {}
+    for key in own_paths():
+        for fstype, options, mount in mounts:
+            if (fstype == "cgroup2" and not key) or (
+                fstype == "cgroup" and key and set(key.split(",")) <= options
+            ):
+                found[key] = mount
+                break
+    return found
+
+
+def own_paths(pid: int | str = "self") -> dict[str, str]:
+    """The cgroup of `pid` in each hierarchy, keyed like hierarchies()."""
+    paths = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, keys, path = line.split(":", 2)
+        paths[keys] = path
+    return paths
+
+
+def node_cgroups(name: str) -> list[Path]:
+    """Directories of a node's cgroup `name`, one per hierarchy, below our own cgroups."""
+    mine = own_paths()
+    return [mount / mine.get(key, "/").lstrip("/") / name
+            for key, mount in hierarchies().items()]
+
+
+def create(dirs: list[Path]) -> None:
+    for d in dirs:
+        d.mkdir(exist_ok=True)
+        if (d / "cpuset.cpus").exists():  # a new cpuset is empty: inherit the parent's
+            for knob in ("cpuset.cpus", "cpuset.mems"):
+                (d / knob).write_text((d.parent / knob).read_text())
+
+
+def pids(dirs: list[Path]) -> set[int]:
+    """Every process in the cgroups or below them."""
+    found: set[int] = set()
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        for procs in d.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError):
+                found.update(int(p) for p in procs.read_text().split())
+    return found
+
+
+def kill_all(dirs: list[Path], timeout: float = 20.0) -> None:
+    """SIGKILL every process in the cgroups until they are empty."""
+    deadline = time.monotonic() + timeout
+    while remaining := pids(dirs):
+        if time.monotonic() > deadline:
+            raise HarnessTimeout(f"processes {sorted(remaining)[:10]} in {dirs[0]} survived "
+                                 f"SIGKILL for {timeout:.0f}s")
+        for pid in remaining:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def remove(dirs: list[Path]) -> None:
+    """Remove the (empty) cgroup trees, deepest first."""
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            sub.rmdir()
+        d.rmdir()

@@ -1,0 +1,61 @@
+"""The "before" state of a lab node: Docker as its runtime, configured the way a production
+Docker node typically is, with the fixture images loaded. containerd stays as Debian's package
+leaves it (its /etc/containerd/config.toml untouched), which is what the migration starts from."""
+
+from __future__ import annotations
+
+import json
+
+from harness import images
+from harness.errors import StepFailed
+from harness.lab.network import LabNetwork
+from harness.lab.node_files import OOM_CLAMP_PATH, OOM_CLAMP_RUNTIME
+from harness.providers.facts import NodeFacts
+from harness.transport import Transport
+
+FIXTURE_IMAGES = ("busybox", "pause", "web")
+# Addresses on the lab bridge (the host's side) that a migrated containerd must keep reaching:
+# nothing needs to listen there for Docker to start.
+MIRROR_PORT = 5001
+INSECURE_REGISTRY_PORT = 5000
+
+
+def daemon_json(facts: NodeFacts, net: LabNetwork) -> dict:
+    config = {
+        "log-driver": "json-file",
+        "log-opts": {"max-size": "10m", "max-file": "3"},
+        "registry-mirrors": [f"http://{net.gateway}:{MIRROR_PORT}"],
+        "insecure-registries": [f"{net.gateway}:{INSECURE_REGISTRY_PORT}"],
+        "exec-opts": [f"native.cgroupdriver={facts.cgroup_driver}"],
+        "storage-driver": "overlay2",
+    }
+    if facts.negative_oom_score_adj_refused:
+        # Docker and dockershim ask for negative scores (pause: -998); runc fails on such a node.
+        config["runtimes"] = {OOM_CLAMP_RUNTIME: {"path": OOM_CLAMP_PATH}}
+        config["default-runtime"] = OOM_CLAMP_RUNTIME
+    return config
+
+
+def configure(node: Transport, facts: NodeFacts, net: LabNetwork) -> None:
+    """Write daemon.json, restart Docker, enable it, and check it answers."""
+    text = json.dumps(daemon_json(facts, net), indent=2) + "\n"
+    node.run("mkdir -p /etc/docker && cat > /etc/docker/daemon.json", input=text, check=True)
+    node.run("systemctl enable docker.service && systemctl restart docker.service",
+             timeout=90, check=True)
+    info = node.run(["docker", "info", "--format", "{{.DefaultRuntime}} {{.CgroupDriver}}"],
+                    timeout=30)
+    if not info.ok:
+        raise StepFailed(f"node {node.node_name}: Docker does not answer after its restart",
+                         hint=info.stderr.strip()[-300:])
+
+
+def load_fixtures(node: Transport) -> list[str]:
+    """Copy each fixture image's docker-archive in and `docker load` it; returns the refs."""
+    refs = []
+    for name in FIXTURE_IMAGES:
+        image = images.build(name)
+        remote = f"/var/tmp/harness-{name}.tar"
+        node.put(image.docker_archive, remote)
+        node.run(f"docker load -i {remote} && rm -f {remote}", timeout=120, check=True)
+        refs.extend(image.refs)
+    return refs

@@ -1,0 +1,61 @@
+"""The provider interface: bring nodes up, take them down, report their state, and name them in
+an Inventory. Later providers (qemu, cloud) implement the same four methods."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from harness.errors import HarnessError
+from harness.inventory import Inventory, Node
+from harness.providers.facts import NodeFacts, gather
+from harness.providers.reach import open_transport
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    address: str
+    state: str  # "running", "stopped", "missing" (provider-specific words allowed)
+    ssh_ok: bool
+    docker_ok: bool
+
+
+class Provider(ABC):
+    name: str
+
+    @abstractmethod
+    def up(self) -> Inventory:
+        """Make the nodes exist and answer; return how to reach them."""
+
+    @abstractmethod
+    def down(self) -> None:
+        """Remove what up() created (nothing, for machines the provider does not own)."""
+
+    @abstractmethod
+    def status(self) -> list[NodeStatus]:
+        """One entry per node, looked at now."""
+
+    @abstractmethod
+    def inventory(self) -> Inventory:
+        """The nodes as an Inventory, without changing anything."""
+
+    def facts(self) -> dict[str, NodeFacts]:
+        """Properties detected on each node (kernel, cgroups, oom_score_adj, Docker)."""
+        result = {}
+        for node in self.inventory().nodes:
+            with open_transport(node) as t:
+                result[node.name] = gather(t)
+        return result
+
+
+def check_node(node: Node) -> tuple[bool, bool]:
+    """(SSH answers, Docker answers) for one node, looked at now with short timeouts."""
+    try:
+        with open_transport(node, connect_timeout=5, connect_retries=0) as t:
+            if not t.run("true", timeout=15).ok:
+                return False, False
+            docker = t.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30)
+            return True, docker.ok
+    except HarnessError:
+        return False, False

@@ -1,0 +1,44 @@
+"""The `inventory` provider: machines that already exist, listed in an inventory file. Nothing
+is created or removed; up() checks that every node answers over SSH."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.errors import UnreachableError
+from harness.inventory import Inventory, load_inventory
+from harness.providers.base import NodeStatus, Provider, check_node
+
+
+class InventoryProvider(Provider):
+    name = "inventory"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def inventory(self) -> Inventory:
+        return load_inventory(self.path)
+
+    def up(self) -> Inventory:
+        inventory = self.inventory()
+        down = [s for s in self._status(inventory) if not s.ssh_ok]
+        if down:
+            raise UnreachableError(
+                f"{self.path}: node(s) {', '.join(f'{s.name} ({s.address})' for s in down)} "
+                "do not answer over SSH", hint="check the addresses, keys and that sshd runs")
+        return inventory
+
+    def down(self) -> None:
+        """The machines are not ours: nothing to remove."""
+
+    def status(self) -> list[NodeStatus]:
+        return self._status(self.inventory())
+
+    @staticmethod
+    def _status(inventory: Inventory) -> list[NodeStatus]:
+        result = []
+        for node in inventory.nodes:
+            ssh_ok, docker_ok = check_node(node)
+            result.append(NodeStatus(node.name, node.address,
+                                     "reachable" if ssh_ok else "unreachable", ssh_ok, docker_ok))
+        return result
