@@ -85,13 +85,8 @@ class SshServer:
         if not Path(SSHD).exists():
             raise MissingToolError(f"{SSHD} not found", hint="run scripts/setup.sh "
                                    "(openssh-server)")
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.prepare()
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
-        if not self.host_key_path.exists():
-            keygen(self.host_key_path, "hf-sshd host key")
-            keygen(self.client_key_path, "hf-sshd client key")
-            (self.state_dir / "authorized_keys").write_text(
-                self.client_key_path.with_suffix(".pub").read_text())
         for attempt in range(1 if self.fixed_port else START_ATTEMPTS):
             if not self.fixed_port:
                 self.port = free_tcp_port(self.host)
@@ -104,11 +99,23 @@ class SshServer:
                 if attempt + 1 == START_ATTEMPTS or "Address already in use" not in self._log():
                     raise
 
+    def prepare(self) -> SshServer:
+        """Create the keys (once), so clients can be set up before the server starts."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self.host_key_path.exists():
+            keygen(self.host_key_path, "hf-sshd host key")
+            keygen(self.client_key_path, "hf-sshd client key")
+            (self.state_dir / "authorized_keys").write_text(
+                self.client_key_path.with_suffix(".pub").read_text())
+        if self.port:
+            self.known_hosts_path.write_text(self.known_hosts_line + "\n")
+        return self
+
     def _start_on_port(self) -> SshServer:
         self.config_path.write_text(CONFIG.format(
             host=self.host, port=self.port, state=self.state_dir,
             streamlocal="yes" if self.allow_streamlocal else "no"))
-        self.known_hosts_path.write_text(self.known_hosts_line + "\n")
+        self.known_hosts_path.write_text(self.known_hosts_line + "\n")  # the port may be new
         self.daemon = Daemon(
             name=f"sshd on {self.host}:{self.port}",
             argv=[SSHD, "-D", "-e", "-f", str(self.config_path)],

@@ -175,14 +175,17 @@ class SSHTransport(Transport):
             return None
         where = f"node {self.node.name}: SSH key {path}"
         try:
-            return paramiko.PKey.from_path(path, password=self._passphrase)
-        except paramiko.PasswordRequiredException:
-            hint = f"set {PASSPHRASE_ENV} or use an unencrypted key"
-            raise AuthenticationError(f"{where} is encrypted", hint=hint) from None
-        except (paramiko.SSHException, ValueError) as err:
-            reason = "wrong passphrase" if self._passphrase else type(err).__name__
-            raise AuthenticationError(f"{where} cannot be used ({reason})",
-                                      hint="give an OpenSSH private key file") from None
+            password = self._passphrase.encode() if self._passphrase else None
+            return paramiko.PKey.from_path(path, password=password)
+        except (paramiko.SSHException, ValueError, TypeError) as err:
+            # cryptography raises TypeError for "password-protected, but none given".
+            if self._passphrase:
+                problem, hint = "cannot be decrypted (wrong passphrase?)", f"check {PASSPHRASE_ENV}"
+            elif isinstance(err, paramiko.PasswordRequiredException | TypeError):
+                problem, hint = "is encrypted", f"set {PASSPHRASE_ENV} or use ssh-agent"
+            else:
+                problem, hint = f"cannot be used ({type(err).__name__})", "give an OpenSSH key"
+            raise AuthenticationError(f"{where} {problem}", hint=hint) from None
         except OSError as err:
             raise InputError(f"{where} cannot be read: {err.strerror}") from None
 
@@ -221,7 +224,7 @@ class SSHTransport(Transport):
             )
         except paramiko.BadHostKeyException as err:
             client.close()
-            name = err.hostname
+            name = node.host if node.port == 22 else f"[{node.host}]:{node.port}"
             raise HostKeyError(
                 f"node {node.name}: host key of {name} ({fingerprint(err.key)}) does not match "
                 f"the one in {self.known_hosts}",
