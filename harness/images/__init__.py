@@ -9,6 +9,6 @@ load.into_containerd(address, img)      # also into_docker, into_registry
 
 from harness.images.build import build
 from harness.images.image import BuiltImage
-from harness.images.recipes import names as recipes
+from harness.images.recipe import names as recipes
 
 __all__ = ["BuiltImage", "build", "recipes"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from harness.errors import InputError, MissingToolError
-from harness.images import cache, recipes
+from harness.images import cache, recipe
 from harness.images.compile import compile_static, toolchain_fingerprint
 from harness.images.image import BuiltImage, uid_of
 from harness.images.layers import Bytes, Entry, HostFile, RandomBytes, file_digest, write_tar
@@ -40,13 +40,13 @@ class Plan:
     config: dict
 
 
-def _expand_layers(recipe: recipes.Recipe, params: dict) -> list[tuple[str, tuple[dict, ...]]]:
+def _expand_layers(rec: recipe.Recipe, params: dict) -> list[tuple[str, tuple[dict, ...]]]:
     out = []
-    for layer in recipe.layers:
-        layer = recipes.substitute(layer, params)
+    for layer in rec.layers:
+        layer = recipe.substitute(layer, params)
         count = int(layer.get("repeat", 1))
         for i in range(count):
-            each = recipes.substitute(layer, {"i": i}) if "repeat" in layer else layer
+            each = recipe.substitute(layer, {"i": i}) if "repeat" in layer else layer
             out.append((str(each.get("comment", "")), tuple(each.get("entries") or [])))
     return out
 
@@ -54,16 +54,16 @@ def _expand_layers(recipe: recipes.Recipe, params: dict) -> list[tuple[str, tupl
 def plan(name: str, params: dict, _seen: tuple[str, ...] = ()) -> Plan:
     if name in _seen:
         raise InputError(f"image recipe {name}: 'from' loops through {' -> '.join(_seen)}")
-    recipe = recipes.load(name)
-    values = recipes.resolve_params(recipe, params)
+    rec = recipe.load(name)
+    values = recipe.resolve_params(rec, params)
     layers, config = [], {}
-    if recipe.base:
-        base = plan(str(recipe.base), {}, (*_seen, name))
+    if rec.base:
+        base = plan(str(rec.base), {}, (*_seen, name))
         layers, config = list(base.layers), dict(base.config)
-    layers += _expand_layers(recipe, values)
-    config.update(recipes.substitute(recipe.config, values))
-    tags = [str(t) for t in recipes.substitute(list(recipe.tags), values)]
-    repo = recipes.substitute(recipe.repository, values)
+    layers += _expand_layers(rec, values)
+    config.update(recipe.substitute(rec.config, values))
+    tags = [str(t) for t in recipe.substitute(list(rec.tags), values)]
+    repo = recipe.substitute(rec.repository, values)
     return Plan(name, tuple(f"{repo}:{t}" for t in tags), tuple(layers), config)
 
 
@@ -80,7 +80,7 @@ def _host_path(entry: dict) -> Path:
 
 
 def _source_path(entry: dict) -> Path:
-    path = recipes.RECIPES_DIR / entry["compile"]
+    path = recipe.RECIPES_DIR / entry["compile"]
     if not path.is_file():
         raise InputError(f"C source {path} not found", hint="add it next to the recipe")
     return path

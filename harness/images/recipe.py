@@ -59,7 +59,8 @@ class Recipe:
     config: dict = field(default_factory=dict)
 
 
-def names(recipes_dir: Path = RECIPES_DIR) -> list[str]:
+def names(recipes_dir: Path | None = None) -> list[str]:
+    recipes_dir = recipes_dir or RECIPES_DIR
     return sorted(p.stem for p in recipes_dir.glob("*.yaml"))
 
 
@@ -103,7 +104,8 @@ def _check_layer(path: Path, index: int, layer: dict) -> None:
             raise _fail(path, ewhere, "a symlink needs a target")
 
 
-def load(name: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
+def load(name: str, recipes_dir: Path | None = None) -> Recipe:
+    recipes_dir = recipes_dir or RECIPES_DIR
     path = recipes_dir / f"{name}.yaml"
     if not path.is_file():
         raise InputError(
@@ -136,6 +138,7 @@ def load(name: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
 
 
 def resolve_params(recipe: Recipe, given: dict) -> dict:
+    """Defaults overridden by `given`; a value must fit its default's type (e.g. a size)."""
     unknown = sorted(set(given) - set(recipe.params))
     if unknown:
         known = ", ".join(sorted(recipe.params)) or "none"
@@ -143,7 +146,17 @@ def resolve_params(recipe: Recipe, given: dict) -> dict:
             f"image {recipe.name}: unknown parameter(s) {', '.join(unknown)}",
             hint=f"{recipe.path} declares: {known}",
         )
-    return {**recipe.params, **given}
+    values = dict(recipe.params)
+    for key, value in given.items():
+        kind = type(recipe.params[key])
+        try:
+            values[key] = kind(value)
+        except ValueError as err:
+            raise InputError(
+                f"image {recipe.name}: parameter {key}={value!r} must be of type {kind.__name__}",
+                hint=f"default in {recipe.path}: {recipe.params[key]!r}",
+            ) from err
+    return values
 
 
 def substitute(value, params: dict):
