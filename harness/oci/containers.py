@@ -53,7 +53,7 @@ class ContainerFactory:
 
     def spec(self, *args: str, **overrides) -> Spec:
         """The default spec running `sh -c ARGS` (if given) on the shared rootfs."""
-        spec = Spec(root_path=str(self.rootfs), **overrides)
+        spec = Spec(**{"root_path": str(self.rootfs), **overrides})
         if args and spec.process is not None:
             spec.process.args = ["sh", "-c", " ".join(args)] if len(args) == 1 else list(args)
         return spec
