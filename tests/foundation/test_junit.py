@@ -1,0 +1,157 @@
+"""JUnit plumbing on REAL pytest output: per-node files, dot-free classnames, merge, counts, and
+the exit code a CI job gets (0 passed, 1 failures/errors, 3 unreachable or timeout)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from junitparser import JUnitXml
+
+from harness import junit
+from harness.errors import HarnessTimeout, StepFailed, UnreachableError
+
+SAMPLE = '''
+import pytest
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+def test_passes():
+    pass
+
+def test_fails():
+    assert 1 == 2
+
+def test_errors(broken):
+    pass
+
+def test_skips():
+    pytest.skip("not on this node")
+'''
+
+
+@pytest.fixture(scope="module")
+def pytest_junit(tmp_path_factory) -> Path:
+    """A pytest run with one pass, one failure, one error and one skip, as --junitxml."""
+    work = tmp_path_factory.mktemp("hf-junit-sample")
+    (work / "test_sample.py").write_text(SAMPLE)
+    out = work / "raw.xml"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-o", "addopts=", f"--junitxml={out}", "test_sample.py"],
+                          cwd=work, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stdout
+    return out
+
+
+@pytest.fixture
+def per_node(pytest_junit, tmp_path) -> Path:
+    """The same run relabelled for two nodes, one named by an IP address."""
+    out = tmp_path / "junit"
+    junit.relabel_pytest_junit(pytest_junit, out, "10.0.0.1", "cri")
+    junit.relabel_pytest_junit(pytest_junit, out, "worker-1.lab", "cri")
+    return out
+
+
+def test_one_file_per_node_and_suite(per_node):
+    assert sorted(p.name for p in per_node.iterdir()) == [
+        "junit-10_0_0_1-cri.xml", "junit-worker-1_lab-cri.xml"]
+
+
+def test_suite_is_named_after_the_node(per_node):
+    (suite,) = JUnitXml.fromfile(str(per_node / "junit-10_0_0_1-cri.xml"))
+    assert suite.name == "10.0.0.1"
+    assert {p.name: p.value for p in suite.properties()} == {"node": "10.0.0.1", "suite": "cri"}
+
+
+def test_classnames_have_no_dots(per_node):
+    """Jenkins splits classnames at dots: node addresses and names must not be split."""
+    classnames = {case.classname for path in per_node.iterdir()
+                  for suite in JUnitXml.fromfile(str(path)) for case in suite}
+    assert classnames == {"10_0_0_1__test_sample", "worker-1_lab__test_sample"}
+
+
+def test_merge_counts_every_outcome(per_node, tmp_path):
+    merged = junit.merge(junit.junit_files(per_node), tmp_path / "merged.xml")
+    summary = junit.verify(JUnitXml.fromfile(str(tmp_path / "merged.xml")))
+    assert [(s.node, s.suite, s.tests, s.passed, s.failures, s.errors, s.skipped)
+            for s in summary.suites] == [("10.0.0.1", "cri", 4, 1, 1, 1, 1),
+                                         ("worker-1.lab", "cri", 4, 1, 1, 1, 1)]
+    assert (merged.tests, merged.failures, merged.errors, merged.skipped) == (8, 2, 2, 2)
+
+
+def test_failures_map_to_exit_1(per_node):
+    assert junit.verify(junit.merge(junit.junit_files(per_node))).exit_code() == 1
+
+
+def test_an_unreachable_node_maps_to_exit_3(per_node):
+    junit.write_unreachable(per_node, "worker-2", "cri",
+                            UnreachableError("node worker-2: cannot reach 10.0.0.2:22"))
+    summary = junit.verify(junit.merge(junit.junit_files(per_node)))
+    assert summary.suites[-1].unreachable == 1
+    assert summary.exit_code() == 3
+
+
+def test_a_timeout_maps_to_exit_3(tmp_path):
+    junit.write_unreachable(tmp_path, "worker-2", "smoke", HarnessTimeout("deploy timed out"))
+    (case,) = next(iter(junit.read(junit.junit_path(tmp_path, "worker-2", "smoke"))))
+    assert case.result[0].type == junit.TIMEOUT
+    assert junit.verify(junit.merge([junit.junit_path(tmp_path, "worker-2", "smoke")])
+                        ).exit_code() == 3
+
+
+def test_all_passed_maps_to_exit_0(tmp_path):
+    junit.write_suite(tmp_path, "worker-1", "smoke", [junit.CaseResult("nginx serves")])
+    assert junit.verify(junit.merge(junit.junit_files(tmp_path))).exit_code() == 0
+
+
+def test_pipeline_steps_become_testcases(tmp_path):
+    steps = junit.StepRecorder("10.0.0.3", "migration")
+    with steps.step("drain"):
+        pass
+    with pytest.raises(StepFailed), steps.step("switch runtime"):
+        raise StepFailed("containerd did not start")
+    with pytest.raises(HarnessTimeout), steps.step("uncordon"):
+        raise HarnessTimeout("node not Ready within 300s")
+    steps.skip("smoke", "an earlier step failed")
+    (suite,) = junit.read(steps.write(tmp_path))
+    outcomes = {c.name: (c.classname, [(type(r).__name__, r.type) for r in c.result])
+                for c in suite}
+    assert outcomes == {
+        "drain": ("10_0_0_3__migration", []),
+        "switch runtime": ("10_0_0_3__migration", [("Failure", "failed")]),
+        "uncordon": ("10_0_0_3__migration", [("Error", "TIMEOUT")]),
+        "smoke": ("10_0_0_3__migration", [("Skipped", "skipped")]),
+    }
+
+
+def test_cli_report_merges_prints_and_exits_with_the_mapped_code(harness, per_node, tmp_path):
+    out = tmp_path / "report" / "junit.xml"
+    proc = harness("report", "--junit-dir", per_node, "--out", out)
+    assert proc.returncode == 1, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    assert rows[0] == ["NODE", "SUITE", "TESTS", "PASSED", "FAILED", "ERRORS", "SKIPPED",
+                       "UNREACHABLE"]
+    assert ["10.0.0.1", "cri", "4", "1", "1", "1", "1", "0"] in rows
+    assert ["all", "-", "8", "2", "2", "2", "2", "0"] in rows
+    assert JUnitXml.fromfile(str(out)).tests == 8
+
+
+def test_cli_report_exit_3_when_a_node_was_unreachable(harness, per_node, tmp_path):
+    junit.write_unreachable(per_node, "worker-2", "cri", UnreachableError("gone"))
+    proc = harness("report", "--junit-dir", per_node, "--out", tmp_path / "all.xml")
+    assert proc.returncode == 3
+
+
+def test_cli_report_on_an_empty_dir_is_an_input_error(harness_error, tmp_path):
+    line = harness_error("report", "--junit-dir", tmp_path, "--out", tmp_path / "all.xml")
+    assert f"no JUnit files (*.xml) in {tmp_path}" in line
+
+
+def test_cli_report_names_a_file_that_is_not_junit(harness_error, tmp_path):
+    (tmp_path / "junit-broken.xml").write_text("<html>")
+    line = harness_error("report", "--junit-dir", tmp_path, "--out", tmp_path / "out" / "a.xml")
+    assert f"{tmp_path}/junit-broken.xml: not JUnit XML" in line
