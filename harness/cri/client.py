@@ -129,8 +129,19 @@ class CriClient:
 
     # -- sandboxes ---------------------------------------------------------------------------
 
-    def sandbox_config(self, name: str, *, labels=None, annotations=None, log_directory="",
-                       hostname="", dns=None, port_mappings=(), linux=None, attempt=0):
+    def sandbox_config(
+        self,
+        name: str,
+        *,
+        labels=None,
+        annotations=None,
+        log_directory="",
+        hostname="",
+        dns=None,
+        port_mappings=(),
+        linux=None,
+        attempt=0,
+    ):
         """A PodSandboxConfig with unique metadata (name plus run id) and the run label."""
         uid = uuid.uuid4().hex
         return self.pb.PodSandboxConfig(
@@ -177,9 +188,24 @@ class CriClient:
 
     # -- containers --------------------------------------------------------------------------
 
-    def container_config(self, name: str, image: str, command=(), args=(), *, labels=None,
-                         annotations=None, log_path="", mounts=(), envs=None, linux=None,
-                         stdin=False, stdin_once=False, tty=False, working_dir=""):
+    def container_config(
+        self,
+        name: str,
+        image: str,
+        command=(),
+        args=(),
+        *,
+        labels=None,
+        annotations=None,
+        log_path="",
+        mounts=(),
+        envs=None,
+        linux=None,
+        stdin=False,
+        stdin_once=False,
+        tty=False,
+        working_dir="",
+    ):
         return self.pb.ContainerConfig(
             metadata=self.pb.ContainerMetadata(name=name),
             image=self.pb.ImageSpec(image=image),
@@ -268,18 +294,27 @@ class CriClient:
 
     # -- streaming URLs ----------------------------------------------------------------------
 
-    def exec_url(self, container_id: str, cmd, *, tty=False, stdin=False, stdout=True,
-                 stderr=True) -> str:
+    def exec_url(
+        self, container_id: str, cmd, *, tty=False, stdin=False, stdout=True, stderr=True
+    ) -> str:
         request = self.pb.ExecRequest(
-            container_id=container_id, cmd=list(cmd), tty=tty, stdin=stdin, stdout=stdout,
+            container_id=container_id,
+            cmd=list(cmd),
+            tty=tty,
+            stdin=stdin,
+            stdout=stdout,
             stderr=stderr and not tty,  # CRI: stderr must be false when tty is set
         )
         return self.call("Exec", request).url
 
-    def attach_url(self, container_id: str, *, tty=False, stdin=True, stdout=True,
-                   stderr=True) -> str:
+    def attach_url(
+        self, container_id: str, *, tty=False, stdin=True, stdout=True, stderr=True
+    ) -> str:
         request = self.pb.AttachRequest(
-            container_id=container_id, tty=tty, stdin=stdin, stdout=stdout,
+            container_id=container_id,
+            tty=tty,
+            stdin=stdin,
+            stdout=stdout,
             stderr=stderr and not tty,
         )
         return self.call("Attach", request).url
@@ -304,8 +339,9 @@ class CriClient:
 
     def list_images(self, ref: str = ""):
         flt = self.pb.ImageFilter(image=self.pb.ImageSpec(image=ref)) if ref else None
-        return list(self.call("ListImages", self.pb.ListImagesRequest(filter=flt),
-                              service="image").images)
+        return list(
+            self.call("ListImages", self.pb.ListImagesRequest(filter=flt), service="image").images
+        )
 
     def remove_image(self, ref: str) -> None:
         request = self.pb.RemoveImageRequest(image=self.pb.ImageSpec(image=ref))

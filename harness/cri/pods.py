@@ -30,8 +30,16 @@ class Pod:
     def ip(self) -> str:
         return self.status().network.ip
 
-    def create(self, name: str, command=("sleep", "3600"), *, image: str | None = None,
-               security: dict | None = None, resources: dict | None = None, **config) -> str:
+    def create(
+        self,
+        name: str,
+        command=("sleep", "3600"),
+        *,
+        image: str | None = None,
+        security: dict | None = None,
+        resources: dict | None = None,
+        **config,
+    ) -> str:
         """CreateContainer; `security` and `resources` are LinuxContainerSecurityContext and
         LinuxContainerResources fields, the rest ContainerConfig fields via the client."""
         linux = self.pb.LinuxContainerConfig(
@@ -56,6 +64,12 @@ class Pod:
         """ExecSync `sh -c script`; returns the ExecSyncResponse (stdout, stderr, exit_code)."""
         return self.cri.exec_sync(container_id, ["sh", "-c", script], timeout=timeout)
 
+    def wait_listening(self, container_id: str, port: int, seconds: int = 10) -> bool:
+        """True once a TCP socket listens on `port` in the container's network namespace."""
+        script = (f"for i in $(seq {seconds * 20}); do netstat -ltn | grep -q ':{port} ' "
+                  "&& exit 0; sleep 0.05; done; exit 1")
+        return self.sh(container_id, script).exit_code == 0
+
 
 @dataclass
 class PodFactory:
@@ -64,8 +78,15 @@ class PodFactory:
     runtime_handler: str = ""
     cgroup_parent: str = ""
 
-    def config(self, name: str = "pod", *, security: dict | None = None, sysctls=None,
-               cgroup_parent: str | None = None, **kw):
+    def config(
+        self,
+        name: str = "pod",
+        *,
+        security: dict | None = None,
+        sysctls=None,
+        cgroup_parent: str | None = None,
+        **kw,
+    ):
         """A PodSandboxConfig; `security` are LinuxSandboxSecurityContext fields."""
         pb = self.cri.pb
         linux = pb.LinuxPodSandboxConfig(

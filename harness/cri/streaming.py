@@ -114,8 +114,12 @@ def collect(stream: ChannelStream, until=None, deadline: float | None = None) ->
     return result
 
 
-def run_exec(url: str, stdin: bytes | None = None, timeout: float = 30.0,
-             tty_size: tuple[int, int] | None = None) -> StreamResult:
+def run_exec(
+    url: str,
+    stdin: bytes | None = None,
+    timeout: float = 30.0,
+    tty_size: tuple[int, int] | None = None,
+) -> StreamResult:
     """Run a prepared Exec (its command and flags are in the URL's token) to completion."""
     with ChannelStream(url, EXEC_PROTOCOL, timeout) as stream:
         if tty_size:
@@ -129,12 +133,14 @@ def attach_and_send(url: str, stdin: bytes, expect: bytes, timeout: float = 30.0
     """Attach, write `stdin`, read until stdout contains `expect` (attach never ends by itself)."""
     with ChannelStream(url, EXEC_PROTOCOL, timeout) as stream:
         stream.send(STDIN, stdin)
-        return collect(stream, until=lambda r: expect in r.stdout,
-                       deadline=time.monotonic() + timeout)
+        return collect(
+            stream, until=lambda r: expect in r.stdout, deadline=time.monotonic() + timeout
+        )
 
 
-def port_forward_request(url: str, port: int, payload: bytes, until: bytes,
-                         timeout: float = 30.0) -> bytes:
+def port_forward_request(
+    url: str, port: int, payload: bytes, until: bytes, timeout: float = 30.0
+) -> bytes:
     """Send `payload` to the pod's `port` through the forward; return data up to `until`.
 
     The server announces the port on the data and the error channel first; anything on the
