@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness.errors import InputError
-from harness.lab.network import MAX_SLOTS, LabNetwork
+from harness.lab.network import MAX_SLOTS, LabNetwork, link_exists
 from harness.lab.paths import state_root
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
@@ -24,8 +24,11 @@ DEFAULT_LAB = "hl"
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name):
-        raise InputError(f"--name: lab name {name!r} is not 1-8 lowercase letters or digits "
-                         "starting with a letter", hint=f"for example --name {DEFAULT_LAB}2")
+        raise InputError(
+            f"--name: lab name {name!r} is not 1-8 lowercase letters or digits "
+            "starting with a letter",
+            hint=f"for example --name {DEFAULT_LAB}2",
+        )
     return name
 
 
@@ -73,8 +76,10 @@ def load(name: str) -> LabRecord | None:
     except FileNotFoundError:
         return None
     except ValueError as err:
-        raise InputError(f"{lab_dir(name) / 'lab.json'} is not valid JSON ({err})",
-                         hint=f"run `harness lab down --name {name}` to clear the lab") from None
+        raise InputError(
+            f"{lab_dir(name) / 'lab.json'} is not valid JSON ({err})",
+            hint=f"run `harness lab down --name {name}` to clear the lab",
+        ) from None
     raw["nodes"] = [NodeRecord(**n) for n in raw.get("nodes", [])]
     return LabRecord(**raw)
 
@@ -100,11 +105,16 @@ def claim(name: str) -> LabRecord:
     existing = load(name)
     if existing:
         return existing
-    used = {lab.slot for lab in all_labs()}
+    # A bridge of another state root (another user, a test's temporary root) also takes a slot.
+    used = {lab.slot for lab in all_labs()} | {
+        s for s in range(MAX_SLOTS) if link_exists(LabNetwork(name, s).bridge)
+    }
     free = next((s for s in range(MAX_SLOTS) if s not in used), None)
     if free is None:
-        raise InputError(f"all {MAX_SLOTS} lab slots are in use", hint="remove a lab with "
-                         "`harness lab down --name NAME`")
+        raise InputError(
+            f"all {MAX_SLOTS} lab slots are in use",
+            hint="remove a lab with `harness lab down --name NAME`",
+        )
     record = LabRecord(name=name, slot=free)
     record.save()
     return record

@@ -1,0 +1,75 @@
+"""A 2-node lab, reached the way every suite reaches nodes: the inventory it writes and the
+harness SSH transport."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.images import build
+from harness.lab import lifecycle, state
+from harness.lab.node_files import OOM_CLAMP_RUNTIME
+from harness.providers.facts import gather
+from harness.providers.reach import open_transport
+
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def test_docker_runs_a_fixture_image_on_every_node(lab):
+    """The "before" state: Docker is the node's runtime and our fixture images are loaded."""
+    busybox = build("busybox")
+    for node in lab.nodes:
+        with open_transport(node) as t:
+            result = t.run(["docker", "run", "--rm", busybox.ref, "echo",
+                            f"hello from {node.name}"], timeout=60, check=True)
+        assert result.stdout.strip() == f"hello from {node.name}"
+
+
+def test_nodes_reach_each_other_over_the_lab_network(lab):
+    """Node 1 opens a TCP connection to node 2's sshd at its lab address."""
+    first, second = lab.nodes
+    with open_transport(first) as t:
+        probe = (f"import socket; socket.create_connection(('{second.host}', 22), 5)"
+                 ".recv(64).startswith(b'SSH-') or exit(1)")
+        assert t.run(["python3", "-c", probe], timeout=30).ok
+
+
+def test_docker_is_enabled_and_configured_like_a_production_node(lab):
+    """daemon.json carries log options, a registry mirror, an insecure registry and the cgroup
+    driver; docker.service is enabled and active; containerd keeps Debian's own config."""
+    with open_transport(lab.nodes[0]) as t:
+        config = json.loads(t.run("cat /etc/docker/daemon.json", check=True).stdout)
+        enabled = t.run("systemctl is-enabled docker.service").stdout.strip()
+        active = t.run("systemctl is-active docker.service containerd.service").stdout.split()
+        containerd = t.run("cat /etc/containerd/config.toml", check=True).stdout
+    assert config["log-driver"] == "json-file" and config["log-opts"]["max-size"]
+    assert config["registry-mirrors"] and config["insecure-registries"]
+    assert config["exec-opts"] == ["native.cgroupdriver=cgroupfs"]
+    assert (enabled, active) == ("enabled", ["active", "active"])
+    assert 'disabled_plugins' not in containerd and "io.containerd.grpc.v1.cri" in containerd
+
+
+def test_node_facts_are_detected_and_docker_clamps_oom_score_adj(lab):
+    """This host refuses a negative oom_score_adj: the probe detects it on the node, and Docker's
+    default runtime is the clamping wrapper, so `--oom-score-adj=-998` (what dockershim gives the
+    pause container) starts with 0."""
+    with open_transport(lab.nodes[0]) as t:
+        facts = gather(t)
+        result = t.run(["docker", "run", "--rm", "--oom-score-adj=-998", build("busybox").ref,
+                        "cat", "/proc/self/oom_score_adj"], timeout=60, check=True)
+    assert facts.init == "systemd" and facts.cgroup_version == 1
+    assert facts.negative_oom_score_adj_refused
+    assert facts.docker_default_runtime == OOM_CLAMP_RUNTIME
+    assert result.stdout.strip() == "0"
+
+
+def test_lab_up_again_keeps_the_running_nodes(lab):
+    """A second `lab up` of a healthy lab changes nothing: same machines, same host keys."""
+    before = state.load("hlt")
+    known_hosts = (state.lab_dir("hlt") / "known_hosts").read_text()
+    again = lifecycle.up("hlt", 2)
+    after = state.load("hlt")
+    assert [n.machine_pid for n in after.nodes] == [n.machine_pid for n in before.nodes]
+    assert (state.lab_dir("hlt") / "known_hosts").read_text() == known_hosts
+    assert [n.host for n in again.nodes] == [n.host for n in lab.nodes]
