@@ -73,7 +73,8 @@ class _RefuseUnknownHost(paramiko.MissingHostKeyPolicy):
         raise HostKeyError(
             f"host key of {hostname} ({fingerprint(key)}) is not in {self.known_hosts}",
             hint=f"check the fingerprint, then add it: ssh-keyscan -p {port or 22} {host} >> "
-                 f"{self.known_hosts}; or pass --trust-on-first-use to record it")
+            f"{self.known_hosts}; or pass --trust-on-first-use to record it",
+        )
 
 
 class _RecordNewHost(paramiko.MissingHostKeyPolicy):
@@ -88,8 +89,12 @@ class _RecordNewHost(paramiko.MissingHostKeyPolicy):
         self.known_hosts.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(self.known_hosts, "a") as out:
             out.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-        log.warning("trusted on first use: host key of %s (%s), recorded in %s",
-                    hostname, fingerprint(key), self.known_hosts)
+        log.warning(
+            "trusted on first use: host key of %s (%s), recorded in %s",
+            hostname,
+            fingerprint(key),
+            self.known_hosts,
+        )
 
 
 # paramiko's open_channel packs the extra fields of tcpip and x11 channels only. OpenSSH's
@@ -97,8 +102,9 @@ class _RecordNewHost(paramiko.MissingHostKeyPolicy):
 # uint32 reserved. They are appended to the CHANNEL_OPEN message on its way out; the path is
 # handed over in a thread-local because open_channel sends from the calling thread.
 _pending_streamlocal = threading.local()
-_OPEN_STREAMLOCAL_PREFIX = (cMSG_CHANNEL_OPEN + len(STREAMLOCAL).to_bytes(4, "big")
-                            + STREAMLOCAL.encode())
+_OPEN_STREAMLOCAL_PREFIX = (
+    cMSG_CHANNEL_OPEN + len(STREAMLOCAL).to_bytes(4, "big") + STREAMLOCAL.encode()
+)
 
 
 def _install_streamlocal_fields(transport: paramiko.Transport) -> None:
@@ -119,8 +125,9 @@ def _install_streamlocal_fields(transport: paramiko.Transport) -> None:
     transport._harness_streamlocal = True
 
 
-def open_streamlocal(transport: paramiko.Transport, path: str,
-                     timeout: float = 10.0) -> paramiko.Channel:
+def open_streamlocal(
+    transport: paramiko.Transport, path: str, timeout: float = 10.0
+) -> paramiko.Channel:
     """An SSH channel connected to the unix socket `path` on the server."""
     _install_streamlocal_fields(transport)
     _pending_streamlocal.path = path
@@ -131,10 +138,17 @@ def open_streamlocal(transport: paramiko.Transport, path: str,
 
 
 class SSHTransport(Transport):
-    def __init__(self, node: Node, *, known_hosts: Path | str | None = None,
-                 trust_on_first_use: bool = False, connect_timeout: float = 10.0,
-                 connect_retries: int = 3, retry_backoff: float = 0.5,
-                 passphrase: str | None = None):
+    def __init__(
+        self,
+        node: Node,
+        *,
+        known_hosts: Path | str | None = None,
+        trust_on_first_use: bool = False,
+        connect_timeout: float = 10.0,
+        connect_retries: int = 3,
+        retry_backoff: float = 0.5,
+        passphrase: str | None = None,
+    ):
         self.node = node
         self.node_name = node.name
         self.known_hosts = Path(known_hosts or DEFAULT_KNOWN_HOSTS).expanduser()
@@ -201,12 +215,19 @@ class SSHTransport(Transport):
             except (OSError, EOFError, paramiko.SSHException) as err:
                 # Host key and authentication failures surface as our own errors: not retried.
                 last = err
-                log.debug("node %s: connect attempt %d/%d failed: %s",
-                          self.node.name, attempt + 1, attempts, err)
+                log.debug(
+                    "node %s: connect attempt %d/%d failed: %s",
+                    self.node.name,
+                    attempt + 1,
+                    attempts,
+                    err,
+                )
         reason = " ".join(str(last).split()) or type(last).__name__
-        raise UnreachableError(f"node {self.node.name}: cannot reach {self.node.address} over "
-                               f"SSH after {attempts} attempt(s): {reason}",
-                               hint="check the address, the port and that sshd runs")
+        raise UnreachableError(
+            f"node {self.node.name}: cannot reach {self.node.address} over "
+            f"SSH after {attempts} attempt(s): {reason}",
+            hint="check the address, the port and that sshd runs",
+        )
 
     def _connect_once(self, key: paramiko.PKey | None) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
@@ -217,10 +238,16 @@ class SSHTransport(Transport):
         node = self.node
         try:
             client.connect(
-                node.host, port=node.port, username=node.user, pkey=key,
-                look_for_keys=key is None, allow_agent=key is None,
-                timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
-                auth_timeout=self.connect_timeout, channel_timeout=self.connect_timeout,
+                node.host,
+                port=node.port,
+                username=node.user,
+                pkey=key,
+                look_for_keys=key is None,
+                allow_agent=key is None,
+                timeout=self.connect_timeout,
+                banner_timeout=self.connect_timeout,
+                auth_timeout=self.connect_timeout,
+                channel_timeout=self.connect_timeout,
             )
         except paramiko.BadHostKeyException as err:
             client.close()
@@ -229,14 +256,16 @@ class SSHTransport(Transport):
                 f"node {node.name}: host key of {name} ({fingerprint(err.key)}) does not match "
                 f"the one in {self.known_hosts}",
                 hint=f"if the node was reinstalled, remove the old entry (ssh-keygen -R "
-                     f"'{name}' -f {self.known_hosts}); otherwise the connection may be "
-                     f"intercepted") from None
+                f"'{name}' -f {self.known_hosts}); otherwise the connection may be "
+                f"intercepted",
+            ) from None
         except paramiko.AuthenticationException:
             client.close()
             key_name = str(node.ssh_key) if node.ssh_key else "the default keys and agent"
             raise AuthenticationError(
                 f"node {node.name}: {node.user}@{node.address} refused {key_name}",
-                hint="authorize the key's public half for that user") from None
+                hint="authorize the key's public half for that user",
+            ) from None
         except BaseException:
             client.close()
             raise
@@ -246,8 +275,9 @@ class SSHTransport(Transport):
         self.connect()
         transport = self._client.get_transport()
         if transport is None or not transport.is_active():
-            raise UnreachableError(f"node {self.node.name}: the SSH connection to "
-                                   f"{self.node.address} is closed")
+            raise UnreachableError(
+                f"node {self.node.name}: the SSH connection to {self.node.address} is closed"
+            )
         return transport
 
     # --- commands -------------------------------------------------------------------------
@@ -258,27 +288,43 @@ class SSHTransport(Transport):
             return f"sudo -n -- sh -c {shlex.quote(text)}"
         return text
 
-    def run(self, cmd: Command, timeout: float = 60.0, input: str | bytes | None = None,
-            check: bool = False, become: bool | None = None,
-            sensitive: bool = False) -> CommandResult:
+    def run(
+        self,
+        cmd: Command,
+        timeout: float = 60.0,
+        input: str | bytes | None = None,
+        check: bool = False,
+        become: bool | None = None,
+        sensitive: bool = False,
+    ) -> CommandResult:
         shown = REDACTED if sensitive else command_text(cmd)
         start = time.monotonic()
         try:
             chan = self._ssh().open_session(timeout=self.connect_timeout)
             chan.exec_command(self._remote_command(cmd, become))
-            if input is not None:
-                chan.sendall(as_bytes(input))
-            chan.shutdown_write()
+            # Feed stdin from a thread: a command that writes while it reads would otherwise
+            # stall once both SSH windows are full.
+            feeder = threading.Thread(target=_feed, args=(chan, as_bytes(input)), daemon=True)
+            feeder.start()
             out, err = _drain(chan, start + timeout)
+            feeder.join()
         except TimeoutError:
-            raise HarnessTimeout(f"node {self.node.name}: `{shown}` did not finish within "
-                                 f"{timeout:g}s") from None
+            raise HarnessTimeout(
+                f"node {self.node.name}: `{shown}` did not finish within {timeout:g}s"
+            ) from None
         except (OSError, EOFError, paramiko.SSHException) as err:
-            raise UnreachableError(f"node {self.node.name}: lost the SSH connection to "
-                                   f"{self.node.address} while running `{shown}`: "
-                                   f"{' '.join(str(err).split()) or type(err).__name__}") from None
-        result = CommandResult(shown, out.decode(errors="replace"), err.decode(errors="replace"),
-                               chan.recv_exit_status(), time.monotonic() - start)
+            raise UnreachableError(
+                f"node {self.node.name}: lost the SSH connection to "
+                f"{self.node.address} while running `{shown}`: "
+                f"{' '.join(str(err).split()) or type(err).__name__}"
+            ) from None
+        result = CommandResult(
+            shown,
+            out.decode(errors="replace"),
+            err.decode(errors="replace"),
+            chan.recv_exit_status(),
+            time.monotonic() - start,
+        )
         chan.close()
         return checked(result, self.node.name) if check else result
 
@@ -301,8 +347,9 @@ class SSHTransport(Transport):
             self._sftp_client().put(str(local), target)
             self._sftp_client().chmod(target, mode)
         except OSError as err:
-            raise StepFailed(f"node {self.node.name}: cannot copy {local} to {target}: "
-                             f"{err.strerror or err}") from None
+            raise StepFailed(
+                f"node {self.node.name}: cannot copy {local} to {target}: {err.strerror or err}"
+            ) from None
         if target != remote:
             self.run(["mv", "-f", target, remote], check=True, become=True)
 
@@ -314,8 +361,9 @@ class SSHTransport(Transport):
         try:
             self._sftp_client().get(source, str(local))
         except OSError as err:
-            raise StepFailed(f"node {self.node.name}: cannot copy {remote} to {local}: "
-                             f"{err.strerror or err}") from None
+            raise StepFailed(
+                f"node {self.node.name}: cannot copy {remote} to {local}: {err.strerror or err}"
+            ) from None
         finally:
             if source != remote:
                 self.run(["rm", "-f", source])
@@ -336,17 +384,32 @@ class SSHTransport(Transport):
                 except paramiko.ChannelException as err:
                     # Refused outright (AllowStreamLocalForwarding no) or, in sshd 9.2, as
                     # "connect failed" when TCP forwarding is off: relay from then on.
-                    log.info("node %s: sshd refused streamlocal forwarding to %s (%s); "
-                             "relaying through python3", self.node.name, path, err.text)
+                    log.info(
+                        "node %s: sshd refused streamlocal forwarding to %s (%s); "
+                        "relaying through python3",
+                        self.node.name,
+                        path,
+                        err.text,
+                    )
                     use_relay = True
             chan = transport.open_session(timeout=self.connect_timeout)
-            chan.exec_command(self._remote_command(
-                ["python3", "-c", _REMOTE_RELAY, path], become=None))
+            chan.exec_command(
+                self._remote_command(["python3", "-c", _REMOTE_RELAY, path], become=None)
+            )
             return chan
 
         self.connect()
         with UnixSocketRelay(open_stream, f"{self.node.name}:{path}") as local:
             yield local
+
+
+def _feed(chan: paramiko.Channel, data: bytes | None) -> None:
+    try:
+        if data:
+            chan.sendall(data)
+        chan.shutdown_write()
+    except OSError:  # the command exited without reading everything: not our error
+        pass
 
 
 def _drain(chan: paramiko.Channel, deadline: float) -> tuple[bytes, bytes]:
@@ -372,4 +435,3 @@ def _drain(chan: paramiko.Channel, deadline: float) -> tuple[bytes, bytes]:
             return bytes(out), bytes(err)
         if chan.eof_received:
             chan.status_event.wait(min(remaining, 0.1))
-

@@ -31,6 +31,13 @@ def test_run_feeds_stdin(transport):
     assert transport.run("tr a-z A-Z", input="hello").stdout == "HELLO"
 
 
+def test_large_stdin_and_stdout_flow_together(transport):
+    """More than both SSH windows (2 MiB each) in and out at once must not stall."""
+    data = "0123456789abcdef" * (512 * 1024)  # 8 MiB
+    result = transport.run(["cat"], input=data, timeout=60)
+    assert result.ok and result.stdout == data
+
+
 def test_check_raises_step_failed_naming_node_and_command(transport):
     with pytest.raises(StepFailed, match=r"node hf-node: `false` exited with 1"):
         transport.run(["false"], check=True)
