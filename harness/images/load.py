@@ -134,7 +134,7 @@ def into_registry(
         raise StepFailed(f"TLS to {registry_url} failed", hint=f"pass its CA: {err}") from err
     except requests.exceptions.ConnectionError as err:
         raise UnreachableError(
-            f"registry at {registry_url} does not answer", hint=str(err)
+            f"registry at {registry_url} does not answer", hint="start it or check the URL"
         ) from err
     return refs
 
