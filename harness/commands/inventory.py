@@ -17,7 +17,8 @@ def register(sub):
                               "exit 3 when a node is unreachable.")
     ping.add_argument("file", metavar="FILE")
     ping.add_argument("--known-hosts", metavar="PATH",
-                      help="known_hosts file to verify host keys (default ~/.ssh/known_hosts)")
+                      help="known_hosts file to verify host keys (default: the node's "
+                      "vars.known_hosts, else ~/.ssh/known_hosts)")
     ping.add_argument("--trust-on-first-use", action="store_true",
                       help="accept and record the host key of a host not yet in known_hosts")
     ping.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS")
@@ -51,17 +52,19 @@ def format_nodes(inventory: Inventory) -> str:
 
 
 def _ping(inventory: Inventory, args) -> int:
-    from harness.transport import transport_for
+    from harness.providers.reach import open_transport  # honours a node's pinned known_hosts
 
     # Unreachable nodes are listed and the rest still tried; host key and authentication
     # problems are input errors (they name the node) and stop the run at the first one.
     worst = EXIT_OK
     for node in inventory.nodes:
         try:
-            with transport_for(node, known_hosts=args.known_hosts,
-                               trust_on_first_use=args.trust_on_first_use,
-                               connect_timeout=args.connect_timeout,
-                               connect_retries=args.connect_retries) as transport:
+            options = dict(trust_on_first_use=args.trust_on_first_use,
+                           connect_timeout=args.connect_timeout,
+                           connect_retries=args.connect_retries)
+            if args.known_hosts:
+                options["known_hosts"] = args.known_hosts
+            with open_transport(node, **options) as transport:
                 result = transport.run(["true"], timeout=args.connect_timeout, check=True)
             print(f"{node.name}: ok ({result.duration:.2f}s)")
         except UnreachableError as err:
