@@ -3,15 +3,18 @@ connect retries, and the errors a user sees (through the CLI where a user would 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
 import pytest
 
+from harness import junit
 from harness.daemons.process import free_tcp_port
 from harness.daemons.sshd import SshServer
 from harness.errors import HarnessTimeout, StepFailed, UnreachableError
 from harness.transport import AuthenticationError, HostKeyError, SSHTransport
+from harness.transport.ssh import PASSPHRASE_ENV
 
 pytestmark = pytest.mark.root
 
@@ -218,6 +221,25 @@ def test_cli_refused_key_is_one_line_exit_2(harness_error, ssh_server, new_key, 
     inv = _inventory(tmp_path, ssh_server.inventory_node("hf-node", ssh_key=new_key("hf-x")))
     line = harness_error("inventory", "ping", inv, "--known-hosts", ssh_server.known_hosts_path)
     assert "node hf-node:" in line and "refused" in line
+
+
+def test_secrets_stay_out_of_cli_output_and_junit(harness, ssh_server, new_key, tmp_path):
+    """The passphrase given in the environment and the key's contents appear neither in what
+    the CLI prints nor in the JUnit artifact that records the failed step."""
+    passphrase = "hf-pass-Yw4kP9"
+    locked = new_key("hf-locked", passphrase=passphrase)
+    node = ssh_server.inventory_node("hf-node", ssh_key=locked)
+    proc = harness("inventory", "ping", _inventory(tmp_path, node), "--known-hosts",
+                   ssh_server.known_hosts_path, env={**os.environ, PASSPHRASE_ENV: passphrase})
+    assert proc.returncode == 2 and "refused" in proc.stderr
+    steps = junit.StepRecorder("hf-node", "preflight")
+    with pytest.raises(AuthenticationError), steps.step("connect"):
+        SSHTransport(node, known_hosts=ssh_server.known_hosts_path,
+                     passphrase=passphrase).connect()
+    artifact = steps.write(tmp_path / "junit").read_text()
+    assert "refused" in artifact
+    text = proc.stdout + proc.stderr + artifact
+    assert [s for s in [passphrase, *_key_body_lines(locked)] if s in text] == []
 
 
 def test_sshd_on_a_port_in_use_is_an_input_error(ssh_server, tmp_path):
