@@ -48,6 +48,7 @@ def _lab_lock(name: str):
 
 def up(name: str, count: int) -> Inventory:
     """Bring lab `name` to `count` running nodes with Docker answering on each."""
+    _need_root()
     state.check_name(name)
     if not 1 <= count <= MAX_NODES:
         raise InputError(f"--nodes: {count} is not between 1 and {MAX_NODES}")
@@ -66,6 +67,7 @@ def up(name: str, count: int) -> Inventory:
 
 def down(name: str) -> bool:
     """Remove lab `name` entirely (the cached image stays); False if there was none."""
+    _need_root()
     state.check_name(name)
     with _lab_lock(name):
         record = state.load(name)
@@ -74,6 +76,12 @@ def down(name: str) -> bool:
         _teardown(record)
         shutil.rmtree(record.dir)
     return True
+
+
+def _need_root() -> None:
+    if os.geteuid() != 0:
+        raise InputError("harness lab needs root (network namespaces, bridges, mounts, "
+                         "systemd-nspawn)", hint="run it as root, e.g. with sudo")
 
 
 def healthy(record: LabRecord) -> bool:

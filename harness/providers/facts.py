@@ -1,6 +1,6 @@
 """Node properties detected on the node itself (never assumed from the host or the provider):
-kernel, init, cgroup version, whether a negative oom_score_adj is refused, and Docker's view
-(version, cgroup driver, default runtime) when Docker answers."""
+kernel and the features runtimes and kubelet rely on, init, cgroup version, whether a negative
+oom_score_adj is refused, and Docker's view (version, cgroup driver, default runtime)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,18 @@ def negative_oom_refused():
     code = "import os; os.write(os.open('/proc/self/oom_score_adj', os.O_WRONLY), b'-1')"
     return subprocess.run(["python3", "-c", code], capture_output=True).returncode != 0
 
+def kernel_features():
+    def read(path):
+        try:
+            return open(path).read().strip()
+        except OSError:
+            return ""
+    return {
+        "overlayfs": "overlay" in read("/proc/filesystems"),
+        "br_netfilter": os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"),
+        "ip_forward": read("/proc/sys/net/ipv4/ip_forward") == "1",
+    }
+
 def docker():
     try:
         out = subprocess.run(["docker", "info", "--format", "{{json .}}"], capture_output=True,
@@ -46,6 +58,7 @@ print(json.dumps({
     "init": open("/proc/1/comm").read().strip(),
     "cgroup_version": cgroup_version(),
     "negative_oom_score_adj_refused": negative_oom_refused(),
+    **kernel_features(),
     "docker": docker(),
 }))
 '''
@@ -59,6 +72,9 @@ class NodeFacts:
     init: str
     cgroup_version: int
     negative_oom_score_adj_refused: bool
+    overlayfs: bool  # containerd's and Docker's default snapshotter / storage driver
+    br_netfilter: bool  # bridged pod traffic visible to iptables (kube-proxy)
+    ip_forward: bool  # the one sysctl the Kubernetes runtime page requires
     docker_version: str | None = None
     docker_cgroup_driver: str | None = None
     docker_default_runtime: str | None = None

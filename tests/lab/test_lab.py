@@ -7,10 +7,12 @@ import json
 
 import pytest
 
+from harness.errors import UnreachableError
 from harness.images import build
 from harness.lab import lifecycle, state
 from harness.lab.node_files import OOM_CLAMP_RUNTIME
 from harness.providers.facts import gather
+from harness.providers.inventory import InventoryProvider
 from harness.providers.reach import open_transport
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -73,3 +75,28 @@ def test_lab_up_again_keeps_the_running_nodes(lab):
     assert [n.machine_pid for n in after.nodes] == [n.machine_pid for n in before.nodes]
     assert (state.lab_dir("hlt") / "known_hosts").read_text() == known_hosts
     assert [n.host for n in again.nodes] == [n.host for n in lab.nodes]
+
+
+def test_lab_status_shows_every_node_running_with_ssh_and_docker(lab, harness_lab):
+    """`harness lab status`: one row per node with address, state, ssh ok, docker ok."""
+    result = harness_lab("status", "--name", "hlt")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[0] == ["NODE", "ADDRESS", "STATE", "SSH", "DOCKER"]
+    assert rows[1:] == [[n.name, n.host, "running", "ok", "ok"] for n in lab.nodes]
+
+
+def test_inventory_provider_reaches_existing_nodes(lab):
+    """The `inventory` provider creates nothing: up() checks reachability, facts() probes."""
+    provider = InventoryProvider(lab.source)
+    assert [n.name for n in provider.up().nodes] == [n.name for n in lab.nodes]
+    assert all(f.init == "systemd" for f in provider.facts().values())
+
+
+def test_inventory_provider_refuses_an_unreachable_node(lab, tmp_path):
+    """A listed node that does not answer SSH makes up() fail with UnreachableError (exit 3)."""
+    net = state.load("hlt").network
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(f"nodes:\n  - name: ghost\n    host: {net.node_address(99)}\n")
+    with pytest.raises(UnreachableError, match="ghost"):
+        InventoryProvider(inventory).up()
