@@ -240,3 +240,16 @@ def test_many_layers_has_one_layer_per_file():
     image = images.build("many-layers", layers=5)
     assert len(image.diff_ids) == 2 + 5
     assert image.ref == "harness.local/many-layers:5"
+
+
+def test_skopeo_reads_the_docker_archive(busybox_image):
+    """The docker-archive as another reader sees it: same layers and image config."""
+    ref = f"docker-archive:{busybox_image.docker_archive}"
+    info = json.loads(
+        subprocess.run(["skopeo", "inspect", ref], capture_output=True, check=True).stdout
+    )
+    assert info["Layers"] == list(busybox_image.diff_ids)
+    config = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--config", ref], capture_output=True, check=True
+    ).stdout
+    assert "sha256:" + hashlib.sha256(config).hexdigest() == busybox_image.config_digest

@@ -3,6 +3,10 @@ PullImage by tag and by digest; plain HTTP, basic auth, and TLS with a private C
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import requests
 
@@ -78,3 +82,56 @@ def test_push_without_credentials_is_refused(registries, pause_image):
 def test_push_without_the_ca_fails_tls_verification(registries, pause_image):
     with pytest.raises(StepFailed, match="TLS"):
         load.into_registry(registries["tls"].url, pause_image)
+
+
+def test_cli_pushes_with_user_and_password_from_the_environment(registries, pause_image):
+    """`harness images load --to registry --user U` reads the password from
+    $HARNESS_REGISTRY_PASSWORD and prints the pushed ref."""
+    reg = registries["auth"]
+    user, password = reg.cfg.auth
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "images",
+            "load",
+            "--to",
+            "registry",
+            "--address",
+            reg.url,
+            "--user",
+            user,
+            "pause",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HARNESS_REGISTRY_PASSWORD": password},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{reg.host}/pause:3.9 {pause_image.digest}\n"
+
+
+def test_cli_pushes_over_tls_with_the_ca(registries, pause_image):
+    reg = registries["tls"]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "images",
+            "load",
+            "--to",
+            "registry",
+            "--address",
+            reg.url,
+            "--ca",
+            str(reg.ca),
+            "pause",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
