@@ -100,3 +100,13 @@ def test_inventory_provider_refuses_an_unreachable_node(lab, tmp_path):
     inventory.write_text(f"nodes:\n  - name: ghost\n    host: {net.node_address(99)}\n")
     with pytest.raises(UnreachableError, match="ghost"):
         InventoryProvider(inventory).up()
+
+
+def test_runtime_data_lives_on_plain_directories_not_on_the_overlay_root(lab):
+    """Docker's overlay2 and containerd's snapshots cannot sit on an overlay: their directories
+    are bind mounts of plain host directories, while / is the overlay on the cached image."""
+    with open_transport(lab.nodes[0]) as t:
+        fstypes = t.run(["stat", "-f", "-c", "%T", "/", "/var/lib/docker",
+                         "/var/lib/containerd"], check=True).stdout.split()
+    assert fstypes[0] == "overlayfs"
+    assert "overlayfs" not in fstypes[1:]
