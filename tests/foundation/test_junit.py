@@ -155,3 +155,12 @@ def test_cli_report_names_a_file_that_is_not_junit(harness_error, tmp_path):
     (tmp_path / "junit-broken.xml").write_text("<html>")
     line = harness_error("report", "--junit-dir", tmp_path, "--out", tmp_path / "out" / "a.xml")
     assert f"{tmp_path}/junit-broken.xml: not JUnit XML" in line
+
+
+def test_suites_of_one_node_stay_apart_when_merged(tmp_path):
+    """Same <testsuite name> (the node) for cri and oci: the merge must not fold them."""
+    junit.write_suite(tmp_path, "worker-1", "cri", [junit.CaseResult("runtime ready")])
+    junit.write_suite(tmp_path, "worker-1", "oci", [junit.CaseResult("hooks", "failed")])
+    summary = junit.verify(junit.merge(junit.junit_files(tmp_path)))
+    assert [(s.node, s.suite, s.tests, s.failures) for s in summary.suites] == [
+        ("worker-1", "cri", 1, 0), ("worker-1", "oci", 1, 1)]
