@@ -128,17 +128,9 @@ def _entries(spec: dict, workdir: Path) -> list[Entry]:
         return [
             Entry(path, "file", _mode(spec, 0o644), content=Bytes(spec["text"].encode()), **owner)
         ]
-    if "host" in spec:
-        host = _host_path(spec)
-        return [
-            Entry(
-                path,
-                "file",
-                _mode(spec, host.stat().st_mode & 0o7777),
-                content=HostFile(host),
-                **owner,
-            )
-        ]
+    if "host" in spec:  # 0755 by default, not the host file's mode: same bytes everywhere
+        content = HostFile(_host_path(spec))
+        return [Entry(path, "file", _mode(spec, 0o755), content=content, **owner)]
     if "compile" in spec:
         binary = compile_static(_source_path(spec), workdir)
         return [Entry(path, "file", _mode(spec, 0o755), content=HostFile(binary), **owner)]
@@ -191,10 +183,11 @@ def write_image(p: Plan, out: Path) -> BuiltImage:
             layers.append(Blob(digest, size, tar))
     config = _config(p, [layer.digest for layer in layers])
     platform_ = {"architecture": _arch(), "os": "linux"}
-    manifest, config_blob = write_oci_layout(out / "oci", config, layers, list(p.refs), platform_)
+    manifest, config_blob, stored = write_oci_layout(
+        out / "oci", config, layers, list(p.refs), platform_
+    )
     for layer in layers:
         layer.path.unlink()  # the layout holds the only copy now
-    stored = [Blob(b.digest, b.size, out / "oci" / "blobs" / "sha256" / b.hex) for b in layers]
     write_oci_archive(out / "oci", out / "oci.tar")
     write_docker_archive(out / "docker.tar", config_blob, stored, list(p.refs))
     user = str(p.config.get("User", ""))

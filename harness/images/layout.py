@@ -94,15 +94,15 @@ def put_blob(blobs_dir: Path, data_or_path: bytes | Path) -> Blob:
 
 def write_oci_layout(
     root: Path, config: bytes, layers: list[Blob], refs: list[str], platform: dict
-) -> tuple[Blob, Blob]:
-    """Write an OCI image layout at `root`; return the manifest and config blobs."""
+) -> tuple[Blob, Blob, list[Blob]]:
+    """Write an OCI image layout at `root`; return its manifest, config and layer blobs."""
     blobs = root / "blobs" / "sha256"
     config_blob = put_blob(blobs, config)
     stored = [put_blob(blobs, layer.path) for layer in layers]
     manifest = put_blob(blobs, manifest_json(config_blob, stored))
     (root / "oci-layout").write_bytes(canonical_json({"imageLayoutVersion": "1.0.0"}))
     (root / "index.json").write_bytes(index_json(manifest, refs, platform))
-    return manifest, config_blob
+    return manifest, config_blob, stored
 
 
 def _tree_entries(root: Path) -> list[Entry]:
