@@ -36,27 +36,29 @@ NATIVE_TOP = ("cluster", "defaults", "nodes")
 GROUP_KEYS = ("hosts", "children", "vars")
 CONNECTIONS = ("ssh", "local")
 
-# Ansible connection variables -> Node field. Others the harness does not interpret but that
-# playbooks may use are kept in Node.vars; any other `ansible_*` name is treated as a typo.
+# Ansible connection variables (and their older ansible_ssh_* spellings) -> Node field. Every
+# other variable is kept in Node.vars for the playbooks.
 ANSIBLE_FIELDS = {
     "ansible_host": "host",
+    "ansible_ssh_host": "host",
     "ansible_port": "port",
+    "ansible_ssh_port": "port",
     "ansible_user": "user",
+    "ansible_ssh_user": "user",
     "ansible_ssh_private_key_file": "ssh_key",
+    "ansible_private_key_file": "ssh_key",
     "ansible_become": "become",
     "ansible_connection": "connection",
 }
-ANSIBLE_PASSTHROUGH = (
-    "ansible_python_interpreter", "ansible_become_user", "ansible_become_method",
-    "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_shell_type",
-)
 ANSIBLE_CONNECTION_ALIASES = {"ssh": "ssh", "paramiko": "ssh", "smart": "ssh", "local": "local"}
 # Password-style settings are refused: the harness authenticates with keys only, and a secret in
 # an inventory would end up in logs and artifacts.
 SECRET_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_become_password",
                "ansible_become_pass", "ansible_ssh_private_key_passphrase")
-# Plain (non-ansible_) variables the harness reads; a near miss of one of them is a typo.
+# Plain variables the harness reads. Variables are free-form, so only a name nearly identical to
+# one the harness reads (TYPO_CUTOFF) is taken for a typo of it.
 HARNESS_VARS = ("cri_endpoint", "docker_endpoint", *CLUSTER_FIELDS)
+TYPO_CUTOFF = 0.9
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 VERSION_RE = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")
@@ -204,8 +206,8 @@ class _At:
         return InventoryError(self.source, self.line, self.path, problem, hint)
 
 
-def _did_you_mean(word: str, choices) -> str | None:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.75)
+def _did_you_mean(word: str, choices, cutoff: float = 0.75) -> str | None:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=cutoff)
     return f"did you mean {close[0]!r}?" if close else None
 
 
@@ -457,11 +459,7 @@ def _ansible_node(name: str, host: _AnsibleHost, source: Path) -> Node:
         elif key in CLUSTER_FIELDS:
             if not at.path.startswith("all.vars."):
                 raise at.error("is a cluster setting", hint=f"put {key} under all.vars")
-        elif key.startswith("ansible_") and key not in ANSIBLE_PASSTHROUGH:
-            hint = _did_you_mean(key, (*ANSIBLE_FIELDS, *ANSIBLE_PASSTHROUGH))
-            raise at.error("unknown Ansible connection variable",
-                           hint=hint or f"the harness reads: {', '.join(ANSIBLE_FIELDS)}")
-        elif key not in HARNESS_VARS and (hint := _did_you_mean(key, HARNESS_VARS)):
+        elif hint := _did_you_mean(key, (*ANSIBLE_FIELDS, *HARNESS_VARS), TYPO_CUTOFF):
             raise at.error("unknown variable", hint=hint)
         else:
             node.vars[key] = value

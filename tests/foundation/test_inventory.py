@@ -161,8 +161,16 @@ def test_unquoted_version_number(harness_error, inventory):
 def test_ansible_typo_in_connection_variable(harness_error, inventory):
     path = inventory("all:\n  hosts:\n    w1:\n      ansible_hots: 10.0.0.1\n")
     line = harness_error("inventory", "check", path)
-    assert f"{path}:4: all.hosts.w1.ansible_hots: unknown Ansible connection variable" in line
+    assert f"{path}:4: all.hosts.w1.ansible_hots: unknown variable" in line
     assert "did you mean 'ansible_host'?" in line
+
+
+def test_ansible_playbook_variables_pass_through(inventory):
+    """Variables are free-form in Ansible: only near-identical names count as typos."""
+    inv = load_inventory(inventory("all:\n  hosts:\n    w1:\n      ansible_ssh_user: ops\n"
+                                   "      ansible_timeout: 30\n      kubelet_config: /k.yaml\n"))
+    assert inv.nodes[0].user == "ops"
+    assert inv.nodes[0].vars == {"ansible_timeout": 30, "kubelet_config": "/k.yaml"}
 
 
 def test_ansible_bad_group_var_points_at_the_group(harness_error, inventory):
