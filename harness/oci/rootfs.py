@@ -1,5 +1,5 @@
-"""Root filesystems for OCI bundles: the fixture busybox image unpacked per image-spec, or,
-where harness.images is not available, one assembled from the host's static busybox."""
+"""Root filesystems for OCI bundles: the fixture busybox image unpacked per image-spec (what
+the suite uses), or a lighter one assembled from the host's static busybox (driver tests)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from harness import images
 from harness.errors import MissingToolError
 from harness.oci.unpack import unpack
 
@@ -39,11 +40,6 @@ def busybox_rootfs(dest: Path) -> Path:
     return dest
 
 
-def fixture_rootfs(dest: Path) -> tuple[Path, str]:
-    """The busybox fixture image unpacked into `dest`, and where it came from."""
-    try:
-        from harness import images  # the images engineer's builder, when it has landed
-    except ImportError:
-        return busybox_rootfs(dest), f"host {BUSYBOX} (harness.images not available)"
-    built = images.build("busybox")
-    return unpack(Path(built.oci_layout), dest), f"fixture image {built.ref}"
+def fixture_rootfs(dest: Path) -> Path:
+    """The busybox fixture image (harness.images) unpacked into `dest`."""
+    return unpack(Path(images.build("busybox").oci_layout), dest)

@@ -140,7 +140,7 @@ def workdir():
 
 @pytest.fixture(scope="session")
 def rootfs(workdir) -> Path:
-    path, _source = fixture_rootfs(workdir / "rootfs")
+    path = fixture_rootfs(workdir / "rootfs")
     for name in ROOTFS_DIRS:
         (path / name).mkdir(parents=True, exist_ok=True)
     return path
