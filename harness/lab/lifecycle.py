@@ -95,8 +95,9 @@ def healthy(record: LabRecord) -> bool:
 
 
 def _spec(record: LabRecord, node: NodeRecord) -> machine.MachineSpec:
-    return machine.MachineSpec(node.name, record.node_dir(node.name),
-                               record.network.netns(node.index), [Path(c) for c in node.cgroups])
+    host_name = record.network.netns(node.index)  # hl-<lab>-<index>
+    return machine.MachineSpec(node.name, host_name, record.node_dir(node.name), host_name,
+                               [Path(c) for c in node.cgroups])
 
 
 def _create(record: LabRecord, image: NodeImage, count: int) -> Inventory:

@@ -8,6 +8,7 @@ the overlay (overlay-on-overlay does not work for their snapshotters)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -29,9 +30,15 @@ NSPAWN_FLAGS = (
 )
 
 
+# nspawn keeps a directory per machine here for `machinectl bind`; on a /run that is not tmpfs
+# it refuses to remove it on exit, so stop() does.
+PROPAGATE_DIR = Path("/run/systemd/nspawn/propagate")
+
+
 @dataclass(frozen=True)
 class MachineSpec:
-    name: str  # hostname and machine name
+    name: str  # the node's hostname
+    machine: str  # the machine's name on the host (hl- prefixed, like every host object)
     node_dir: Path
     netns: str
     cgroups: list[Path]
@@ -55,7 +62,7 @@ def mount_root(spec: MachineSpec, image_rootfs: Path) -> None:
         (spec.node_dir / sub).mkdir(parents=True, exist_ok=True)
     options = (f"lowerdir={image_rootfs},upperdir={spec.node_dir / 'upper'},"
                f"workdir={spec.node_dir / 'work'}")
-    run(["mount", "-t", "overlay", f"overlay-{spec.name}", "-o", options, str(spec.root)])
+    run(["mount", "-t", "overlay", f"overlay-{spec.machine}", "-o", options, str(spec.root)])
 
 
 def unmount_root(node_dir: Path) -> None:
@@ -86,7 +93,8 @@ def write_identity(spec: MachineSpec, hosts: dict[str, str], user_pubkey: str) -
 
 def boot(spec: MachineSpec) -> int:
     """Start the machine in the background, inside its cgroups; returns the nspawn pid."""
-    argv = ["systemd-nspawn", "-D", str(spec.root), f"--machine={spec.name}", *NSPAWN_FLAGS,
+    argv = ["systemd-nspawn", "-D", str(spec.root), f"--machine={spec.machine}",
+            f"--hostname={spec.name}", *NSPAWN_FLAGS,
             f"--network-namespace-path={NETNS_DIR / spec.netns}"]
     for path in PLAIN_DATA_DIRS:
         spec.data_dir(path).mkdir(parents=True, exist_ok=True)
@@ -96,7 +104,10 @@ def boot(spec: MachineSpec) -> int:
     cgroups.create(spec.cgroups)
     # The shell joins the cgroups and then becomes nspawn (no preexec_fn: nodes boot in threads).
     enter = 'for d in $HL_CGROUPS; do echo $$ > "$d/cgroup.procs"; done; exec "$@"'
-    env = {**os.environ, "HL_CGROUPS": " ".join(str(d) for d in spec.cgroups)}
+    env = {**os.environ, "HL_CGROUPS": " ".join(str(d) for d in spec.cgroups),
+           # No image lock file in /run/systemd/nspawn/locks: the lab's own lock covers it, and
+           # a machine stopped with SIGKILL would leave the file behind.
+           "SYSTEMD_NSPAWN_LOCK": "0"}
     with open(spec.log, "ab") as log:
         proc = subprocess.Popen(
             ["sh", "-c", enter, "sh", *argv], stdin=subprocess.DEVNULL, stdout=log,
@@ -117,6 +128,7 @@ def running(pid: int | None, root: Path) -> bool:
 
 
 def stop(spec: MachineSpec) -> None:
-    """Kill every process of the machine and remove its cgroups."""
+    """Kill every process of the machine, remove its cgroups and nspawn's runtime directory."""
     cgroups.kill_all(spec.cgroups)
     cgroups.remove(spec.cgroups)
+    shutil.rmtree(PROPAGATE_DIR / spec.machine, ignore_errors=True)

@@ -61,6 +61,9 @@ def _host_traces(lab: str) -> dict[str, set[str]]:
                      if f"harness-lab:{lab}" in rule},
         "cgroups": {str(p) for p in Path("/sys/fs/cgroup").glob(f"**/hl-{lab}-*")
                     if p.is_dir()},
+        "nspawn run files": {p.name for p in Path("/run/systemd/nspawn/propagate")
+                             .glob(f"hl-{lab}-*")} | {p.name for p in
+                             Path("/run/systemd/nspawn/locks").glob("*")},
         "processes": set(),
         "node data": {str(p) for p in (state.lab_dir(lab) / "nodes").glob("*")},
     }
