@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def client(dockerd):
-    for name in ("busybox", "web", "nonewprivs", "multi-tag"):
+    for name in ("busybox", "pause", "web", "nonewprivs", "multi-tag"):
         load.into_docker(dockerd.host, images.build(name))
     api = dockerd.client()
     yield api
@@ -79,3 +79,32 @@ def test_plain_runc_fails_on_a_negative_oom_score_adj(client, busybox_image):
     """Why the wrapper exists: runc itself cannot apply -998 on this node."""
     with pytest.raises(docker.errors.APIError, match="oom_score_adj|PID from pipe|runc"):
         run(client, busybox_image.ref, ["true"], oom_score_adj=-998, runtime="runc")
+
+
+@pytest.mark.parametrize("signal", ["SIGTERM", "SIGINT"])
+def test_pause_exits_0_on_sigterm_and_sigint(client, pause_image, signal):
+    """The sandbox process ends cleanly when the runtime stops the pod."""
+    container = client.containers.run(pause_image.ref, detach=True, network_mode="none")
+    try:
+        container.kill(signal=signal)
+        assert container.wait(timeout=30)["StatusCode"] == 0
+    finally:
+        container.remove(force=True)
+
+
+def test_pause_reaps_orphans_in_its_pid_namespace(client, pause_image, busybox_image):
+    """A process orphaned in a pod's shared PID namespace is reparented to pause (PID 1),
+    which must reap it: no zombie is left behind."""
+    pause = client.containers.run(pause_image.ref, detach=True, network_mode="none")
+    try:
+        out = run(
+            client,
+            busybox_image.ref,
+            ["sh", "-c", "(sleep 0.2 &); sleep 1; ps -o pid,stat,comm"],
+            pid_mode=f"container:{pause.id}",
+        )
+    finally:
+        pause.remove(force=True)
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert ["1", "S", "pause"] in rows
+    assert not [row for row in rows if row[1].startswith("Z")], out
