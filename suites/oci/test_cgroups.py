@@ -58,6 +58,8 @@ CASES = [
          {"blockIO": {"throttleWriteIOPSDevice": [{"major": MAJOR, "minor": MINOR, "rate": 300}]}},
          ("blkio.throttle.write_iops_device", f"{DISK} 300"),
          ("io.max", f"{DISK} rbps=max wbps=max riops=max wiops=300")),
+    Case("network-class-id", "net_cls", {"network": {"classID": 1048577}},
+         ("net_cls.classid", "1048577"), None),
     Case("hugetlb-2MB", "hugetlb", {"hugepageLimits": [{"pageSize": "2MB", "limit": 4 * MiB}]},
          ("hugetlb.2MB.limit_in_bytes", str(4 * MiB)), ("hugetlb.2MB.max", str(4 * MiB))),
 ]  # fmt: skip
@@ -113,6 +115,17 @@ def test_cgroups_path_is_used(containers, host):
     assert host.cgroups.directory(pid, controller) == root_of(
         host, controller
     ) / spec.linux.cgroups_path.lstrip("/")
+
+
+def test_relative_cgroups_path_is_used(containers, host):
+    """config-linux.md#cgroups-path: a relative path is relative to a runtime-determined
+    location; the container's cgroup ends with it and its limits apply there."""
+    spec = cgroup_spec(containers, {"pids": {"limit": 123}})
+    spec.linux.cgroups_path = spec.linux.cgroups_path.lstrip("/")
+    pid = containers.create(spec).state().pid
+    directory = host.cgroups.directory(pid, "pids" if host.cgroups.version == 1 else "")
+    assert directory.as_posix().endswith("/" + spec.linux.cgroups_path)
+    assert (directory / "pids.max").read_text().strip() == "123"
 
 
 def root_of(host, controller: str):

@@ -68,6 +68,20 @@ def test_state_after_exit_is_stopped(containers):
     assert container.wait("stopped").status == "stopped"
 
 
+@pytest.mark.parametrize("operation", ["state", "start", "kill", "delete"])
+def test_operation_without_id_is_an_error(runtime, operation):
+    """runtime.md#operations: each operation MUST generate an error if it is not given the
+    container ID."""
+    assert not runtime.call(operation).ok
+
+
+def test_create_without_id_is_an_error(containers, runtime):
+    """runtime.md#create: MUST generate an error if not given the container ID."""
+    bundle = containers.bundle(containers.spec("true"))
+    assert not runtime.call("create", "--bundle", str(bundle.path)).ok
+    assert runtime.list() == []
+
+
 def test_state_of_unknown_id_is_an_error(runtime):
     """runtime.md#query-state: MUST generate an error if the container does not exist."""
     assert not runtime.call("state", "ho-does-not-exist").ok
