@@ -8,19 +8,21 @@ import sys
 from harness import __version__
 from harness.errors import EXIT_USAGE, HarnessError
 
-# Subcommand name -> module under harness.commands exposing register(subparsers) and run(args).
-COMMANDS = (
-    "lab",
-    "images",
-    "inventory",
-    "preflight",
-    "migrate",
-    "rollback",
-    "conformance",
-    "smoke",
-    "run",
-    "report",
-)
+# Subcommand -> one-line help. Each has a module under harness.commands exposing
+# register(subparsers) and run(args); only the chosen one is imported, so `harness X` does not
+# pay for every command's dependencies (paramiko, grpc, docker) at start-up.
+COMMANDS = {
+    "lab": "provision, inspect and tear down the local lab of systemd nodes",
+    "images": "build the fixture images and load them into Docker, containerd or a registry",
+    "inventory": "validate an inventory, reach its nodes",
+    "preflight": "check that nodes are ready to migrate",
+    "migrate": "switch nodes from Docker to containerd",
+    "rollback": "return migrated nodes to Docker",
+    "conformance": "run the CRI and OCI conformance suites against nodes",
+    "smoke": "run workload smoke tests against nodes",
+    "run": "the whole pipeline: provision, preflight, migrate, verify, suites, report",
+    "report": "merge JUnit results and render the HTML report",
+}
 
 EPILOG = """exit codes:
   0  everything passed
@@ -35,7 +37,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: list[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser for the command named in argv; the others appear by name and help."""
+    chosen = _chosen_command(sys.argv[1:] if argv is None else argv)
     parser = _Parser(
         prog="harness",
         description="Migrate Kubernetes nodes from Docker to containerd and prove the result.",
@@ -45,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
+    for name, help_text in COMMANDS.items():
+        if name != chosen:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(f"harness.commands.{name}")
         command = module.register(sub)
         command.set_defaults(handler=module.run)
@@ -56,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
