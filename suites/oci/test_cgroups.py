@@ -14,6 +14,7 @@ from harness.oci.host import host_facts
 MiB = 1024 * 1024
 DISK = host_facts().block_device or "8:0"
 MAJOR, MINOR = (int(n) for n in DISK.split(":"))
+REALTIME = {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 100000}}
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ CASES = [
          ("cpu.cfs_quota_us", "50000"), ("cpu.max", "50000 100000")),
     Case("cpu-period", "cpu", {"cpu": {"quota": 20000, "period": 50000}},
          ("cpu.cfs_period_us", "50000"), ("cpu.max", "20000 50000")),
+    Case("cpu-realtime-runtime", "cpu", REALTIME,
+         ("cpu.rt_runtime_us", "10000"), None),
+    Case("cpu-realtime-period", "cpu", REALTIME,
+         ("cpu.rt_period_us", "100000"), None),
     Case("cpuset-cpus", "cpuset", {"cpu": {"cpus": "0"}},
          ("cpuset.cpus", "0"), ("cpuset.cpus", "0")),
     Case("cpuset-mems", "cpuset", {"cpu": {"mems": "0"}},
