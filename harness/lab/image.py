@@ -17,6 +17,7 @@ from harness.lab.paths import cache_root
 from harness.lab.progress import say
 from harness.lab.recipe import ImageRecipe
 
+PRIVATE_MOUNTS = ("unshare", "--mount", "--propagation", "private")
 BUILD_TIMEOUT = 1800  # apt on 2 cores takes minutes; a stuck mirror must not hang forever
 
 
@@ -65,8 +66,10 @@ def _build(recipe: ImageRecipe, final: Path) -> None:
     log = final.with_name(f"{final.name}.build.log")
     log.write_text("")
     say(f"building node image {final.name} (debootstrap + apt, minutes; log {log})", "image")
+    # In a private mount namespace: the /proc and /sys debootstrap mounts in the new root vanish
+    # with it, even when it is killed (an rmtree of the leftover then stays on plain files).
     run(
-        ["debootstrap", f"--variant={recipe.variant}",
+        [*PRIVATE_MOUNTS, "debootstrap", f"--variant={recipe.variant}",
          f"--include={','.join(recipe.base_packages)}", recipe.suite, str(rootfs), recipe.mirror],
         log=log, timeout=BUILD_TIMEOUT,
     )
@@ -104,7 +107,7 @@ def _in_chroot(rootfs: Path, script: str, log: Path) -> None:
         f"mount -t proc proc {rootfs}/proc && mount --rbind /dev {rootfs}/dev && "
         f"mount -t sysfs sysfs {rootfs}/sys && exec chroot {rootfs} /bin/sh -c \"$0\""
     )
-    run(["unshare", "--mount", "--propagation", "private", "sh", "-c", setup, script],
+    run([*PRIVATE_MOUNTS, "sh", "-c", setup, script],
         log=log, timeout=BUILD_TIMEOUT)
 
 
