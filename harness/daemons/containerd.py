@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.daemons.process import Daemon, unix_socket_answers
+from harness.daemons.process import Daemon, unix_socket_answers, unmount_below
 
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 
@@ -220,7 +220,7 @@ class Containerd:
         """Stop containerd and what it leaves running: shims, mounts, the pod bridge."""
         self.daemon.stop()
         _kill_shims(self.address)
-        _unmount_below(self.cfg.base_dir)
+        unmount_below(self.cfg.base_dir)
         if self.cfg.cni:
             subprocess.run(["ip", "link", "del", self.cfg.bridge], capture_output=True, check=False)
         if purge:
@@ -245,14 +245,3 @@ def _kill_shims(address: str) -> None:
         if argv and b"containerd-shim" in argv[0] and address.encode() in argv:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_dir.name), 9)
-
-
-def _unmount_below(base: Path) -> None:
-    prefix = str(base.resolve()) + "/"
-    mounts = [
-        line.split()[4]
-        for line in Path("/proc/self/mountinfo").read_text().splitlines()
-        if line.split()[4].startswith(prefix)
-    ]
-    for target in sorted(mounts, key=len, reverse=True):
-        subprocess.run(["umount", "-l", target], capture_output=True, check=False)

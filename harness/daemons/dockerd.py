@@ -23,10 +23,9 @@ from harness.daemons import oom_clamp_runtime
 from harness.daemons.containerd import (
     Containerd,
     ContainerdConfig,
-    _unmount_below,
     negative_oom_score_adj_refused,
 )
-from harness.daemons.process import Daemon
+from harness.daemons.process import Daemon, unmount_below
 
 CLAMP_RUNTIME = "oom-clamp"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -144,7 +143,7 @@ class Dockerd:
         mounts below the base dir and the cgroup parent."""
         self.daemon.stop()
         self.containerd.stop()
-        _unmount_below(self.cfg.base_dir)
+        unmount_below(self.cfg.base_dir)
         for controller in CGROUP_ROOT.iterdir() if CGROUP_ROOT.is_dir() else ():
             parent = controller / self.cfg.cgroup_parent
             if parent.is_dir():
