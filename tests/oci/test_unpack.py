@@ -14,6 +14,8 @@ import pytest
 from harness.errors import InputError
 from harness.oci.unpack import unpack
 
+pytestmark = pytest.mark.root  # layers carry uid 0 ownership and the unpacker applies it
+
 LAYER = "application/vnd.oci.image.layer.v1.tar"
 
 
