@@ -3,12 +3,10 @@ node, a known_hosts file pinning each node's own host key, and the inventory fil
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
 
-from harness.errors import HarnessTimeout
 from harness.lab.host import run
 
 
@@ -49,16 +47,7 @@ def write_inventory(lab_dir: Path, lab: str, nodes: dict[str, str]) -> Path:
         "nodes": [{"name": name, "host": addr} for name, addr in nodes.items()],
     }
     path = lab_dir / "inventory.yaml"
-    path.write_text("# Written by `harness lab up`; rewritten on every run.\n"
+    path.write_text("# Written by `harness lab up` for this lab's nodes.\n"
                     + yaml.safe_dump(doc, sort_keys=False))
     return path
 
-
-def ssh(ssh_config: Path, node: str, command: str, timeout: float = 60,
-        check: bool = True) -> subprocess.CompletedProcess:
-    """Run `command` on `node` through the lab's ssh_config."""
-    argv = ["ssh", "-F", str(ssh_config), "-o", "BatchMode=yes", node, command]
-    try:
-        return run(argv, timeout=timeout, check=check)
-    except subprocess.TimeoutExpired:
-        raise HarnessTimeout(f"{node}: `{command}` did not finish within {timeout:.0f}s") from None

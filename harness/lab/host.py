@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.errors import MissingToolError, StepFailed
+from harness.errors import HarnessTimeout, MissingToolError, StepFailed
 
 
 def run(
@@ -16,13 +16,12 @@ def run(
     log: Path | None = None,
     check: bool = True,
     timeout: float | None = 120,
-    input: str | None = None,
 ) -> subprocess.CompletedProcess:
     """Run argv; output goes to `log` (appended) when given, else is captured."""
     try:
         if log is None:
             result = subprocess.run(
-                list(argv), capture_output=True, text=True, timeout=timeout, input=input
+                list(argv), capture_output=True, text=True, timeout=timeout
             )
         else:
             with open(log, "a") as out:
@@ -30,10 +29,13 @@ def run(
                 out.flush()
                 result = subprocess.run(
                     list(argv), stdout=out, stderr=subprocess.STDOUT, text=True,
-                    timeout=timeout, input=input,
+                    timeout=timeout,
                 )
     except FileNotFoundError as err:
         raise MissingToolError(f"{argv[0]} not found", hint="run scripts/setup.sh") from err
+    except subprocess.TimeoutExpired:
+        raise HarnessTimeout(f"`{' '.join(argv)}` did not finish within {timeout:.0f}s",
+                             hint=f"its log is {log}" if log else None) from None
     if check and result.returncode != 0:
         detail = _tail(log) if log else (result.stderr or result.stdout).strip()[-400:]
         raise StepFailed(
