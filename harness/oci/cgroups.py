@@ -32,10 +32,6 @@ class CgroupHost:
             return self.v1[controller] / paths[controller].lstrip("/")
         return self.unified / paths[""].lstrip("/")
 
-    def read(self, pid: int, controller: str, v1_file: str, v2_file: str) -> str:
-        name = v1_file if self.version == 1 else v2_file
-        return (self.directory(pid, controller) / name).read_text().strip()
-
 
 def detect(mountinfo: Path = Path("/proc/self/mountinfo")) -> CgroupHost:
     v1: dict[str, Path] = {}

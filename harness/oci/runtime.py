@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -196,9 +197,7 @@ class OciRuntime:
         self.timeout = timeout
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def call(
-        self, *args: str, timeout: float | None = None, input: str | None = None, stdio=None
-    ) -> Completed:
+    def call(self, *args: str, timeout: float | None = None, stdio=None) -> Completed:
         """Run one command. With `stdio` (two open files) the runtime and the container share
         them, as `create` needs: capturing a pipe would wait for the container to close it."""
         argv = [self.info.path, "--root", str(self.root), *args]
@@ -211,15 +210,14 @@ class OciRuntime:
                 return Completed(list(args), done.returncode, "", "")
             done = subprocess.run(
                 argv,
-                input=input,
                 capture_output=True,
                 text=True,
                 timeout=limit,
-                stdin=None if input is not None else subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as err:
             raise HarnessTimeout(
-                f"{self.info.name} {' '.join(args)} did not finish within {limit:.0f}s"
+                f"{self.info.name} {' '.join(args)} did not finish within {limit:g}s"
             ) from err
         return Completed(list(args), done.returncode, done.stdout, done.stderr)
 
@@ -296,8 +294,12 @@ class OciRuntime:
         return self.check("resume", container_id)
 
     def update(self, container_id: str, resources: dict) -> Completed:
-        """Apply a LinuxResources object (config.md linux.resources) to a live container."""
-        return self.check("update", "--resources", "-", container_id, input=json.dumps(resources))
+        """Apply a LinuxResources object (config-linux.md linux.resources) to a live container.
+        Passed as a file: runc and crun both read `--resources FILE`, only runc reads `-`."""
+        with tempfile.NamedTemporaryFile("w", prefix="ho-oci-resources-", suffix=".json") as f:
+            json.dump(resources, f)
+            f.flush()
+            return self.check("update", "--resources", f.name, container_id)
 
     def features(self) -> dict | None:
         """features.md output, or None when this runtime has no `features` command."""
