@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.errors import UnreachableError
 from harness.inventory import Inventory, load_inventory
 from harness.providers.base import NodeStatus, Provider, check_node
+from harness.providers.reach import open_transport
 
 
 class InventoryProvider(Provider):
@@ -20,12 +20,12 @@ class InventoryProvider(Provider):
         return load_inventory(self.path)
 
     def up(self) -> Inventory:
+        """Every node must answer over SSH; the first that does not raises its own error
+        (unreachable, unknown host key, key refused), which names the node and the remedy."""
         inventory = self.inventory()
-        down = [s for s in self._status(inventory) if not s.ssh_ok]
-        if down:
-            raise UnreachableError(
-                f"{self.path}: node(s) {', '.join(f'{s.name} ({s.address})' for s in down)} "
-                "do not answer over SSH", hint="check the addresses, keys and that sshd runs")
+        for node in inventory.nodes:
+            with open_transport(node, connect_timeout=5, connect_retries=1) as t:
+                t.run("true", timeout=15, check=True)
         return inventory
 
     def down(self) -> None:
