@@ -358,16 +358,21 @@ class CriClient:
         return self.list_containers(labels=selector), self.list_sandboxes(labels=selector)
 
     def cleanup(self, selector: dict[str, str] | None = None) -> tuple[int, int]:
-        """Stop and remove everything matching `selector` (default: this run's label)."""
+        """Remove everything matching `selector` (default: this run's label); returns how many
+        containers and sandboxes there were. RemovePodSandbox force-removes a sandbox with its
+        containers (CRI), so only containers outside them need their own calls."""
         containers, sandboxes = self.leftovers(selector)
-        for ctr in containers:
+        for sandbox in sandboxes:
+            try:
+                self.remove_sandbox(sandbox.id)
+            except CriError:
+                with contextlib.suppress(CriError):
+                    self.stop_sandbox(sandbox.id)
+                    self.remove_sandbox(sandbox.id)
+        remaining = self.list_containers(labels=selector or {RUN_LABEL: self.run_id})
+        for ctr in remaining:
             with contextlib.suppress(CriError):
                 self.stop_container(ctr.id)
             with contextlib.suppress(CriError):
                 self.remove_container(ctr.id)
-        for sandbox in sandboxes:
-            with contextlib.suppress(CriError):
-                self.stop_sandbox(sandbox.id)
-            with contextlib.suppress(CriError):
-                self.remove_sandbox(sandbox.id)
         return len(containers), len(sandboxes)

@@ -51,16 +51,23 @@ def pytest_addoption(parser):
                     help="run the restart check: restarts the runtime daemon")
     group.addoption("--runtime-restart-command", default="systemctl restart containerd",
                     help="shell command that restarts the runtime (with --allow-runtime-restart)")
-    group.addoption("--registry-trusted-ca", metavar="DIR",
-                    help="a CA (DIR/ca.pem, DIR/ca-key.pem) the runtime trusts for "
-                    "127.0.0.1:--registry-tls-port: enables the TLS pull test")
-    group.addoption("--registry-tls-port", type=int, default=0,
-                    help="loopback port the runtime's registry config trusts for TLS pulls")
+    group.addoption("--tls-registry", metavar="HOST:PORT",
+                    help="a TLS registry the runtime's registry config trusts: enables the "
+                    "TLS pull test (the suite pushes its image there)")
+    group.addoption("--tls-registry-ca", metavar="FILE",
+                    help="CA certificate of --tls-registry, for the suite's own push")
 
 
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def pytest_collection_modifyitems(items):
+    """Serial tests share one xdist group, so `-n N --dist loadgroup` runs them one by one."""
+    for item in items:
+        if item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
 
 
 @pytest.fixture(scope="session")
