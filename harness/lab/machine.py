@@ -107,7 +107,10 @@ def boot(spec: MachineSpec) -> int:
     env = {**os.environ, "HL_CGROUPS": " ".join(str(d) for d in spec.cgroups),
            # No image lock file in /run/systemd/nspawn/locks: the lab's own lock covers it, and
            # a machine stopped with SIGKILL would leave the file behind.
-           "SYSTEMD_NSPAWN_LOCK": "0"}
+           "SYSTEMD_NSPAWN_LOCK": "0",
+           # /proc/sys/net writable (Docker, kube-proxy): those sysctls belong to the node's own
+           # network namespace. The rest of /proc/sys stays read-only: it is the host's kernel.
+           "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"}
     with open(spec.log, "ab") as log:
         proc = subprocess.Popen(
             ["sh", "-c", enter, "sh", *argv], stdin=subprocess.DEVNULL, stdout=log,

@@ -114,11 +114,14 @@ def test_runtime_data_lives_on_plain_directories_not_on_the_overlay_root(lab):
 
 def test_nodes_are_prepared_for_runtimes_and_a_kubelet(lab):
     """Inside a node: cgroup controllers writable (runtimes create cgroups), / shared (mount
-    propagation into pods), /dev/kmsg readable (kubelet's OOM watcher)."""
+    propagation into pods), /dev/kmsg readable (kubelet's OOM watcher), the node's own network
+    sysctls writable (Docker, kube-proxy)."""
     with open_transport(lab.nodes[0]) as t:
         cgroup = t.run("mkdir /sys/fs/cgroup/cpu/hl-probe && rmdir /sys/fs/cgroup/cpu/hl-probe")
+        sysctl = t.run(["sysctl", "-w", "net.ipv4.conf.all.route_localnet=1"])
         propagation = t.run(["findmnt", "-n", "-o", "PROPAGATION", "/"], check=True).stdout
         kmsg = t.run("test -c /dev/kmsg && test -r /dev/kmsg")
     assert cgroup.ok, cgroup.stderr
+    assert sysctl.ok, sysctl.stderr
     assert propagation.strip() == "shared"
     assert kmsg.ok
