@@ -8,6 +8,7 @@ import json
 
 from harness import images
 from harness.errors import StepFailed
+from harness.images import BuiltImage
 from harness.lab.network import LabNetwork
 from harness.lab.node_files import OOM_CLAMP_PATH, OOM_CLAMP_RUNTIME
 from harness.providers.facts import NodeFacts
@@ -49,13 +50,14 @@ def configure(node: Transport, facts: NodeFacts, net: LabNetwork) -> None:
                          hint=info.stderr.strip()[-300:])
 
 
-def load_fixtures(node: Transport) -> list[str]:
-    """Copy each fixture image's docker-archive in and `docker load` it; returns the refs."""
-    refs = []
-    for name in FIXTURE_IMAGES:
-        image = images.build(name)
-        remote = f"/var/tmp/harness-{name}.tar"
+def fixture_images() -> list[BuiltImage]:
+    """The fixture images, built (or taken from the images cache) once per `lab up`."""
+    return [images.build(name) for name in FIXTURE_IMAGES]
+
+
+def load_fixtures(node: Transport, built: list[BuiltImage]) -> None:
+    """Copy each image's docker-archive in and `docker load` it."""
+    for image in built:
+        remote = f"/var/tmp/harness-{image.name}.tar"
         node.put(image.docker_archive, remote)
         node.run(f"docker load -i {remote} && rm -f {remote}", timeout=120, check=True)
-        refs.extend(image.refs)
-    return refs

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness.daemons.process import tcp_port_answers
 from harness.errors import HarnessTimeout, InputError, StepFailed
+from harness.images import BuiltImage
 from harness.inventory import Inventory, Node, load_inventory
 from harness.lab import access, cgroups, docker_node, machine, network, state
 from harness.lab.image import NodeImage, ensure_image
@@ -119,8 +120,9 @@ def _create(record: LabRecord, image: NodeImage, count: int) -> Inventory:
     record.save()
     access.write_ssh_files(record.dir, hosts, host_keys)
     inventory = load_inventory(access.write_inventory(record.dir, record.name, hosts))
+    fixtures = docker_node.fixture_images()
     with ThreadPoolExecutor(count) as pool:
-        list(pool.map(lambda pair: _make_docker_node(record, *pair),
+        list(pool.map(lambda pair: _make_docker_node(record, *pair, fixtures),
                       zip(record.nodes, inventory.nodes, strict=True)))
     say(f"{count} node(s) up; inventory {inventory.source}", record.name)
     return inventory
@@ -139,7 +141,8 @@ def _boot_node(record: LabRecord, image: NodeImage, node: NodeRecord, hosts: dic
     return node.name, host_key
 
 
-def _make_docker_node(record: LabRecord, node: NodeRecord, inv_node: Node) -> None:
+def _make_docker_node(record: LabRecord, node: NodeRecord, inv_node: Node,
+                      fixtures: list[BuiltImage]) -> None:
     spec = _spec(record, node)
     _wait_for_sshd(spec, node)
     with open_transport(inv_node) as t:
@@ -157,8 +160,8 @@ def _make_docker_node(record: LabRecord, node: NodeRecord, inv_node: Node) -> No
             f"negative oom_score_adj refused: {facts.negative_oom_score_adj_refused}", node.name)
         docker_node.configure(t, facts, record.network)
         say("docker configured; loading fixture images", node.name)
-        refs = docker_node.load_fixtures(t)
-    say(f"ready (docker with {', '.join(refs)})", node.name)
+        docker_node.load_fixtures(t, fixtures)
+    say(f"ready (docker with {', '.join(r for i in fixtures for r in i.refs)})", node.name)
 
 
 def _wait_for_sshd(spec: machine.MachineSpec, node: NodeRecord) -> None:
