@@ -32,19 +32,32 @@ def _start_registry(**cfg):
     return registry, base
 
 
+# One distinct image per pulling test, with the extra tags it needs (all share the repository
+# harness.local/large, so tags are unique across keys): containerd 1.6's image store can race
+# when an image is pulled again right after it was removed.
+PULL_IMAGES = {
+    "by_tag": (), "digest": (), "timeout": (), "three_a": (), "three_b": (), "three_c": (),
+    "status_forms": ("forms-b", "forms-c"), "remove_tags": ("remove-b", "remove-c"),
+    "two_names": (), "after_pull": (), "after_remove": (), "concurrent": (), "id_apis": (),
+    "no_tag": ("latest",),
+}
+
+
 @pytest.fixture(scope="session")
 def registry(cri, facts):
-    """A plain-HTTP registry on 127.0.0.1 holding three distinct images (many-layers 1..3),
-    one image under three tags (multi-tag 1,2,3) and one tagged only `latest`."""
+    """A plain-HTTP registry on 127.0.0.1 with the images of PULL_IMAGES (small distinct
+    images, by key; refs[key] lists every tag) and one image under three tags (multi)."""
     if not facts.local_socket:
         pytest.skip("the suite's registry listens on this machine's loopback: run on the node")
     registry, base = _start_registry()
     try:
-        built = {f"layers{n}": image_builder.build("many-layers", layers=n) for n in (1, 2, 3)}
+        built = {key: image_builder.build("large", size=1000 + i)
+                 for i, key in enumerate(PULL_IMAGES)}
         built["multi"] = image_builder.build("multi-tag")
-        built["latest"] = image_builder.build("large", size=4096)
         refs = {key: load.into_registry(registry.url, img) for key, img in built.items()}
-        _retag(registry.url, refs["latest"][0], "latest")
+        for key, tags in PULL_IMAGES.items():
+            for tag in tags:
+                refs[key].append(_retag(registry.url, refs[key][0], tag))
         yield registry, built, refs
         leaked = _ours(cri, registry.host)
         for image in leaked:
@@ -64,6 +77,7 @@ def _retag(url, ref, tag):
     put = requests.put(f"{url}/v2/{repo}/manifests/{tag}", data=got.content,
                        headers={"Content-Type": OCI_MANIFEST}, timeout=30)
     put.raise_for_status()
+    return f"{ref.rsplit(':', 1)[0]}:{tag}"
 
 
 @pytest.fixture
@@ -98,10 +112,10 @@ def _ours(cri, host):
 def test_pull_by_tag(cri, registry, pulled):
     """PullImage by name:tag: ImageStatus has the image's ID, a size and repo_tags [ref]."""
     _, built, refs = registry
-    ref = refs["layers1"][0]
+    ref = refs["by_tag"][0]
     image_ref = pulled(ref)
     status = cri.image_status(ref)
-    assert image_ref == status.id == built["layers1"].config_digest
+    assert image_ref == status.id == built["by_tag"].config_digest
     assert status.size > 0
     assert list(status.repo_tags) == [ref]
 
@@ -110,7 +124,7 @@ def test_pull_by_tag(cri, registry, pulled):
 def test_pull_without_tag_means_latest(cri, registry, pulled):
     """PullImage without a tag pulls `latest`: repo_tags is [name:latest]."""
     _, _built, refs = registry
-    name = refs["latest"][0].rsplit(":", 1)[0]
+    name = refs["no_tag"][0].rsplit(":", 1)[0]
     pulled(name)
     assert list(cri.image_status(name).repo_tags) == [f"{name}:latest"]
 
@@ -119,7 +133,7 @@ def test_pull_without_tag_means_latest(cri, registry, pulled):
 def test_pull_by_digest(cri, registry, pulled):
     """PullImage by name@digest: repo_digests holds that reference, repo_tags is empty."""
     _, built, refs = registry
-    ref = f"{refs['layers2'][0].rsplit(':', 1)[0]}@{built['layers2'].digest}"
+    ref = f"{refs['digest'][0].rsplit(':', 1)[0]}@{built['digest'].digest}"
     pulled(ref)
     status = cri.image_status(ref)
     assert ref in status.repo_digests
@@ -131,7 +145,7 @@ def test_pull_with_short_deadline_times_out(cri, registry):
     """PullImage honours the caller's deadline: a 1 ms deadline ends in DEADLINE_EXCEEDED."""
     _, _built, refs = registry
     with pytest.raises(CriError) as err:
-        cri.pull_image(refs["layers3"][0], timeout=0.001)
+        cri.pull_image(refs["timeout"][0], timeout=0.001)
     assert err.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
@@ -208,21 +222,22 @@ def test_pull_from_tls_registry_with_ca(cri, pytestconfig, facts):
 def test_image_status_by_every_reference_form(cri, registry, pulled):
     """ImageStatus by each tag, by ID and by repo digest returns the same image."""
     _, built, refs = registry
-    for ref in refs["multi"]:
+    for ref in refs["status_forms"]:
         pulled(ref)
-    status = cri.image_status(refs["multi"][0])
-    forms = [*refs["multi"], status.id, *status.repo_digests]
-    assert {cri.image_status(form).id for form in forms} == {built["multi"].config_digest}
+    status = cri.image_status(refs["status_forms"][0])
+    forms = [*refs["status_forms"], status.id, *status.repo_digests]
+    assert {cri.image_status(form).id for form in forms} == {built["status_forms"].config_digest}
 
 
 @pytest.mark.serial
 def test_list_shows_three_images_with_one_tag_each(cri, registry, pulled):
     """ListImages after pulling three different images: three IDs, each with its one tag."""
     host, (_, _built, refs) = registry[0].host, registry
-    for key in ("layers1", "layers2", "layers3"):
+    keys = ("three_a", "three_b", "three_c")
+    for key in keys:
         pulled(refs[key][0])
     listed = {tuple(i.repo_tags) for i in _ours(cri, host)}
-    assert listed == {(refs[k][0],) for k in ("layers1", "layers2", "layers3")}
+    assert listed == {(refs[k][0],) for k in keys}
 
 
 @pytest.mark.serial
@@ -240,11 +255,11 @@ def test_list_shows_one_image_with_three_tags(cri, registry, pulled):
 def test_remove_by_one_tag_removes_every_tag(cri, registry, pulled):
     """RemoveImage by one tag removes the image: every tag and the ID are gone."""
     _, built, refs = registry
-    for ref in refs["multi"]:
+    for ref in refs["remove_tags"]:
         pulled(ref)
-    cri.remove_image(refs["multi"][0])
-    assert [cri.image_status(ref) for ref in refs["multi"]] == [None, None, None]
-    assert cri.image_status(built["multi"].config_digest) is None
+    cri.remove_image(refs["remove_tags"][0])
+    assert [cri.image_status(ref) for ref in refs["remove_tags"]] == [None, None, None]
+    assert cri.image_status(built["remove_tags"].config_digest) is None
 
 
 @pytest.mark.serial
@@ -252,17 +267,17 @@ def test_remove_by_id_removes_tags_from_both_registry_names(cri, registry, pulle
     """One image pulled through two registry names (127.0.0.1:P and localhost:P) is one ID;
     removing it by ID removes both names, and both pulls returned the same image_ref."""
     reg, built, refs = registry
-    ref = refs["layers1"][0]
+    ref = refs["two_names"][0]
     other = ref.replace(reg.host, f"localhost:{reg.port}", 1)
-    assert pulled(ref) == pulled(other) == built["layers1"].config_digest
-    cri.remove_image(built["layers1"].config_digest)
+    assert pulled(ref) == pulled(other) == built["two_names"].config_digest
+    cri.remove_image(built["two_names"].config_digest)
     assert cri.image_status(ref) is None and cri.image_status(other) is None
 
 
 @pytest.mark.serial
 def test_image_is_listed_right_after_pull(cri, registry, pulled):
     """Right after PullImage returns, ListImages and ImageStatus show the image."""
-    ref = registry[2]["layers2"][0]
+    ref = registry[2]["after_pull"][0]
     image_ref = pulled(ref)
     assert image_ref in {i.id for i in cri.list_images()}
     assert cri.image_status(ref) is not None
@@ -271,7 +286,7 @@ def test_image_is_listed_right_after_pull(cri, registry, pulled):
 @pytest.mark.serial
 def test_image_is_gone_right_after_remove(cri, registry, pulled):
     """Right after RemoveImage returns, ListImages and ImageStatus no longer show it."""
-    ref = registry[2]["layers2"][0]
+    ref = registry[2]["after_remove"][0]
     image_ref = pulled(ref)
     cri.remove_image(ref)
     assert image_ref not in {i.id for i in cri.list_images()}
@@ -281,7 +296,7 @@ def test_image_is_gone_right_after_remove(cri, registry, pulled):
 @pytest.mark.serial
 def test_concurrent_removes_all_succeed(cri, registry, pulled, idempotent):
     """Five simultaneous RemoveImage calls of one image all succeed, and it is gone."""
-    image_ref = pulled(registry[2]["layers3"][0])
+    image_ref = pulled(registry[2]["concurrent"][0])
     with concurrent.futures.ThreadPoolExecutor(5) as pool:
         for future in [pool.submit(idempotent, cri.remove_image, image_ref) for _ in range(5)]:
             future.result()
@@ -292,7 +307,7 @@ def test_concurrent_removes_all_succeed(cri, registry, pulled, idempotent):
 def test_image_id_is_the_same_across_apis(cri, registry, pulled, pods):
     """PullImage.image_ref, ImageStatus.id, ListImages id and a container's
     ContainerStatus.image_ref name the same image."""
-    ref = registry[2]["layers1"][0]
+    ref = registry[2]["id_apis"][0]
     image_ref = pulled(ref)
     assert cri.image_status(ref).id == image_ref
     assert image_ref in {i.id for i in cri.list_images(ref)}

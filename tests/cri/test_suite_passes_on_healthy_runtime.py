@@ -1,0 +1,41 @@
+"""Control run: on a healthy private containerd (CNI, seccomp, sandbox image, a registry CA it
+trusts) the whole CRI suite passes or skips with a reason, in parallel, with JUnit output; the
+restart check passes when allowed."""
+
+import pytest
+
+from .conftest import run_suite
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+def _trusting(tls_registry):
+    """containerd registry config_path with a hosts.toml that trusts the TLS registry's CA."""
+
+    def config_dir(base):
+        tls_registry.write_containerd_hosts(base / "certs.d")
+        return base / "certs.d"
+
+    return config_dir
+
+
+def test_whole_suite_passes_on_a_healthy_containerd(containerd_factory, tls_registry):
+    """Every test passes or skips; skips carry the runtime's or the host's reason; the TLS
+    pull runs because the runtime trusts the registry's CA."""
+    containerd = containerd_factory(registry_config_dir=_trusting(tls_registry))
+    run = run_suite(containerd.endpoint, "-n", "2", "--dist", "loadgroup",
+                    "--tls-registry", tls_registry.host,
+                    "--tls-registry-ca", str(tls_registry.ca))
+    assert run.returncode == 0, run.output[-3000:]
+    assert not run.named("failed") | run.named("error")
+    assert len(run.outcomes) > 100
+    assert run.of("test_pull_from_tls_registry_with_ca") == "passed"
+    assert run.of("test_restart_keeps_sandboxes_and_containers") == "skipped"
+
+
+def test_restart_check_passes_when_allowed(containerd_factory, restart_command):
+    """--allow-runtime-restart with a restart command: sandboxes and containers survive."""
+    containerd = containerd_factory()
+    run = run_suite(containerd.endpoint, "-k", "restart", "--allow-runtime-restart",
+                    "--runtime-restart-command", restart_command(containerd))
+    assert run.of("test_restart_keeps_sandboxes_and_containers") == "passed", run.output[-3000:]
