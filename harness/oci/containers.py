@@ -28,10 +28,10 @@ class Container:
     def start(self) -> None:
         self.runtime.start(self.id)
 
-    def wait(self, *statuses: str, timeout: float = 10.0) -> ContainerState:
+    def wait(self, *statuses: str, timeout: float = 30.0) -> ContainerState:
         return self.runtime.wait_status(self.id, statuses, timeout)
 
-    def wait_output(self, text: str, timeout: float = 10.0) -> str:
+    def wait_output(self, text: str, timeout: float = 30.0) -> str:
         """Poll the container's stdout until it contains `text` (e.g. a readiness line)."""
         deadline = time.monotonic() + timeout
         while text not in self.bundle.stdout:
@@ -70,7 +70,7 @@ class ContainerFactory:
         self.runtime.create(container.id, container.bundle.path, **kwargs)
         return container
 
-    def run(self, spec: Spec, timeout: float = 10.0) -> str:
+    def run(self, spec: Spec, timeout: float = 30.0) -> str:
         """create, start, wait until stopped, delete; returns what the process printed."""
         container = self.create(spec)
         container.start()

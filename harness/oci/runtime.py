@@ -316,7 +316,7 @@ class OciRuntime:
     # -- helpers ------------------------------------------------------------------------------
 
     def wait_status(
-        self, container_id: str, statuses: Iterable[str], timeout: float = 10.0
+        self, container_id: str, statuses: Iterable[str], timeout: float = 30.0
     ) -> ContainerState:
         """Poll `state` until its status is one of `statuses`."""
         wanted = set(statuses)

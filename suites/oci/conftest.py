@@ -83,8 +83,8 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 def load_deviations(path: Path) -> list[Deviation]:
-    entries = yaml.safe_load(path.read_text()) or []
     try:
+        entries = yaml.safe_load(path.read_text()) or []
         return [
             Deviation(
                 runtime=e["runtime"],
@@ -96,9 +96,9 @@ def load_deviations(path: Path) -> list[Deviation]:
             )
             for e in entries
         ]
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, yaml.YAMLError) as err:
         raise pytest.UsageError(
-            f"{path}: every entry needs runtime, versions.min, test, spec, reason ({err})"
+            f"{path}: {err}; each entry needs runtime, versions.min, test, spec and reason"
         ) from err
 
 
