@@ -25,6 +25,7 @@ from harness.oci.rootfs import fixture_rootfs
 from harness.oci.runtime import OciRuntime, RuntimeInfo, discover
 
 HERE = Path(__file__).parent
+HYBRID_WRAPPER = "suites/oci/tools/crun-on-hybrid-cgroups"
 # Mount points the tests use, made once in the shared rootfs so no run has to create them.
 ROOTFS_DIRS = ("mnt/bind", "mnt/ro", "mnt/tmpfs", "hooks", "test", "tmp")
 
@@ -154,7 +155,8 @@ def runtime(runtime_info, workdir, rootfs) -> OciRuntime:
     try:
         probe.run(probe.spec("true"))
     except HarnessError as err:
-        pytest.skip(f"{runtime_info.id} cannot create containers on this host: {err}")
+        hint = f"; try --oci-runtime {HYBRID_WRAPPER}" if "hybrid mode" in str(err) else ""
+        pytest.skip(f"{runtime_info.id} cannot create containers on this host: {err}{hint}")
     finally:
         probe.cleanup()
     return oci
