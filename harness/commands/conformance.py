@@ -1,11 +1,84 @@
-"""`harness conformance`: run the CRI and OCI conformance suites against nodes."""
+"""`harness conformance`: run the conformance suites (pytest) against the local node's runtime
+and write one JUnit file per suite.
 
-from harness.errors import InputError
+Thin on purpose: the suites own their options (see suites/cri/README.md); this picks the suite,
+passes the endpoint and runtime settings through, and maps pytest's exit status onto the CLI's.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.errors import EXIT_FAILURES, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, InputError
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
+SUITES = ("cri",)
+# pytest: 0 passed, 1 tests failed, 2 interrupted, 3 internal error or pytest.exit(3) from the
+# suite (endpoint unreachable), 4 usage error, 5 nothing collected.
+PYTEST_EXIT = {0: EXIT_OK, 1: EXIT_FAILURES, 2: EXIT_USAGE, 3: EXIT_UNREACHABLE, 4: EXIT_USAGE,
+               5: EXIT_USAGE}
 
 
 def register(sub):
-    return sub.add_parser("conformance", help="run the CRI and OCI conformance suites against nodes", description="Run the CRI and OCI conformance suites against nodes.")
+    parser = sub.add_parser(
+        "conformance",
+        help="run the CRI conformance suite against this node's runtime",
+        description="Run suites/<suite> with pytest against this node's runtime and write "
+        "JUnit to --junit-dir/<suite>.xml. Without --cri-endpoint the suite finds the "
+        "endpoint like crictl (CONTAINER_RUNTIME_ENDPOINT, /etc/crictl.yaml, known sockets).",
+    )
+    parser.add_argument("--suite", choices=SUITES, action="append",
+                        help="suite to run (repeatable; default: all)")
+    parser.add_argument("--cri-endpoint", help="CRI runtime endpoint, e.g. "
+                        "unix:///run/containerd/containerd.sock")
+    parser.add_argument("--cri-image-endpoint", help="CRI image endpoint if separate")
+    parser.add_argument("--runtime-handler", default="", help="runtime handler for every pod")
+    parser.add_argument("--junit-dir", type=Path, default=Path("reports"),
+                        help="directory for <suite>.xml (default: reports)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="parallel pytest workers (default 2; 1 = no xdist)")
+    parser.add_argument("--allow-runtime-restart", action="store_true",
+                        help="also run the restart check (restarts the runtime; forces 1 worker)")
+    parser.add_argument("--runtime-restart-command",
+                        help="shell command restarting the runtime (suite default: "
+                        "systemctl restart containerd)")
+    parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
+                        help="extra pytest arguments after --, e.g. -- -k seccomp")
+    return parser
+
+
+def pytest_argv(args, suite: str, junit: Path) -> list[str]:
+    argv = [sys.executable, "-m", "pytest", str(SUITES_DIR / suite), "-p", "no:cacheprovider",
+            "-q", f"--junitxml={junit}"]
+    for flag in ("cri_endpoint", "cri_image_endpoint", "runtime_restart_command"):
+        if getattr(args, flag):
+            argv += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
+    if args.runtime_handler:
+        argv += ["--runtime-handler", args.runtime_handler]
+    if args.allow_runtime_restart:
+        argv.append("--allow-runtime-restart")
+    elif args.workers > 1:
+        argv += ["-n", str(args.workers), "--dist", "loadgroup"]
+    return argv + list(args.pytest_args)
 
 
 def run(args) -> int:
-    raise InputError("not implemented yet in this version", hint="see the README for what works")
+    if args.workers < 1:
+        raise InputError(f"--workers {args.workers}: must be at least 1")
+    suites = args.suite or list(SUITES)
+    missing = [s for s in suites if not (SUITES_DIR / s).is_dir()]
+    if missing:
+        raise InputError(f"suite directory {SUITES_DIR / missing[0]} not found",
+                         hint="run harness from its source checkout")
+    args.junit_dir.mkdir(parents=True, exist_ok=True)
+    worst = EXIT_OK
+    for suite in suites:
+        junit = args.junit_dir / f"{suite}.xml"
+        status = subprocess.run(pytest_argv(args, suite, junit), check=False).returncode
+        code = PYTEST_EXIT.get(status, EXIT_FAILURES)
+        report = f"JUnit {junit}" if junit.exists() else "no JUnit written"
+        print(f"harness conformance: {suite}: pytest exit {status}, {report}", file=sys.stderr)
+        worst = max(worst, code, key=lambda c: (c != EXIT_OK, c))
+    return worst

@@ -63,6 +63,26 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{name}: {text}")
 
 
+def pytest_sessionstart(session):
+    """Fail fast, once and in one line, when no CRI endpoint answers (in the xdist controller,
+    before any worker starts; an exit inside a worker would be an internal error)."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    try:
+        found = _discover(config)
+    except HarnessError as err:
+        pytest.exit(f"CRI suite: {err}", returncode=3)
+    try:
+        CriClient(found.runtime, found.image, timeout=min(found.timeout, 10.0))
+    except HarnessError as err:
+        pytest.exit(f"CRI suite: {found.runtime} (from {found.source}): {err}", returncode=3)
+
+
+def _discover(config):
+    return discover(config.getoption("cri_endpoint"), config.getoption("cri_image_endpoint"))
+
+
 def pytest_collection_modifyitems(items):
     """Serial tests share one xdist group, so `-n N --dist loadgroup` runs them one by one."""
     for item in items:
@@ -72,22 +92,14 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def endpoints(pytestconfig):
-    try:
-        found = discover(pytestconfig.getoption("cri_endpoint"),
-                         pytestconfig.getoption("cri_image_endpoint"))
-    except HarnessError as err:
-        pytest.exit(f"CRI suite: {err}", returncode=3)
-    return found
+    return _discover(pytestconfig)
 
 
 @pytest.fixture(scope="session")
 def cri(endpoints, pytestconfig):
     """The session's client; at the end nothing with its run label may remain."""
     timeout = pytestconfig.getoption("cri_timeout") or endpoints.timeout
-    try:
-        client = CriClient(endpoints.runtime, endpoints.image, timeout=timeout)
-    except HarnessError as err:
-        pytest.exit(f"CRI suite: {endpoints.runtime} ({endpoints.source}): {err}", returncode=3)
+    client = CriClient(endpoints.runtime, endpoints.image, timeout=timeout)
     yield client
     containers, sandboxes = client.leftovers()
     if containers or sandboxes:
