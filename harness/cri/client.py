@@ -61,12 +61,16 @@ def _wrap(rpc: str, err: grpc.RpcError) -> Exception:
     return CriError(rpc, code, details)
 
 
-def negotiate(runtime_endpoint: str, image_endpoint: str | None, timeout: float) -> Api:
-    """Pick v1 if the runtime answers Version there, else v1alpha2 (like kubelet's client)."""
+def negotiate(runtime_endpoint: str, image_endpoint: str | None, timeout: float,
+              only: str | None = None) -> Api:
+    """Pick v1 if the runtime answers Version there, else v1alpha2 (like kubelet's client);
+    `only` restricts the choice to one version."""
     rt_channel = _channel(runtime_endpoint)
     img_channel = _channel(image_endpoint) if image_endpoint else rt_channel
     last: CriError | None = None
     for version, pb, stubs in API_VERSIONS:
+        if only and version != only:
+            continue
         runtime = stubs.RuntimeServiceStub(rt_channel)
         try:
             runtime.Version(pb.VersionRequest(), timeout=timeout)
@@ -95,9 +99,10 @@ class CriClient:
     timeout: float = 30.0
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     scope: dict[str, str] = field(default_factory=dict)  # more labels, e.g. the current test
+    api_version: str | None = None  # force "v1" or "v1alpha2"; None negotiates
 
     def __post_init__(self) -> None:
-        self.api = negotiate(self.endpoint, self.image_endpoint, self.timeout)
+        self.api = negotiate(self.endpoint, self.image_endpoint, self.timeout, self.api_version)
         self.pb = self.api.pb
 
     # -- plumbing ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ taking the first that answers a CRI Version call.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +68,7 @@ def discover(
     image_explicit: str | None = None,
     env: Mapping[str, str] | None = None,
     config_path: Path = CRICTL_CONFIG,
-    answers: Callable[[str], bool] = _socket_answers,
+    known: tuple[str, ...] = KNOWN_SOCKETS,
 ) -> Endpoints:
     env = os.environ if env is None else env
     config = read_crictl_config(config_path)
@@ -83,11 +83,11 @@ def discover(
     if config.get("runtime-endpoint"):
         runtime = normalize(str(config["runtime-endpoint"]))
         return Endpoints(runtime, image, timeout, str(config_path))
-    for candidate in KNOWN_SOCKETS:
-        if answers(candidate):
+    for candidate in known:
+        if _socket_answers(candidate):
             return Endpoints(candidate, image, timeout, "known socket")
     raise UnreachableError(
         "no CRI endpoint found",
         hint=f"tried --cri-endpoint, CONTAINER_RUNTIME_ENDPOINT, {config_path} and "
-        f"{', '.join(KNOWN_SOCKETS)}; pass --cri-endpoint unix:///path/to/socket",
+        f"{', '.join(known)}; pass --cri-endpoint unix:///path/to/socket",
     )

@@ -79,30 +79,47 @@ def faulty_runtime(base: Path, fault: str) -> Path:
 _instances = iter(range(10, 250))
 
 
+def start_containerd(**overrides) -> Containerd:
+    """A private containerd (own dir, bridge hc-cri<N>, subnet 10.91.<N>.0/24) with the
+    fixture pause image as its sandbox image; overrides are ContainerdConfig fields (a callable
+    value gets the base dir)."""
+    pause = images.build("pause")
+    n = next(_instances)
+    base = Path(tempfile.mkdtemp(prefix="hc-cri-cd-"))
+    cfg = ContainerdConfig(base_dir=base, bridge=f"hc-cri{n}", subnet=f"10.91.{n}.0/24",
+                           sandbox_image=pause.ref)
+    for key, value in overrides.items():
+        setattr(cfg, key, value(base) if callable(value) else value)
+    containerd = Containerd(cfg)
+    try:
+        containerd.start()
+        load.into_containerd(containerd.address, pause)
+    except BaseException:
+        containerd.stop(purge=True)
+        raise
+    return containerd
+
+
 @pytest.fixture
 def containerd_factory():
-    """Starts private containerds (own dir, bridge hc-cri<N>, subnet 10.91.<N>.0/24) with the
-    fixture pause image as sandbox image; stops and purges them afterwards."""
-    pause = images.build("pause")
+    """start_containerd for one test; everything it started is stopped and purged after."""
     started = []
 
     def start(**overrides) -> Containerd:
-        n = next(_instances)
-        base = Path(tempfile.mkdtemp(prefix="hc-cri-cd-"))
-        cfg = ContainerdConfig(base_dir=base, bridge=f"hc-cri{n}", subnet=f"10.91.{n}.0/24",
-                               sandbox_image=pause.ref)
-        for key, value in overrides.items():
-            value = value(base) if callable(value) else value
-            setattr(cfg, key, value)
-        containerd = Containerd(cfg)
-        started.append(containerd)
-        containerd.start()
-        load.into_containerd(containerd.address, pause)
-        return containerd
+        started.append(start_containerd(**overrides))
+        return started[-1]
 
     yield start
     for containerd in started:
         containerd.stop(purge=True)
+
+
+@pytest.fixture(scope="module")
+def private_containerd():
+    """One healthy private containerd shared by a module's tests."""
+    containerd = start_containerd()
+    yield containerd
+    containerd.stop(purge=True)
 
 
 @pytest.fixture
