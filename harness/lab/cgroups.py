@@ -6,6 +6,7 @@ nest below it) can be found and killed, and removing it proves nothing is left."
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import time
@@ -84,11 +85,28 @@ def kill_all(dirs: list[Path], timeout: float = 20.0) -> None:
         time.sleep(0.1)
 
 
-def remove(dirs: list[Path]) -> None:
-    """Remove the (empty) cgroup trees, deepest first."""
+def remove(dirs: list[Path], timeout: float = 10.0) -> None:
+    """Remove the emptied cgroup trees, deepest first. The kernel answers EBUSY while killed
+    tasks are still exiting, so that is retried until `timeout`."""
+    deadline = time.monotonic() + timeout
     for d in dirs:
         if not d.is_dir():
             continue
-        for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            sub.rmdir()
-        d.rmdir()
+        tree = sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+        for cgroup in [*tree, d]:
+            _rmdir(cgroup, deadline)
+
+
+def _rmdir(cgroup: Path, deadline: float) -> None:
+    while True:
+        try:
+            cgroup.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise HarnessTimeout(f"cgroup {cgroup} cannot be removed: {err.strerror}",
+                                     hint=f"processes left: {sorted(pids([cgroup]))[:10]}"
+                                     ) from None
+            time.sleep(0.1)
