@@ -12,6 +12,7 @@ import pytest
 
 from harness.lab import lifecycle, state
 from harness.lab.image import ensure_image
+from harness.lab.network import LabNetwork
 
 
 def _harness_lab(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -43,18 +44,23 @@ def lab(node_image):
 
 @pytest.fixture(scope="session")
 def host_traces():
-    """host_traces(lab) -> {kind: set of names} of what lab `lab` has on the host."""
+    """host_traces(lab, slot) -> {kind: set of names} of what lab `lab` has on the host."""
     return _host_traces
 
 
-def _host_traces(lab: str) -> dict[str, set[str]]:
-    """Everything on the host that belongs to lab `lab` by its names: mounts, links,
-    network namespaces, processes, iptables rules and cgroups."""
+def _host_traces(lab: str, slot: int | None = None) -> dict[str, set[str]]:
+    """Everything on the host that belongs to lab `lab` by its names: mounts, links (bridge and
+    veths of its slot), network namespaces, processes, iptables rules and cgroups."""
     lab_dir = str(state.lab_dir(lab))
+    links = set()
+    if slot is not None:
+        net = LabNetwork(lab, slot)
+        links = {p.name for p in Path("/sys/class/net").iterdir()
+                 if p.name == net.bridge or p.name.startswith(f"hl-b{slot}n")}
     traces: dict[str, set[str]] = {
         "mounts": {line.split()[4] for line in Path("/proc/self/mountinfo").read_text()
                    .splitlines() if lab_dir in line},
-        "links": {p.name for p in Path("/sys/class/net").iterdir() if p.name.startswith("hl-")},
+        "links": links,
         "netns": {p.name for p in Path("/run/netns").glob(f"hl-{lab}-*")},
         "iptables": {rule for rule in subprocess.run(["iptables", "-w", "-S"],
                      capture_output=True, text=True, check=True).stdout.splitlines()
