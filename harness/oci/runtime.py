@@ -227,6 +227,17 @@ class OciRuntime:
             raise OciRuntimeError(self.info.name, args, done.exit_code, done.stderr)
         return done
 
+    def check_json(self, *args: str):
+        """The JSON a successful command printed; output that is not JSON is a failure too."""
+        done = self.check(*args)
+        try:
+            return json.loads(done.stdout or "null")
+        except ValueError as err:
+            raise StepFailed(
+                f"{self.info.name} {' '.join(args)} printed no valid JSON ({err})",
+                hint=f"output starts {done.stdout[:80]!r}",
+            ) from err
+
     # -- lifecycle (runtime.md#operations) -------------------------------------------------
 
     def create(
@@ -255,7 +266,7 @@ class OciRuntime:
         return self.check("start", container_id)
 
     def state(self, container_id: str) -> ContainerState:
-        return ContainerState.from_json(json.loads(self.check("state", container_id).stdout))
+        return ContainerState.from_json(self.check_json("state", container_id))
 
     def kill(
         self, container_id: str, signal: str = "TERM", all_processes: bool = False
@@ -267,7 +278,7 @@ class OciRuntime:
 
     def list(self) -> list[ListedContainer]:
         """`list --format json`: runc prints `null` for none, crun `[]`."""
-        rows = json.loads(self.check("list", "--format", "json").stdout or "null") or []
+        rows = self.check_json("list", "--format", "json") or []
         return [
             ListedContainer(
                 r["id"], int(r.get("pid") or 0), r.get("status", ""), r.get("bundle", "")
@@ -277,9 +288,7 @@ class OciRuntime:
 
     def ps(self, container_id: str) -> list[int]:
         """Host pids of the container's processes (`ps --format json`)."""
-        return [
-            int(p) for p in json.loads(self.check("ps", "--format", "json", container_id).stdout)
-        ]
+        return [int(p) for p in self.check_json("ps", "--format", "json", container_id)]
 
     def exec(
         self, container_id: str, argv: Sequence[str], timeout: float | None = None
@@ -305,13 +314,13 @@ class OciRuntime:
         """features.md output, or None when this runtime has no `features` command."""
         if not self.info.has("features"):
             return None
-        return json.loads(self.check("features").stdout)
+        return self.check_json("features")
 
     def stats(self, container_id: str) -> dict | None:
         """One `events --stats` sample, or None when this runtime has no `events` command."""
         if not self.info.has("events"):
             return None
-        return json.loads(self.check("events", "--stats", container_id).stdout)
+        return self.check_json("events", "--stats", container_id)
 
     # -- helpers ------------------------------------------------------------------------------
 
