@@ -51,11 +51,11 @@ class ContainerFactory:
     workdir: Path
     created: list[str] = field(default_factory=list)
 
-    def spec(self, *args: str, **overrides) -> Spec:
-        """The default spec running `sh -c ARGS` (if given) on the shared rootfs."""
+    def spec(self, script: str | None = None, **overrides) -> Spec:
+        """The default spec on the shared rootfs, its process running `sh -c SCRIPT` if given."""
         spec = Spec(**{"root_path": str(self.rootfs), **overrides})
-        if args and spec.process is not None:
-            spec.process.args = ["sh", "-c", " ".join(args)] if len(args) == 1 else list(args)
+        if script is not None and spec.process is not None:
+            spec.process.args = ["sh", "-c", script]
         return spec
 
     def bundle(self, spec: Spec) -> Bundle:

@@ -150,7 +150,8 @@ def rootfs(workdir) -> Path:
 @pytest.fixture(scope="session")
 def runtime(runtime_info, workdir, rootfs) -> OciRuntime:
     """The runtime under test with a private --root, once shown able to run a container."""
-    oci = OciRuntime(runtime_info, root=workdir / f"root-{runtime_info.id}")
+    # Two paths may report the same name and version (a wrapper and its runtime).
+    oci = OciRuntime(runtime_info, root=Path(tempfile.mkdtemp(prefix="root-", dir=workdir)))
     probe = ContainerFactory(oci, rootfs, workdir)
     try:
         probe.run(probe.spec("true"))
