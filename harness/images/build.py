@@ -7,6 +7,7 @@ libc.a fingerprint, and the architecture.
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import tempfile
@@ -207,8 +208,20 @@ def write_image(p: Plan, out: Path) -> BuiltImage:
     )
 
 
+def shipped(name: str) -> BuiltImage | None:
+    """An image built elsewhere and shipped with a staged harness (see harness.staging): nodes
+    have neither gcc nor busybox-static, so they take the host's bytes as they are."""
+    base = os.environ.get("HARNESS_SHIPPED_IMAGES")
+    meta = Path(base, name, "image.json") if base else None
+    if meta is None or not meta.is_file():
+        return None
+    return BuiltImage.from_json(meta.read_text(), meta.parent)
+
+
 def build(name: str, **params) -> BuiltImage:
     """Build (or take from the cache) the image of recipe `name` with `params`."""
+    if not params and (image := shipped(name)):
+        return image
     p = plan(name, params)
     final = cache.entry_dir(name, cache.key(inputs(p)))
     with cache.building(final) as tmp:

@@ -1,0 +1,162 @@
+"""Run a suite on a node, the way a node-e2e runner does: stage the suites, the harness and the
+fixture images onto the node, run pytest there, and bring its JUnit back.
+
+Many checks only make sense on the node itself (cgroupfs, /proc, host paths, pod IPs seen from
+the host), so the suites run there, not over a forwarded socket. Nodes are often air-gapped:
+nothing is installed from a network. The Python packages the suites import are copied from this
+machine's environment, file by file as their metadata lists them; compiled ones (grpcio, PyYAML)
+need the node's python3 to be the same minor version as ours, which is checked first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as metadata
+import io
+import shlex
+import sys
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+import harness
+from harness import images
+from harness.errors import InputError, StepFailed
+from harness.transport.base import Transport
+
+# What the suites import on a node, beyond the standard library; requirements follow.
+SUITE_DISTRIBUTIONS = (
+    "pytest",
+    "pytest-timeout",
+    "container-runtime-interface-api",
+    "websocket-client",
+    "PyYAML",
+    "junitparser",
+    "jsonschema",
+    "requests",
+    "filelock",
+)
+# `large` is for benchmarks only; every other fixture image goes with its default parameters.
+UNSTAGED_IMAGES = ("large",)
+REMOTE_ROOT = "/opt/harness"
+PROJECT_ROOT = Path(harness.__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A staged copy on the node: where it lives and how to run pytest from it."""
+
+    root: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "PYTHONPATH": f"{self.root}/src:{self.root}/site",
+            "HARNESS_SHIPPED_IMAGES": f"{self.root}/images",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+    def pytest_command(self, suite: str, junit: str, extra: Iterable[str] = ()) -> str:
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        args = ["python3", "-m", "pytest", f"suites/{suite}", "-p", "no:cacheprovider",
+                "-q", f"--junitxml={junit}", *extra]
+        return f"cd {shlex.quote(self.root)}/src && env {env} {shlex.join(args)}"
+
+
+def distributions(names: Iterable[str]) -> list[metadata.Distribution]:
+    """The named distributions and everything they require here (extras not taken)."""
+    seen: dict[str, metadata.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError as err:
+            raise InputError(f"Python package {name} is not installed",
+                             hint="run scripts/setup.sh") from err
+        key = dist.metadata["Name"].lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen[key] = dist
+        for text in dist.requires or ():
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return sorted(seen.values(), key=lambda d: d.metadata["Name"].lower())
+
+
+def _add_tree(tar: tarfile.TarFile, src: Path, arcname: str) -> None:
+    for path in sorted(src.rglob("*")):
+        if "__pycache__" in path.parts or path.suffix == ".pyc" or path.is_dir():
+            continue
+        tar.add(path, f"{arcname}/{path.relative_to(src)}", recursive=False)
+
+
+def build_bundle(out_dir: Path) -> Path:
+    """A tar of src/ (harness, suites), site/ (packages) and images/, named by its content."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        _add_tree(tar, PROJECT_ROOT / "harness", "src/harness")
+        _add_tree(tar, PROJECT_ROOT / "suites", "src/suites")
+        for dist in distributions(SUITE_DISTRIBUTIONS):
+            for file in sorted(dist.files or (), key=str):
+                located = Path(dist.locate_file(file))
+                if located.is_file() and ".." not in file.parts and file.suffix != ".pyc":
+                    tar.add(located, f"site/{file}", recursive=False)
+        for name in (n for n in images.recipes() if n not in UNSTAGED_IMAGES):
+            built = images.build(name)
+            tar.add(built.oci_layout.parent / "image.json", f"images/{name}/image.json")
+            tar.add(built.oci_layout, f"images/{name}/oci")
+            tar.add(built.oci_archive, f"images/{name}/oci.tar")
+            tar.add(built.docker_archive, f"images/{name}/docker.tar")
+    data = buf.getvalue()
+    bundle = out_dir / f"harness-stage-{hashlib.sha256(data).hexdigest()[:16]}.tar"
+    if not bundle.exists():
+        bundle.write_bytes(data)
+    return bundle
+
+
+def stage(node: Transport, bundle: Path) -> Stage:
+    """Copy and unpack the bundle on the node once; a second call finds it there."""
+    _check_python(node)
+    root = f"{REMOTE_ROOT}/{bundle.stem}"
+    if node.run(["test", "-f", f"{root}/.complete"], timeout=30).ok:
+        return Stage(root)
+    tmp = f"{REMOTE_ROOT}/{bundle.name}"
+    node.run(["mkdir", "-p", REMOTE_ROOT], timeout=30, check=True)
+    node.put(bundle, tmp, mode=0o600)
+    # Unpack aside and rename, so a crash never leaves a half stage that looks complete.
+    node.run(f"rm -rf {root}.part && mkdir {root}.part && tar -xf {tmp} -C {root}.part"
+             f" && touch {root}.part/.complete && rm -rf {root} && mv {root}.part {root}"
+             f" && rm -f {tmp}", timeout=300, check=True)
+    return Stage(root)
+
+
+def _check_python(node: Transport) -> None:
+    want = f"{sys.version_info.major}.{sys.version_info.minor}"
+    probe = node.run(["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                     timeout=30)
+    have = probe.stdout.strip() if probe.ok else "none"
+    if have != want:
+        raise StepFailed(f"node {node.node_name}: python3 is {have}, the staged suites need {want}",
+                         hint="install python3 " + want + " on the node")
+
+
+def run_suite(node: Transport, st: Stage, suite: str, local_junit: Path,
+              extra: Iterable[str] = (), timeout: float = 900) -> int:
+    """Run suites/<suite> on the node; copy its JUnit to `local_junit`; pytest's exit code."""
+    remote_junit = f"{st.root}/out/{suite}.xml"
+    node.run(["mkdir", "-p", f"{st.root}/out"], timeout=30, check=True)
+    node.run(["rm", "-f", remote_junit], timeout=30)
+    result = node.run(st.pytest_command(suite, remote_junit, extra), timeout=timeout)
+    if not node.run(["test", "-s", remote_junit], timeout=30).ok:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise StepFailed(f"node {node.node_name}: suites/{suite} wrote no JUnit "
+                         f"(exit {result.exit_code})", hint=" | ".join(tail) or "no output")
+    local_junit.parent.mkdir(parents=True, exist_ok=True)
+    node.get(remote_junit, local_junit)
+    return result.exit_code

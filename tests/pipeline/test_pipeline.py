@@ -1,0 +1,61 @@
+"""The main job over real SSH: staging the suites onto a node, running them there, and the
+report's verdict, including a node that does not answer."""
+
+import pytest
+
+from harness import junit, pipeline, staging
+from harness.daemons.process import free_tcp_port
+from harness.errors import EXIT_OK, EXIT_UNREACHABLE
+from harness.providers.inventory import InventoryProvider
+from harness.providers.reach import open_transport
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+# A few lifecycle tests keep the run short; the whole suite runs in tests/oci and suites/oci.
+QUICK_OCI = ("-k", "test_state_of_created_container or test_kill_delivers_signal")
+
+
+def cases(merged_path):
+    return {(suite.name, case.name): case for suite in junit.read(merged_path) for case in suite}
+
+
+def test_a_run_stages_the_suite_runs_it_on_the_node_and_reports_per_node(
+        node_entry, write_inventory, tmp_path):
+    inventory = write_inventory(node_entry("node-a"))
+    opts = pipeline.RunOptions(out_dir=tmp_path / "out", suites=("oci",),
+                               suite_args={"oci": QUICK_OCI})
+    result = pipeline.run(InventoryProvider(inventory), opts)
+    assert result.exit_code == EXIT_OK, junit.format_summary(result.summary)
+    by_suite = {(s.node, s.suite): s for s in result.summary.suites}
+    assert by_suite[("node-a", "oci")].passed >= 1
+    steps = {name for (node, name) in cases(result.merged) if node == "node-a"}
+    assert {"connect", "facts", "stage", "suite oci"} <= steps
+    assert (tmp_path / "out" / "junit" / "junit-node-a-oci.xml").is_file()
+
+
+def test_an_unreachable_node_is_exit_3_and_the_other_node_still_runs(
+        node_entry, write_inventory, tmp_path):
+    closed = free_tcp_port()
+    inventory = write_inventory(node_entry("node-up"),
+                                node_entry("node-down", port=closed))
+    opts = pipeline.RunOptions(out_dir=tmp_path / "out", suites=())
+    result = pipeline.run(InventoryProvider(inventory), opts)
+    assert result.exit_code == EXIT_UNREACHABLE
+    found = cases(result.merged)
+    assert found[("node-down", "connect")].result[0].type == junit.UNREACHABLE
+    assert ("node-up", "facts") in found and not found[("node-up", "facts")].result
+
+
+def test_staging_twice_copies_once(sshd, tmp_path):
+    bundle = staging.build_bundle(tmp_path / "stage")
+    with open_transport(sshd.inventory_node("node-s")) as node:
+        first = staging.stage(node, bundle)
+        node.run(["touch", f"{first.root}/marker"], check=True)
+        second = staging.stage(node, bundle)
+        assert second == first
+        assert node.run(["test", "-f", f"{first.root}/marker"]).ok
+        node.run(["rm", "-rf", first.root], check=True)
+
+
+def test_the_bundle_is_the_same_file_for_the_same_inputs(tmp_path):
+    assert staging.build_bundle(tmp_path / "a").name == staging.build_bundle(tmp_path / "b").name
