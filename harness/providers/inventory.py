@@ -1,5 +1,5 @@
 """The `inventory` provider: machines that already exist, listed in an inventory file. Nothing
-is created or removed; up() checks that every node answers over SSH."""
+is created or removed; status() says which nodes answer over SSH and Docker."""
 
 from __future__ import annotations
 

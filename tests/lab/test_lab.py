@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from harness.errors import UnreachableError
 from harness.images import build
 from harness.lab import lifecycle, state
 from harness.lab.node_files import OOM_CLAMP_RUNTIME
@@ -87,19 +86,22 @@ def test_lab_status_shows_every_node_running_with_ssh_and_docker(lab, harness_la
 
 
 def test_inventory_provider_reaches_existing_nodes(lab):
-    """The `inventory` provider creates nothing: up() checks reachability, facts() probes."""
+    """The `inventory` provider creates nothing: up() names the nodes, facts() probes them."""
     provider = InventoryProvider(lab.source)
     assert [n.name for n in provider.up().nodes] == [n.name for n in lab.nodes]
     assert all(f.init == "systemd" for f in provider.facts().values())
 
 
-def test_inventory_provider_refuses_an_unreachable_node(lab, tmp_path):
-    """A listed node that does not answer SSH makes up() fail with UnreachableError (exit 3)."""
+def test_inventory_provider_reports_an_unreachable_node(lab, tmp_path):
+    """A listed node that does not answer SSH is `unreachable` in status(), beside the nodes
+    that answer (one dead node must not hide the others)."""
     net = state.load("hlt").network
     inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(f"nodes:\n  - name: ghost\n    host: {net.node_address(99)}\n")
-    with pytest.raises(UnreachableError, match="ghost"):
-        InventoryProvider(inventory).up()
+    inventory.write_text(lab.source.read_text().replace(
+        "nodes:\n", f"nodes:\n- name: ghost\n  host: {net.node_address(99)}\n", 1))
+    status = {s.name: s for s in InventoryProvider(inventory).status()}
+    assert (status["ghost"].state, status["ghost"].ssh_ok) == ("unreachable", False)
+    assert all(status[n.name].ssh_ok and status[n.name].docker_ok for n in lab.nodes)
 
 
 def test_runtime_data_lives_on_plain_directories_not_on_the_overlay_root(lab):
