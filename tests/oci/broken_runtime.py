@@ -31,6 +31,10 @@ def edit_config(config: dict, fault: str) -> None:
         (config.get("hooks") or {}).pop("poststop", None)
     elif fault == "drop-memory-limit":
         (linux.get("resources") or {}).pop("memory", None)
+    elif fault == "drop-seccomp":
+        linux.pop("seccomp", None)
+    elif fault == "share-network":
+        linux["namespaces"] = [n for n in linux.get("namespaces", []) if n["type"] != "network"]
 
 
 def command_at(args: list[str]) -> int:

@@ -33,6 +33,14 @@ FAULTS = {
         "test_resource_is_applied and memory",
         {"test_resource_is_applied[memory-limit]", "test_resource_is_applied[memory-swap]"},
     ),
+    "drop-seccomp": (
+        "test_seccomp",
+        {"test_seccomp_filter_is_installed", "test_seccomp_errno_action_denies_syscall",
+         "test_seccomp_errno_ret_is_returned"},
+    ),
+    "share-network": (
+        "test_listed_namespace_is_new", {"test_listed_namespace_is_new[network]"}
+    ),
 }  # fmt: skip
 
 
