@@ -6,12 +6,14 @@ container, so it uses the container's /bin/sh and the log bind-mounted at /hooks
 """
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from harness.oci.bundle import HOOK_KINDS, Hook, Mount
+from harness.oci.containers import ContainerFactory
 from harness.oci.runtime import OciRuntimeError
 
 RUNTIME_NS_KINDS = ("prestart", "createRuntime", "poststart", "poststop")
@@ -88,10 +90,9 @@ class Lifecycle:
 
 @pytest.fixture(scope="module")
 def lifecycle(runtime, rootfs, workdir):
-    from harness.oci.containers import ContainerFactory
-
-    factory = ContainerFactory(runtime, rootfs, workdir / f"hooks-{runtime.info.id}")
-    factory.workdir.mkdir(exist_ok=True)
+    factory = ContainerFactory(
+        runtime, rootfs, Path(tempfile.mkdtemp(prefix="hooks-", dir=workdir))
+    )
     program = (
         'readlink /proc/self/ns/uts; echo "program $(readlink /proc/self/ns/uts) " >> /hooks/log'
     )
