@@ -1,5 +1,6 @@
-"""`harness conformance`: run the conformance suites (pytest) against the local node's runtime
-and write one JUnit file per suite.
+"""`harness conformance`: run the conformance suites (pytest) against this node's runtime, or
+against inventory nodes through an SSH-forwarded CRI socket, with one JUnit file per suite and
+node.
 
 Thin on purpose: the suites own their options (see suites/cri/README.md); this picks the suite,
 passes the endpoint and runtime settings through, and maps pytest's exit status onto the CLI's.
@@ -11,10 +12,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.errors import EXIT_FAILURES, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, InputError
+from harness.errors import (
+    EXIT_FAILURES,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    InputError,
+    StepFailed,
+    UnreachableError,
+)
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
 SUITES = ("cri",)
+DEFAULT_NODE_ENDPOINT = "unix:///run/containerd/containerd.sock"
 # pytest: 0 passed, 1 tests failed, 2 interrupted, 3 internal error or pytest.exit(3) from the
 # suite (endpoint unreachable), 4 usage error, 5 nothing collected.
 PYTEST_EXIT = {0: EXIT_OK, 1: EXIT_FAILURES, 2: EXIT_USAGE, 3: EXIT_UNREACHABLE, 4: EXIT_USAGE,
@@ -35,6 +45,12 @@ def register(sub):
                         "unix:///run/containerd/containerd.sock")
     parser.add_argument("--cri-image-endpoint", help="CRI image endpoint if separate")
     parser.add_argument("--runtime-handler", default="", help="runtime handler for every pod")
+    parser.add_argument("--inventory", type=Path, metavar="FILE",
+                        help="run against the inventory's nodes over SSH (the node's "
+                        "cri_endpoint, default the containerd socket, forwarded here); tests "
+                        "needing the node's filesystem skip")
+    parser.add_argument("--node", action="append", metavar="NAME",
+                        help="only this inventory node (repeatable)")
     parser.add_argument("--junit-dir", type=Path, default=Path("reports"),
                         help="directory for <suite>.xml (default: reports)")
     parser.add_argument("--workers", type=int, default=2,
@@ -49,11 +65,14 @@ def register(sub):
     return parser
 
 
-def pytest_argv(args, suite: str, junit: Path) -> list[str]:
+def pytest_argv(args, suite: str, junit: Path, endpoint: str | None = None) -> list[str]:
+    """The suite's command line; `endpoint` is a forwarded socket of a remote node."""
     argv = [sys.executable, "-m", "pytest", str(SUITES_DIR / suite), "-p", "no:cacheprovider",
             "-q", f"--junitxml={junit}"]
+    if endpoint:
+        argv += ["--cri-endpoint", endpoint, "--cri-remote"]
     for flag in ("cri_endpoint", "cri_image_endpoint", "runtime_restart_command"):
-        if getattr(args, flag):
+        if getattr(args, flag) and not (endpoint and flag == "cri_endpoint"):
             argv += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
     if args.runtime_handler:
         argv += ["--runtime-handler", args.runtime_handler]
@@ -62,6 +81,39 @@ def pytest_argv(args, suite: str, junit: Path) -> list[str]:
     elif args.workers > 1:
         argv += ["-n", str(args.workers), "--dist", "loadgroup"]
     return argv + list(args.pytest_args)
+
+
+def run_suite(argv: list[str], junit: Path, label: str) -> int:
+    status = subprocess.run(argv, check=False).returncode
+    report = f"JUnit {junit}" if junit.exists() else "no JUnit written"
+    print(f"harness conformance: {label}: pytest exit {status}, {report}", file=sys.stderr)
+    return PYTEST_EXIT.get(status, EXIT_FAILURES)
+
+
+def worst_of(codes) -> int:
+    """Any failure beats success; among failures the higher code (unreachable) wins."""
+    return max(codes, key=lambda c: (c != EXIT_OK, c), default=EXIT_OK)
+
+
+def run_on_node(args, node, suites: list[str]) -> int:
+    """Forward the node's CRI socket over SSH, put the suite's images there, run the suites."""
+    from harness.cri.suite_images import build_all, load_on_node
+    from harness.providers.reach import open_transport
+
+    endpoint = node.cri_endpoint or DEFAULT_NODE_ENDPOINT
+    try:
+        with open_transport(node) as transport, \
+                transport.forward_unix_socket(endpoint) as local:
+            load_on_node(transport, endpoint, build_all())
+            codes = []
+            for suite in suites:
+                junit = args.junit_dir / f"{suite}-{node.name}.xml"
+                argv = pytest_argv(args, suite, junit, endpoint=f"unix://{local}")
+                codes.append(run_suite(argv, junit, f"{suite} on {node.name}"))
+            return worst_of(codes)
+    except (UnreachableError, StepFailed) as err:  # this node only; the others still run
+        print(f"harness conformance: {node.name}: {err}", file=sys.stderr)
+        return err.exit_code
 
 
 def run(args) -> int:
@@ -73,12 +125,19 @@ def run(args) -> int:
         raise InputError(f"suite directory {SUITES_DIR / missing[0]} not found",
                          hint="run harness from its source checkout")
     args.junit_dir.mkdir(parents=True, exist_ok=True)
-    worst = EXIT_OK
-    for suite in suites:
-        junit = args.junit_dir / f"{suite}.xml"
-        status = subprocess.run(pytest_argv(args, suite, junit), check=False).returncode
-        code = PYTEST_EXIT.get(status, EXIT_FAILURES)
-        report = f"JUnit {junit}" if junit.exists() else "no JUnit written"
-        print(f"harness conformance: {suite}: pytest exit {status}, {report}", file=sys.stderr)
-        worst = max(worst, code, key=lambda c: (c != EXIT_OK, c))
-    return worst
+    if args.inventory:
+        return worst_of(run_on_node(args, node, suites) for node in selected_nodes(args))
+    return worst_of(run_suite(pytest_argv(args, suite, args.junit_dir / f"{suite}.xml"),
+                              args.junit_dir / f"{suite}.xml", suite) for suite in suites)
+
+
+def selected_nodes(args):
+    from harness.inventory import load_inventory
+
+    nodes = load_inventory(args.inventory).nodes
+    wanted = set(args.node or ())
+    unknown = wanted - {n.name for n in nodes}
+    if unknown:
+        raise InputError(f"{args.inventory}: no node named {sorted(unknown)[0]}",
+                         hint=f"nodes: {', '.join(n.name for n in nodes)}")
+    return [n for n in nodes if not wanted or n.name in wanted]

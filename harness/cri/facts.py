@@ -49,7 +49,9 @@ def _systemd_cgroup(cri: CriClient, config: dict, handler: str) -> bool:
     return bool(options.get("SystemdCgroup") or config.get("systemdCgroup"))
 
 
-def gather(cri: CriClient, handler: str = "") -> RuntimeFacts:
+def gather(cri: CriClient, handler: str = "", on_node: bool = True) -> RuntimeFacts:
+    """Facts about the runtime behind `cri`; `on_node` false when its socket is forwarded from
+    another machine (then nothing on this machine's filesystem belongs to the runtime)."""
     version = cri.version()
     try:
         status = cri.status(verbose=True)
@@ -62,7 +64,8 @@ def gather(cri: CriClient, handler: str = "") -> RuntimeFacts:
             "recursive_read_only_mounts": handler.features.recursive_read_only_mounts,
             "user_namespaces": handler.features.user_namespaces,
         }
-    socket = cri.endpoint.removeprefix("unix://") if cri.endpoint.startswith("unix://") else None
+    local = on_node and cri.endpoint.startswith("unix://")
+    socket = cri.endpoint.removeprefix("unix://") if local else None
     config = info.get("config") if isinstance(info.get("config"), dict) else {}
     return RuntimeFacts(
         api_version=cri.api.version,
@@ -72,6 +75,7 @@ def gather(cri: CriClient, handler: str = "") -> RuntimeFacts:
         sandbox_image=config.get("sandboxImage"),
         status_info=info,
         handler_features=handlers,
-        apparmor=APPARMOR_ENABLED.exists() and APPARMOR_ENABLED.read_text().strip() == "Y",
+        apparmor=on_node and APPARMOR_ENABLED.exists()
+        and APPARMOR_ENABLED.read_text().strip() == "Y",
         systemd_cgroup=_systemd_cgroup(cri, config, handler),
     )

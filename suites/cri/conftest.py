@@ -33,9 +33,6 @@ MARKERS = {
 }
 TEST_LABEL = "harness.cri/test"
 CGROUP_PARENT = "/hc-cri"
-# The images every test may use, loaded into the runtime once per session (and per endpoint).
-FIXTURE_IMAGES = ("busybox", "web", "nonewprivs", "user-uid", "user-name", "user-uid-gid",
-                  "user-name-group")
 
 
 def pytest_addoption(parser):
@@ -45,6 +42,10 @@ def pytest_addoption(parser):
     group.addoption("--cri-image-endpoint", help="CRI image endpoint (default: the runtime's)")
     group.addoption("--cri-timeout", type=float, help="deadline per RPC in seconds "
                     "(default: crictl.yaml timeout, else 30)")
+    group.addoption("--cri-remote", action="store_true",
+                    help="the endpoint is forwarded from another machine: tests that need the "
+                    "node's filesystem, mounts, cgroups or loopback skip (fixture images must "
+                    "already be in the runtime; `harness conformance --inventory` puts them)")
     group.addoption("--runtime-handler", default="",
                     help="runtime handler (RuntimeClass) for every pod sandbox of the suite")
     group.addoption("--allow-runtime-restart", action="store_true",
@@ -109,8 +110,8 @@ def cri(endpoints, pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def facts(cri, runtime_handler):
-    return gather(cri, runtime_handler)
+def facts(cri, runtime_handler, pytestconfig):
+    return gather(cri, runtime_handler, on_node=not pytestconfig.getoption("cri_remote"))
 
 
 @pytest.fixture(autouse=True)
@@ -127,10 +128,10 @@ def _per_test_cleanup(cri, request):
 def images(cri, facts):
     """Fixture images by recipe name, present in the runtime (imported into containerd's
     k8s.io namespace once per endpoint, under a lock so xdist workers share the work)."""
-    from harness import images as image_builder
+    from harness.cri.suite_images import build_all
     from harness.images import load
 
-    built = {name: image_builder.build(name) for name in FIXTURE_IMAGES}
+    built = build_all()
     missing = [img for img in built.values() if not _present(cri, img)]
     if missing and not (facts.is_containerd and facts.local_socket):
         pytest.skip(f"fixture images {', '.join(i.ref for i in missing)} are not in the runtime "
@@ -161,6 +162,8 @@ def cgroup_parent(facts):
         yield "hc_cri.slice"
         return
     yield CGROUP_PARENT
+    if not facts.local_socket:
+        return  # the node's cgroups are not on this machine
     for base in Path("/sys/fs/cgroup").iterdir():
         with contextlib.suppress(OSError):  # busy while another xdist worker still uses it
             (base / CGROUP_PARENT.strip("/")).rmdir()

@@ -1,0 +1,43 @@
+"""`harness conformance --inventory`: the suite reaches a node's runtime through an SSH
+forwarded socket (a private sshd and a private containerd on this machine stand in for the
+node), with the fixture images put on the node and one JUnit file per node."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+from junitparser import JUnitXml
+
+from harness.daemons.sshd import SshServer
+
+from .conftest import REPO, read_junit
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+@pytest.fixture
+def ssh_node(tmp_path):
+    with SshServer(tmp_path / "sshd") as server:
+        yield server
+
+
+def test_suite_runs_on_an_inventory_node_over_ssh(ssh_node, private_containerd, tmp_path):
+    node = ssh_node.inventory_node("hc-node")
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(yaml.safe_dump({"nodes": [{
+        "name": node.name, "host": node.host, "port": node.port, "user": node.user,
+        "ssh_key": str(node.ssh_key), "cri_endpoint": private_containerd.endpoint,
+        "vars": node.vars}]}))
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "conformance", "--inventory", str(inventory),
+         "--junit-dir", str(tmp_path / "junit"), "--workers", "1", "--", "-k",
+         "test_version_names or test_exec_sync_returns_stdout or test_host_path_volume"],
+        cwd=REPO, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    junit = tmp_path / "junit" / "cri-hc-node.xml"
+    outcomes = read_junit(junit)
+    assert outcomes == {"test_version_names_runtime_and_api": "passed",
+                        "test_exec_sync_returns_stdout": "passed",
+                        "test_host_path_volume_is_visible": "skipped"}
+    assert JUnitXml.fromfile(str(junit))
