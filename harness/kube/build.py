@@ -1,0 +1,327 @@
+"""Build the Kubernetes binaries for one pinned version from the k8s.io/kubernetes Go module.
+
+k8s.io/kubernetes cannot be `go install`ed: its go.mod replaces every staging module
+(k8s.io/api, k8s.io/client-go, ...) with ./staging/src/..., which the published module zip does
+not contain. So the build writes a wrapper module whose `replace` lines point each staging module
+at its published v0.X.Y version.
+
+kube-apiserver also needs pkg/generated/openapi/zz_generated.openapi.go, which Kubernetes'
+Makefile generates at build time and which is not in the module. The build copies the module
+source to a writable directory, runs the pinned openapi-gen over every package tagged
+`+k8s:openapi-gen=` (as Kubernetes' Makefile does), and replaces k8s.io/kubernetes with that copy.
+
+Layout per version, under ~/.cache/harness/kube/<version>/:
+    go.mod, go.sum, tools.go   the wrapper module
+    src/kubernetes/            writable copy of the module source plus the generated openapi file
+    tools/openapi-gen
+    bin/<binary>, bin/SHA256SUMS
+    build.log                  everything the go tool printed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from harness.errors import InputError, MissingToolError, StepFailed
+
+BINARIES = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+)
+OPENAPI_PACKAGE = "k8s.io/kubernetes/pkg/generated/openapi"
+OPENAPI_GEN = "k8s.io/kube-openapi/cmd/openapi-gen"
+# Staging modules that are not part of any server binary and that Kubernetes' own openapi
+# generation leaves out.
+OPENAPI_SKIP_MODULES = ("k8s.io/code-generator", "k8s.io/sample-apiserver")
+# Debian golang-1.19-go: upstream built 1.23.16+ and 1.24.10+ with Go 1.19.
+GO_1_19 = "/usr/lib/go-1.19/bin/go"
+
+
+@dataclass(frozen=True)
+class Release:
+    """A Kubernetes version this harness knows how to build, and the Go that builds it."""
+
+    version: str  # "1.23.17"
+    go: str  # path of the go binary
+
+    @property
+    def staging_version(self) -> str:
+        """Staging modules are published as v0.<minor>.<patch> for Kubernetes 1.<minor>.<patch>."""
+        return "v0." + self.version.split(".", 1)[1]
+
+    @property
+    def dockershim(self) -> bool:
+        """The kubelet's built-in Docker support was removed in 1.24."""
+        return int(self.version.split(".")[1]) < 24
+
+
+RELEASES = {
+    "1.23.17": Release("1.23.17", GO_1_19),  # the Docker "before" state: dockershim
+    "1.24.17": Release("1.24.17", GO_1_19),  # first minor past the dockershim removal
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    version: str
+    bin_dir: Path
+
+    def path(self, binary: str) -> Path:
+        return self.bin_dir / binary
+
+
+def cache_root() -> Path:
+    """$HARNESS_KUBE_CACHE, else $XDG_CACHE_HOME/harness/kube (~/.cache/harness/kube)."""
+    if env := os.environ.get("HARNESS_KUBE_CACHE"):
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg) / "harness" / "kube"
+
+
+def release(version: str) -> Release:
+    version = version.removeprefix("v")
+    if version not in RELEASES:
+        raise InputError(
+            f"--version {version}: not a pinned Kubernetes version",
+            hint=f"use one of {', '.join(RELEASES)} (harness/kube/build.py RELEASES)",
+        )
+    return RELEASES[version]
+
+
+def build(version: str, *, rebuild: bool = False, say=None) -> Built:
+    """Return the verified binaries of `version`, building them first if not cached."""
+    rel = release(version)
+    say = say or progress
+    work = cache_root() / rel.version
+    bin_dir = work / "bin"
+    work.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(work) + ".lock"):
+        if rebuild:
+            shutil.rmtree(bin_dir, ignore_errors=True)
+        if (bin_dir / "SHA256SUMS").exists():
+            verify(bin_dir)
+            say(f"kubernetes {rel.version}: cached binaries verified in {bin_dir}")
+            return Built(rel.version, bin_dir)
+        _build(rel, work, say)
+    return Built(rel.version, bin_dir)
+
+
+def verify(bin_dir: Path, rebuild_hint: str | None = None) -> None:
+    """Check every binary against SHA256SUMS; a mismatch means the cache was tampered with."""
+    sums = bin_dir / "SHA256SUMS"
+    for line in sums.read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        path = bin_dir / name
+        if not path.exists() or sha256(path) != digest:
+            raise StepFailed(
+                f"{path}: missing or its sha256 differs from {sums}",
+                hint=rebuild_hint
+                or f"rebuild with `harness kube build --version {bin_dir.parent.name} --rebuild`",
+            )
+
+
+def write_checksums(bin_dir: Path, names: tuple[str, ...]) -> None:
+    (bin_dir / "SHA256SUMS").write_text("".join(f"{sha256(bin_dir / n)}  {n}\n" for n in names))
+
+
+def _build(rel: Release, work: Path, say) -> None:
+    if not Path(rel.go).exists():
+        raise MissingToolError(
+            f"{rel.go}: the Go toolchain for Kubernetes {rel.version} is missing",
+            hint="apt-get install golang-1.19-go (scripts/setup.sh installs it)",
+        )
+    go = GoRunner(rel.go, work)
+    started = time.monotonic()
+    say(f"kubernetes {rel.version}: fetching k8s.io/kubernetes (log: {go.log})")
+    module = go.json("mod", "download", "-json", f"k8s.io/kubernetes@v{rel.version}")
+    staging = _staging_modules(Path(module["GoMod"]))
+    source = work / "src" / "kubernetes"
+    _copy_source(Path(module["Dir"]), source)
+    _write_wrapper(work, rel, staging)
+    say(f"kubernetes {rel.version}: resolving modules (go mod tidy)")
+    go.run("mod", "tidy")
+    say(f"kubernetes {rel.version}: generating {OPENAPI_PACKAGE}")
+    _generate_openapi(go, work, source, staging)
+    say(f"kubernetes {rel.version}: compiling {', '.join(BINARIES)} (several minutes when cold)")
+    out = work / ".bin-new"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    go.run(
+        "build",
+        "-ldflags",
+        _version_ldflags(rel.version),
+        "-o",
+        f"{out}/",
+        *(f"k8s.io/kubernetes/cmd/{name}" for name in BINARIES),
+    )
+    write_checksums(out, BINARIES)
+    shutil.rmtree(work / "bin", ignore_errors=True)
+    os.rename(out, work / "bin")
+    say(f"kubernetes {rel.version}: built in {time.monotonic() - started:.0f}s -> {work / 'bin'}")
+
+
+class GoRunner:
+    """Runs the pinned go tool in the wrapper module, appending its output to build.log."""
+
+    def __init__(self, go: str, work: Path):
+        self.go = go
+        self.work = work
+        self.log = work / "build.log"
+        go_bin = str(Path(go).parent)
+        self.env = {
+            **os.environ,
+            # openapi-gen (gengo) calls `go list` from PATH: it must be the same toolchain.
+            "PATH": f"{go_bin}:{os.environ.get('PATH', '')}",
+            "GOTOOLCHAIN": "local",
+            "GOFLAGS": "-mod=mod",
+            "GO111MODULE": "on",
+        }
+
+    def run(self, *args: str, tool: str | None = None) -> str:
+        argv = [tool or self.go, *args]
+        with self.log.open("a") as log:
+            log.write(f"$ {' '.join(argv)}\n")
+            log.flush()
+            proc = subprocess.run(
+                argv, cwd=self.work, env=self.env, stdout=subprocess.PIPE, stderr=log, text=True
+            )
+            log.write(proc.stdout)
+        if proc.returncode != 0:
+            raise StepFailed(
+                f"kubernetes build failed: `{' '.join(argv[:3])} ...` exited {proc.returncode}",
+                hint=f"see {self.log}",
+            )
+        return proc.stdout
+
+    def json(self, *args: str) -> dict:
+        return json.loads(self.run(*args))
+
+
+def _staging_modules(gomod: Path) -> list[str]:
+    """Modules that k8s.io/kubernetes' go.mod replaces with a ./staging/src directory."""
+    pattern = re.compile(r"^\s*(k8s\.io/[\w.-]+)\s*=>\s*\./staging/src/", re.MULTILINE)
+    return sorted(set(pattern.findall(gomod.read_text())))
+
+
+def _copy_source(module_dir: Path, dest: Path) -> None:
+    """A writable copy (the module cache is read-only), redone each build for a clean tree."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(module_dir, dest, copy_function=shutil.copy)
+    for root, dirs, files in os.walk(dest):
+        for name in dirs + files:
+            path = Path(root) / name
+            path.chmod(path.stat().st_mode | 0o200)
+    dest.chmod(dest.stat().st_mode | 0o200)
+
+
+def _write_wrapper(work: Path, rel: Release, staging: list[str]) -> None:
+    replaces = "".join(f"\t{m} => {m} {rel.staging_version}\n" for m in staging)
+    (work / "go.mod").write_text(
+        "module harness.local/kubebuild\n\n"
+        "go 1.19\n\n"
+        f"require k8s.io/kubernetes v{rel.version}\n\n"
+        "replace (\n"
+        f"\tk8s.io/kubernetes => ./src/kubernetes\n{replaces})\n"
+    )
+    # tools.go keeps the commands (and openapi-gen) in the build list through `go mod tidy`.
+    imports = "".join(f'\t_ "k8s.io/kubernetes/cmd/{b}"\n' for b in BINARIES)
+    (work / "tools.go").write_text(
+        "//go:build tools\n\npackage tools\n\nimport (\n"
+        f'{imports}\t_ "{OPENAPI_GEN}"\n)\n'
+    )
+
+
+def _generate_openapi(go: GoRunner, work: Path, source: Path, staging: list[str]) -> None:
+    tool = work / "tools" / "openapi-gen"
+    go.run("build", "-o", str(tool), OPENAPI_GEN)
+    roots = {"k8s.io/kubernetes": source}
+    for mod, module_dir in _module_dirs(go).items():
+        if mod in staging and mod not in OPENAPI_SKIP_MODULES:
+            roots[mod] = module_dir
+    inputs = sorted(pkg for mod, root in roots.items() for pkg in _tagged_packages(mod, root))
+    header = source / "hack" / "boilerplate" / "boilerplate.generatego.txt"
+    out_base = work / "openapi-out"
+    shutil.rmtree(out_base, ignore_errors=True)
+    go.run(
+        "--input-dirs",
+        ",".join(inputs),
+        "--output-base",
+        str(out_base),
+        "--output-package",
+        OPENAPI_PACKAGE,
+        "--output-file-base",
+        "zz_generated.openapi",
+        "--go-header-file",
+        str(header),
+        # Known API rule violations are reported, not fatal (Kubernetes keeps a list of them).
+        "--report-filename",
+        str(work / "openapi-violations.list"),
+        tool=str(tool),
+    )
+    generated = out_base / OPENAPI_PACKAGE / "zz_generated.openapi.go"
+    shutil.copy(generated, source / "pkg" / "generated" / "openapi" / generated.name)
+    shutil.rmtree(out_base)
+
+
+def _module_dirs(go: GoRunner) -> dict[str, Path]:
+    """Source directory of every module in the build list (after replacements)."""
+    template = "{{.Path}} {{with .Replace}}{{.Dir}}{{else}}{{.Dir}}{{end}}"
+    listing = go.run("list", "-m", "-f", template, "all")
+    pairs = (line.split(" ", 1) for line in listing.splitlines())
+    return {path: Path(d) for path, d in pairs if d}
+
+
+def _tagged_packages(module: str, root: Path) -> set[str]:
+    """Import paths of packages under `root` with a `+k8s:openapi-gen=` tag in a Go file."""
+    found = set()
+    for path in root.rglob("*.go"):
+        rel = path.parent.relative_to(root)
+        if rel.parts[:1] in (("staging",), ("test",), ("vendor",)) or "testdata" in rel.parts:
+            continue
+        if rel == Path(".") or path.name.endswith("_test.go"):
+            continue
+        if "+k8s:openapi-gen=" in path.read_text(errors="replace"):
+            found.add(f"{module}/{rel.as_posix()}")
+    return found
+
+
+def _version_ldflags(version: str) -> str:
+    """What Kubernetes' build stamps in, so /version and nodeInfo.kubeletVersion are right."""
+    major, minor, _ = version.split(".")
+    values = {
+        "gitVersion": f"v{version}",
+        "gitMajor": major,
+        "gitMinor": minor,
+        "gitTreeState": "clean",
+        "buildDate": "1970-01-01T00:00:00Z",  # fixed: the same inputs give the same binaries
+    }
+    pkgs = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+    return " ".join(f"-X {p}.{k}={v}" for p in pkgs for k, v in values.items())
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
