@@ -14,6 +14,7 @@ from harness.errors import EXIT_USAGE, HarnessError
 COMMANDS = {
     "lab": "provision, inspect and tear down the local lab of systemd nodes",
     "images": "build the fixture images and load them into Docker, containerd or a registry",
+    "kube": "build Kubernetes binaries from the k8s.io/kubernetes Go module",
     "inventory": "validate an inventory, reach its nodes",
     "preflight": "check that nodes are ready to migrate",
     "migrate": "switch nodes from Docker to containerd",
