@@ -16,6 +16,8 @@ DEBIAN_PACKAGES=(
   busybox-static gcc libc6-dev
   # image tooling used as an independent check of what we build
   skopeo umoci
+  # Go 1.19: builds Kubernetes 1.23/1.24 and CoreDNS from their Go modules (harness/kube)
+  golang-1.19-go
   # python venv, and tools tests use to look at the host
   python3-venv procps psmisc git ca-certificates
 )
