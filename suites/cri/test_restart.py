@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from harness.cri.client import CriError
 from harness.errors import HarnessError
 
 pytestmark = pytest.mark.serial
@@ -19,11 +20,13 @@ def _snapshot(cri):
 
 
 def _wait_answering(cri, timeout=60.0):
+    """Until Version answers: first the socket is gone (UNAVAILABLE), then containerd's CRI
+    plugin says "server is not initialized yet" while it restores its state."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             return cri.version()
-        except HarnessError:
+        except (HarnessError, CriError):
             assert time.monotonic() < deadline, f"runtime not answering {timeout:g}s after restart"
             time.sleep(0.2)
 
