@@ -127,7 +127,7 @@ def _per_test_cleanup(cri, request):
 @pytest.fixture(scope="session")
 def images(cri, facts):
     """Fixture images by recipe name, present in the runtime (imported into containerd's
-    k8s.io namespace once per endpoint, under a lock so xdist workers share the work)."""
+    k8s.io namespace once, under one host-wide lock file so xdist workers share the work)."""
     from harness.cri.suite_images import build_all
     from harness.images import load
 
@@ -136,8 +136,7 @@ def images(cri, facts):
     if missing and not (facts.is_containerd and facts.local_socket):
         pytest.skip(f"fixture images {', '.join(i.ref for i in missing)} are not in the runtime "
                     f"and only a local containerd can import them ({facts.runtime_name})")
-    lock = f"/tmp/hc-cri-images-{hashlib.sha1(cri.endpoint.encode()).hexdigest()[:12]}.lock"
-    with filelock.FileLock(lock):
+    with filelock.FileLock(Path(tempfile.gettempdir(), "hc-cri-images.lock")):
         for img in missing:
             if not _present(cri, img):
                 load.into_containerd(str(facts.local_socket), img)
