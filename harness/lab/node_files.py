@@ -3,6 +3,9 @@ negative oom_score_adj, the boot-time fixes runtimes and kubelet need inside an 
 machine, and the sshd policy. They are part of the image recipe, so editing one rebuilds it."""
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from harness.daemons import oom_clamp_runtime
 
 
 @dataclass(frozen=True)
@@ -15,55 +18,8 @@ class NodeFile:
 OOM_CLAMP_PATH = "/usr/local/sbin/runc-oom-clamp"
 OOM_CLAMP_RUNTIME = "runc-oom-clamp"
 
-# Docker (via containerd-shim-runc-v2) calls this instead of runc. It must exec runc rather than
-# run it as a child: runc's stdio belongs to the container.
-_OOM_CLAMP = '''#!/usr/bin/python3
-"""OCI runtime wrapper: this node refuses a negative oom_score_adj, so raise a negative
-process.oomScoreAdj to 0 in the bundle's config.json (or an exec's process file), then exec runc."""
-import json
-import os
-import sys
-
-RUNC = "/usr/bin/runc"
-
-
-def option(args, long, short):
-    for i, arg in enumerate(args):
-        if arg in (long, short) and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(long + "="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def clamp(path, in_process):
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
-        return
-    process = doc.get("process") if in_process else doc
-    if not isinstance(process, dict) or process.get("oomScoreAdj", 0) >= 0:
-        return
-    process["oomScoreAdj"] = 0
-    tmp = path + ".oom-clamp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f)
-    os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-    os.replace(tmp, path)
-
-
-args = sys.argv[1:]
-bundle = option(args, "--bundle", "-b")
-if bundle is None and ("create" in args or "run" in args):
-    bundle = "."
-if bundle is not None:
-    clamp(os.path.join(bundle, "config.json"), True)
-process_file = option(args, "--process", "-p")
-if process_file is not None:
-    clamp(process_file, False)
-os.execv(RUNC, [RUNC] + args)
-'''
+# Docker calls the wrapper instead of runc; the one the private dockerd uses is the one shipped.
+_OOM_CLAMP = Path(oom_clamp_runtime.__file__).read_text()
 
 _NODE_FIXES = """#!/bin/sh
 # Runs before every service at boot. systemd-nspawn mounts the cgroup v1 controllers read-only,
