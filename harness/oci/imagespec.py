@@ -21,7 +21,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 
 from harness.errors import InputError
-from harness.oci.unpack import INDEX_TYPES, MANIFEST_TYPES, REF_NAME, blob_path
+from harness.oci.unpack import INDEX_TYPES, MANIFEST_TYPES, REF_NAME, blob_path, extract_archive
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 CONFIG_TYPES = {
@@ -93,19 +93,7 @@ def materialize(path: Path, workdir: Path) -> Path:
     """A directory with the image's files: `path` itself, or the tar unpacked in `workdir`."""
     if path.is_dir():
         return path
-    target = workdir / path.name
-    target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path) as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(target, filter="data")
-        else:  # Python before 3.11.4 (Debian 12's on nodes) has no filters: refuse what they would
-            unsafe = [m.name for m in tar if m.name.startswith("/") or ".." in Path(m.name).parts
-                      or m.issym() or m.islnk() or m.isdev()]
-            if unsafe:
-                raise InputError(f"{path}: member {unsafe[0]!r} points outside the archive",
-                                 hint="an image archive holds plain files and directories only")
-            tar.extractall(target)
-    return target
+    return extract_archive(path, workdir / path.name)
 
 
 def image_kind(path: Path) -> str:
