@@ -1,0 +1,244 @@
+"""A Kubernetes cluster over a lab: the control plane and CoreDNS on the host, listening on the
+lab bridge's host address, and every lab node joined as a kubeadm-style worker on Docker.
+
+The host daemons outlive the `harness lab up` process that started them; their pids are
+recorded in <lab dir>/kubernetes/cluster.json, and `down` stops exactly those processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kubernetes import client
+
+from harness import images
+from harness.errors import HarnessTimeout, StepFailed
+from harness.inventory import Inventory, Node
+from harness.kube import build, dns, pki
+from harness.kube import node_config as nc
+from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, ControlPlane
+from harness.lab import state
+from harness.lab.progress import say
+from harness.providers.facts import gather
+from harness.providers.reach import open_transport
+from harness.transport import Transport
+
+READY_TIMEOUT = 180.0
+
+
+@dataclass
+class ClusterRecord:
+    version: str
+    server: str
+    kubeconfig: str
+    pids: dict[str, int]  # daemon name -> pid (its process group leader)
+    argv0: dict[str, str]  # daemon name -> binary, to recognise the pid as ours
+
+    @staticmethod
+    def path(lab: str) -> Path:
+        return cluster_dir(lab) / "cluster.json"
+
+    def save(self, lab: str) -> None:
+        self.path(lab).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, lab: str) -> ClusterRecord | None:
+        try:
+            return cls(**json.loads(cls.path(lab).read_text()))
+        except FileNotFoundError:
+            return None
+
+
+def cluster_dir(lab: str) -> Path:
+    return state.lab_dir(lab) / "kubernetes"
+
+
+def pod_cidr(index: int) -> str:
+    """Node n gets 10.244.n.0/24 of POD_CIDR."""
+    return f"10.244.{index}.0/24"
+
+
+def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
+    """Start the control plane and DNS for `lab`, join its nodes, wait until all are Ready."""
+    down(lab)  # a cluster is cheap to recreate; its nodes' kubelets are rewritten below
+    built = build.build(version, say=lambda m: say(m, lab))
+    coredns = dns.build_coredns(say=lambda m: say(m, lab))
+    record = state.load(lab)
+    address = record.network.gateway
+    directory = cluster_dir(lab)
+    shutil.rmtree(directory, ignore_errors=True)  # etcd data and PKI of an earlier cluster
+    cp = ControlPlane(built, directory, address)
+    say(f"control plane {built.version} on {cp.server}", lab)
+    cp.start()
+    dns_daemon = None
+    try:
+        api = cp.api_client()
+        dns_conf = directory / "pki" / "coredns.conf"
+        ca = cp.pki.ca
+        dns_conf.write_text(
+            pki.kubeconfig(cp.server, ca.pem, dns.DNS_USER, ca.issue(dns.DNS_USER, client=True))
+        )
+        dns_conf.chmod(0o600)
+        dns.publish(api, address)
+        dns_daemon = dns.daemon(coredns, directory, address, dns_conf).start()
+        say(f"CoreDNS on {address}:53 serving {CLUSTER_DOMAIN} as {CLUSTER_DNS_IP}", lab)
+        daemons = [*cp.daemons, dns_daemon]
+        result = ClusterRecord(
+            built.version,
+            cp.server,
+            str(cp.admin_kubeconfig),
+            {d.name: d.proc.pid for d in daemons},
+            {d.name: d.argv[0] for d in daemons},
+        )
+        result.save(lab)
+        nets = [
+            nc.NodeNetwork(n.name, n.host, pod_cidr(i))
+            for i, n in enumerate(inventory.nodes, start=1)
+        ]
+        with ThreadPoolExecutor(len(nets)) as pool:
+            list(
+                pool.map(
+                    lambda pair: _join(cp, built, pair[0], pair[1], nets),
+                    zip(inventory.nodes, nets, strict=True),
+                )
+            )
+        wait_ready(api, [n.name for n in nets])
+    except BaseException:
+        if dns_daemon:
+            dns_daemon.stop()
+        cp.stop()
+        ClusterRecord.path(lab).unlink(missing_ok=True)
+        raise
+    say(f"{len(nets)} node(s) Ready; KUBECONFIG={cp.admin_kubeconfig}", lab)
+    return result
+
+
+def down(lab: str) -> bool:
+    """Stop the recorded host daemons of `lab`'s cluster; False if there was none."""
+    record = ClusterRecord.load(lab)
+    if record is None:
+        return False
+    for name in reversed(list(record.pids)):
+        _stop_pid(record.pids[name], record.argv0[name])
+    ClusterRecord.path(lab).unlink()
+    return True
+
+
+def _stop_pid(pid: int, argv0: str, timeout: float = 10.0) -> None:
+    """SIGTERM the process group of `pid` if `pid` still runs `argv0`; SIGKILL after timeout."""
+    if not _runs(pid, argv0):
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _runs(pid, argv0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _runs(pid, argv0):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _runs(pid: int, argv0: str) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return cmdline.decode() == argv0 and status != "Z"
+
+
+def _join(
+    cp: ControlPlane, built: build.Built, node: Node, net: nc.NodeNetwork, all_nets: list
+) -> None:
+    with open_transport(node) as t:
+        facts = gather(t)
+        if not facts.docker_cgroup_driver:
+            raise StepFailed(f"node {node.name}: Docker does not answer; cannot join a kubelet")
+        settings = nc.KubeletSettings(
+            cgroup_driver=facts.docker_cgroup_driver,
+            cluster_dns=CLUSTER_DNS_IP,
+            cluster_domain=CLUSTER_DOMAIN,
+            pause_image=images.build("pause").ref,
+            cluster_cidr=POD_CIDR,
+            dockershim=build.release(built.version).dockershim,
+        )
+        say(f"joining: kubelet {built.version}, Docker cgroup driver {settings.cgroup_driver}, "
+            f"pods {net.pod_cidr}", node.name)
+        install(t, cp, built, net, [p for p in all_nets if p != net], settings)
+
+
+def install(
+    t: Transport,
+    cp: ControlPlane,
+    built: build.Built,
+    net: nc.NodeNetwork,
+    peers: list[nc.NodeNetwork],
+    settings: nc.KubeletSettings,
+) -> None:
+    """Copy the binaries, write the kubeadm-style files and start kubelet and kube-proxy."""
+    creds = pki.node_credentials(cp.pki, cp.server, net.name, net.address)
+    for binary, remote in (("kubelet", nc.KUBELET_BIN), ("kube-proxy", nc.KUBE_PROXY_BIN)):
+        t.put(built.path(binary), remote, mode=0o755)
+    files = {
+        nc.CA_CERT: (creds.ca_pem.decode(), 0o644),
+        nc.KUBELET_CONF: (creds.kubelet_conf, 0o600),
+        nc.KUBELET_SERVING_CERT: (creds.serving.cert.decode(), 0o644),
+        nc.KUBELET_SERVING_KEY: (creds.serving.key.decode(), 0o600),
+        nc.KUBELET_CONFIG: (nc.kubelet_config(settings), 0o644),
+        nc.KUBEADM_FLAGS: (nc.kubeadm_flags(settings, net), 0o644),
+        nc.KUBELET_UNIT: (nc.kubelet_unit(), 0o644),
+        nc.KUBEADM_DROPIN: (nc.kubeadm_dropin(), 0o644),
+        nc.KUBE_PROXY_CONF: ((cp.pki / "kube-proxy.conf").read_text(), 0o600),
+        nc.KUBE_PROXY_CONFIG: (nc.kube_proxy_config(settings.cluster_cidr), 0o644),
+        nc.KUBE_PROXY_UNIT: (nc.kube_proxy_unit(), 0o644),
+        nc.CNI_CONFLIST: (nc.cni_conflist(net), 0o644),
+        nc.NODE_NET_UNIT: (nc.pod_network_unit(net, peers), 0o644),
+    }
+    for path, (text, mode) in files.items():
+        write_file(t, path, text, mode)
+    # The kubelet builds pods' resolv.conf from the node's; nspawn nodes may have none.
+    t.run("mkdir -p /etc/kubernetes/manifests && { [ -e /etc/resolv.conf ] || "
+          ": > /etc/resolv.conf; }", check=True)
+    units = ["harness-pod-network.service", "kubelet.service", "kube-proxy.service"]
+    t.run(
+        f"systemctl daemon-reload && systemctl enable {' '.join(units)} && "
+        f"systemctl restart {' '.join(units)}",
+        timeout=90,
+        check=True,
+    )
+
+
+def write_file(t: Transport, path: str, text: str, mode: int) -> None:
+    """Write `text` to `path` on the node through stdin (keys never appear in a command)."""
+    parent = path.rsplit("/", 1)[0]
+    t.run(
+        f"mkdir -p {parent} && umask 077 && cat > {path}.tmp && chmod {mode:o} {path}.tmp "
+        f"&& mv -f {path}.tmp {path}",
+        input=text,
+        check=True,
+    )
+
+
+def wait_ready(api: client.ApiClient, names: list[str], timeout: float = READY_TIMEOUT) -> None:
+    core = client.CoreV1Api(api)
+    deadline = time.monotonic() + timeout
+    ready: set[str] = set()
+    while time.monotonic() < deadline:
+        ready = {
+            n.metadata.name
+            for n in core.list_node().items
+            if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+        }
+        if ready >= set(names):
+            return
+        time.sleep(1)
+    missing = sorted(set(names) - ready)
+    raise HarnessTimeout(
+        f"node(s) {', '.join(missing)} not Ready within {timeout:.0f}s",
+        hint="see `journalctl -u kubelet` on the node (ssh -F <lab>/ssh_config NODE)",
+    )
