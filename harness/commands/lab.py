@@ -31,6 +31,9 @@ def register(sub):
                        help=f"lab name, 1-8 lowercase letters/digits (default {state.DEFAULT_LAB})")
         if action == "up":
             p.add_argument("--nodes", type=int, default=2, help="number of nodes (default 2)")
+            p.add_argument("--kubernetes", metavar="VERSION",
+                           help="also run a cluster of this version (e.g. 1.23.17): control "
+                           "plane on the host, every node a kubelet on Docker")
     return parser
 
 
@@ -53,6 +56,12 @@ def _up(args) -> int:
     print(f"  ssh_config: {lab_dir / 'ssh_config'}   (ssh -F {lab_dir / 'ssh_config'} "
           f"{inventory.nodes[0].name})")
     print(f"  image cache: {cache_root() / 'images'}")
+    if args.kubernetes:
+        from harness.kube import cluster
+
+        record = cluster.up(args.name, inventory, args.kubernetes)
+        print(f"  kubernetes: {record.version} at {record.server}")
+        print(f"  kubeconfig: {record.kubeconfig}")
     return 0
 
 
@@ -71,6 +80,9 @@ def _ok(flag: bool) -> str:
 
 
 def _down(args) -> int:
+    from harness.kube import cluster
+
+    cluster.down(args.name)  # its host daemons first: their state is in the lab's directory
     if lifecycle.down(args.name):
         print(f"lab {args.name}: removed (cached image kept in {cache_root() / 'images'})")
     else:
