@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import websocket
@@ -39,7 +39,6 @@ class StreamResult:
     stdout: bytes = b""
     stderr: bytes = b""
     status: dict | None = None
-    frames: list[tuple[int, bytes]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int | None:
@@ -62,7 +61,6 @@ class ChannelStream:
         self.ws = websocket.create_connection(
             websocket_url(url, query), subprotocols=[protocol], timeout=timeout
         )
-        self.protocol = self.ws.getsubprotocol()
 
     def send(self, channel: int, data: bytes) -> None:
         self.ws.send_binary(bytes([channel]) + data)
@@ -102,7 +100,6 @@ def collect(stream: ChannelStream, until=None, deadline: float | None = None) ->
         if frame is None:
             break
         channel, data = frame
-        result.frames.append(frame)
         if channel == STDOUT:
             result.stdout += data
         elif channel == STDERR:
