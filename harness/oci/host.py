@@ -16,15 +16,26 @@ class HostFacts:
     cgroups: CgroupHost
     negative_oom_refused: str | None  # why the kernel refuses a negative oom_score_adj, or None
     block_device: str | None  # "major:minor" of the first disk, for blkio/io rules
+    # cpu.rt_runtime_us of the cgroup root containers are placed under: a child can get no more
+    # realtime time than its parent has (0 inside a nested cgroup such as a lab node's).
+    realtime_budget_us: int | None
 
 
 @cache
 def host_facts() -> HostFacts:
+    cgroups = detect()
     return HostFacts(
-        cgroups=detect(),
+        cgroups=cgroups,
         negative_oom_refused=_negative_oom_refusal(),
         block_device=_first_disk(),
+        realtime_budget_us=_realtime_budget(cgroups),
     )
+
+
+def _realtime_budget(cgroups: CgroupHost) -> int | None:
+    cpu = cgroups.v1.get("cpu")
+    budget = cpu / "cpu.rt_runtime_us" if cpu else None
+    return int(budget.read_text()) if budget and budget.exists() else None
 
 
 # os.write, not open().write: a buffered write's error is lost when the file closes at exit.

@@ -92,6 +92,11 @@ def applicable(host, case: Case) -> tuple[str, str]:
     root = cgroups.v1[controller] if cgroups.version == 1 else cgroups.unified
     if not (root / target[0]).exists() and not list(root.glob(f"*/{target[0]}")):
         pytest.skip(f"this kernel does not expose {target[0]} (cgroup v{cgroups.version})")
+    wanted_rt = case.resources.get("cpu", {}).get("realtimeRuntime", 0)
+    if wanted_rt and (host.realtime_budget_us or 0) < wanted_rt:
+        pytest.skip(f"the cgroup root here has a realtime budget of {host.realtime_budget_us} us "
+                    f"(cpu.rt_runtime_us), less than the {wanted_rt} us asked: no container can "
+                    "be given it (a nested cgroup, e.g. a systemd-nspawn node)")
     return target
 
 
