@@ -199,10 +199,11 @@ def optional():
 
 
 @pytest.fixture
-def idempotent(record_property):
+def idempotent(record_testsuite_property, request):
     """Calls a stop or remove RPC the CRI declares idempotent. critest >= 1.31 wants OK for
     missing objects; kubelet also accepts NOT_FOUND (containerd 1.6 answers that), so NOT_FOUND
-    passes and is recorded as a JUnit property; any other error fails."""
+    passes and is recorded as a JUnit suite property `not_found_answer:<test>`; any other
+    error fails."""
 
     def call(rpc, *args):
         try:
@@ -210,7 +211,7 @@ def idempotent(record_property):
         except CriError as err:
             if err.code != grpc.StatusCode.NOT_FOUND:
                 raise
-            record_property("not_found_answer", str(err))
+            record_testsuite_property(f"not_found_answer:{request.node.name}", str(err))
 
     return call
 
