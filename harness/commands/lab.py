@@ -49,6 +49,10 @@ def run(args) -> int:
 
 
 def _up(args) -> int:
+    if args.kubernetes:
+        from harness.kube import build
+
+        build.release(args.kubernetes, "--kubernetes")  # fails before any node boots
     inventory = LabProvider(args.name, args.nodes).up()
     lab_dir = state.lab_dir(args.name)
     print(f"lab {args.name}: {len(inventory.nodes)} node(s) up")
