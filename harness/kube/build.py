@@ -44,7 +44,7 @@ BINARIES = (
     "kubectl",
 )
 OPENAPI_PACKAGE = "k8s.io/kubernetes/pkg/generated/openapi"
-OPENAPI_GEN = "k8s.io/kube-openapi/cmd/openapi-gen"
+OPENAPI_MODULE = "k8s.io/kube-openapi"
 # Staging modules that are not part of any server binary and that Kubernetes' own openapi
 # generation leaves out.
 OPENAPI_SKIP_MODULES = ("k8s.io/code-generator", "k8s.io/sample-apiserver")
@@ -93,11 +93,11 @@ def cache_root() -> Path:
     return Path(xdg) / "harness" / "kube"
 
 
-def release(version: str) -> Release:
+def release(version: str, flag: str = "--version") -> Release:
     version = version.removeprefix("v")
     if version not in RELEASES:
         raise InputError(
-            f"--version {version}: not a pinned Kubernetes version",
+            f"{flag} {version}: not a pinned Kubernetes version",
             hint=f"use one of {', '.join(RELEASES)} (harness/kube/build.py RELEASES)",
         )
     return RELEASES[version]
@@ -192,13 +192,18 @@ class GoRunner:
             "GO111MODULE": "on",
         }
 
-    def run(self, *args: str, tool: str | None = None) -> str:
+    def run(self, *args: str, tool: str | None = None, cwd: Path | None = None) -> str:
         argv = [tool or self.go, *args]
         with self.log.open("a") as log:
             log.write(f"$ {' '.join(argv)}\n")
             log.flush()
             proc = subprocess.run(
-                argv, cwd=self.work, env=self.env, stdout=subprocess.PIPE, stderr=log, text=True
+                argv,
+                cwd=cwd or self.work,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
             )
             log.write(proc.stdout)
         if proc.returncode != 0:
@@ -239,17 +244,15 @@ def _write_wrapper(work: Path, rel: Release, staging: list[str]) -> None:
         "replace (\n"
         f"\tk8s.io/kubernetes => ./src/kubernetes\n{replaces})\n"
     )
-    # tools.go keeps the commands (and openapi-gen) in the build list through `go mod tidy`.
+    # tools.go keeps the commands' dependencies in the build list through `go mod tidy`.
     imports = "".join(f'\t_ "k8s.io/kubernetes/cmd/{b}"\n' for b in BINARIES)
     (work / "tools.go").write_text(
-        "//go:build tools\n\npackage tools\n\nimport (\n"
-        f'{imports}\t_ "{OPENAPI_GEN}"\n)\n'
+        f"//go:build tools\n\npackage tools\n\nimport (\n{imports})\n"
     )
 
 
 def _generate_openapi(go: GoRunner, work: Path, source: Path, staging: list[str]) -> None:
-    tool = work / "tools" / "openapi-gen"
-    go.run("build", "-o", str(tool), OPENAPI_GEN)
+    tool = _build_openapi_gen(go, work)
     roots = {"k8s.io/kubernetes": source}
     for mod, module_dir in _module_dirs(go).items():
         if mod in staging and mod not in OPENAPI_SKIP_MODULES:
@@ -277,6 +280,19 @@ def _generate_openapi(go: GoRunner, work: Path, source: Path, staging: list[str]
     generated = out_base / OPENAPI_PACKAGE / "zz_generated.openapi.go"
     shutil.copy(generated, source / "pkg" / "generated" / "openapi" / generated.name)
     shutil.rmtree(out_base)
+
+
+def _build_openapi_gen(go: GoRunner, work: Path) -> Path:
+    """openapi-gen at the kube-openapi version Kubernetes pins, built inside a copy of that
+    module so its own go.mod pins its dependencies (resolving them from the wrapper module
+    picks today's golang.org/x/tools, which needs a newer Go)."""
+    version = go.run("list", "-m", "-f", "{{.Version}}", OPENAPI_MODULE).strip()
+    module = go.json("mod", "download", "-json", f"{OPENAPI_MODULE}@{version}")
+    source = work / "tools" / "kube-openapi"
+    _copy_source(Path(module["Dir"]), source)
+    tool = work / "tools" / "openapi-gen"
+    go.run("build", "-o", str(tool), "./cmd/openapi-gen", cwd=source)
+    return tool
 
 
 def _module_dirs(go: GoRunner) -> dict[str, Path]:
@@ -312,7 +328,8 @@ def _version_ldflags(version: str) -> str:
         "buildDate": "1970-01-01T00:00:00Z",  # fixed: the same inputs give the same binaries
     }
     pkgs = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
-    return " ".join(f"-X {p}.{k}={v}" for p in pkgs for k, v in values.items())
+    stamps = " ".join(f"-X {p}.{k}={v}" for p in pkgs for k, v in values.items())
+    return f"-s -w {stamps}"  # stripped, as Kubernetes' release build: half the size to copy
 
 
 def sha256(path: Path) -> str:
