@@ -50,9 +50,9 @@ def run(args) -> int:
 
 def _up(args) -> int:
     if args.kubernetes:
-        from harness.kube import build
+        from harness.kube import cluster
 
-        build.release(args.kubernetes, "--kubernetes")  # fails before any node boots
+        cluster.check_version(args.kubernetes)  # fails before any node boots
     inventory = LabProvider(args.name, args.nodes).up()
     lab_dir = state.lab_dir(args.name)
     print(f"lab {args.name}: {len(inventory.nodes)} node(s) up")

@@ -19,7 +19,7 @@ from pathlib import Path
 from kubernetes import client
 
 from harness import images
-from harness.errors import HarnessTimeout, StepFailed
+from harness.errors import HarnessTimeout, InputError, StepFailed
 from harness.inventory import Inventory, Node
 from harness.kube import build, dns, pki
 from harness.kube import node_config as nc
@@ -65,8 +65,22 @@ def pod_cidr(index: int) -> str:
     return f"10.244.{index}.0/24"
 
 
+def check_version(version: str, flag: str = "--kubernetes") -> build.Release:
+    """A pinned release whose kubelet can run on the lab's Docker nodes (dockershim)."""
+    rel = build.release(version, flag)
+    if not rel.dockershim:
+        raise InputError(
+            f"{flag} {rel.version}: the kubelet has no dockershim since 1.24, and the lab's "
+            "nodes run Docker",
+            hint=f"use {', '.join(v for v, r in build.RELEASES.items() if r.dockershim)} "
+            "(cri-dockerd, the way to Docker past 1.24, is not built yet)",
+        )
+    return rel
+
+
 def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
     """Start the control plane and DNS for `lab`, join its nodes, wait until all are Ready."""
+    check_version(version)
     down(lab)  # a cluster is cheap to recreate; its nodes' kubelets are rewritten below
     built = build.build(version, say=lambda m: say(m, lab))
     coredns = dns.build_coredns(say=lambda m: say(m, lab))
@@ -110,6 +124,7 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
                 )
             )
         wait_ready(api, [n.name for n in nets])
+        annotate_cri_socket(api, [n.name for n in nets])
     except BaseException:
         if dns_daemon:
             dns_daemon.stop()
@@ -133,17 +148,18 @@ def down(lab: str) -> bool:
 
 def _stop_pid(pid: int, argv0: str, timeout: float = 10.0) -> None:
     """SIGTERM the process group of `pid` if `pid` still runs `argv0`; SIGKILL after timeout."""
-    if not _runs(pid, argv0):
+    if not process_runs(pid, argv0):
         return
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _runs(pid, argv0) and time.monotonic() < deadline:
+    while process_runs(pid, argv0) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _runs(pid, argv0):
+    if process_runs(pid, argv0):
         os.killpg(pid, signal.SIGKILL)
 
 
-def _runs(pid: int, argv0: str) -> bool:
+def process_runs(pid: int, argv0: str) -> bool:
+    """True if `pid` is alive (not a zombie) and runs the binary `argv0`."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
         status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -242,3 +258,17 @@ def wait_ready(api: client.ApiClient, names: list[str], timeout: float = READY_T
         f"node(s) {', '.join(missing)} not Ready within {timeout:.0f}s",
         hint="see `journalctl -u kubelet` on the node (ssh -F <lab>/ssh_config NODE)",
     )
+
+
+# kubeadm (< 1.34) records each node's CRI socket on the Node; `kubeadm upgrade` reads it and the
+# migration rewrites it (kubernetes/website change-runtime-containerd, step "Configure the
+# kubelet"). A Docker node on 1.23 has dockershim's socket.
+CRI_SOCKET_ANNOTATION = "kubeadm.alpha.kubernetes.io/cri-socket"
+DOCKERSHIM_SOCKET = "/var/run/dockershim.sock"
+
+
+def annotate_cri_socket(api: client.ApiClient, names: list[str]) -> None:
+    core = client.CoreV1Api(api)
+    patch = {"metadata": {"annotations": {CRI_SOCKET_ANNOTATION: DOCKERSHIM_SOCKET}}}
+    for name in names:
+        core.patch_node(name, patch)

@@ -6,14 +6,26 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from harness.inventory import Node
 from harness.kube import build
 from harness.kube.controlplane import ControlPlane
 
 VERSION = "1.23.17"
+
+
+@dataclass(frozen=True)
+class KubeLab:
+    api: object  # kubernetes.client.ApiClient as kubernetes-admin
+    nodes: list[Node]  # the lab inventory's nodes (SSH transport)
+
+    @property
+    def node_names(self) -> list[str]:
+        return [n.name for n in self.nodes]
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +47,7 @@ def control_plane(kube_binaries):
 @pytest.fixture(scope="module")
 def kube_cluster(kube_binaries):
     """Lab `hk` with 2 nodes and a 1.23.17 cluster over it, as `harness lab up --kubernetes`
-    makes it; removed afterwards even if a test failed. Yields (ApiClient, node names)."""
+    makes it; removed afterwards even if a test failed."""
     from kubernetes import config
 
     from harness.kube import cluster
@@ -47,7 +59,7 @@ def kube_cluster(kube_binaries):
     try:
         inventory = lifecycle.up(name, 2)
         record = cluster.up(name, inventory, VERSION)
-        yield config.new_client_from_config(record.kubeconfig), [n.name for n in inventory.nodes]
+        yield KubeLab(config.new_client_from_config(record.kubeconfig), inventory.nodes)
     finally:
         cluster.down(name)
         lifecycle.down(name)

@@ -10,6 +10,8 @@ from kubernetes import client
 from kubernetes.stream import stream
 
 from harness import images
+from harness.kube import cluster
+from harness.providers.reach import open_transport
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -62,7 +64,7 @@ def _http_get(core: client.CoreV1Api, pod: str, host: str, port: int) -> tuple[i
 @pytest.fixture(scope="module")
 def pods(kube_cluster):
     """A busybox pod on each node and the web fixture on the last node, Running."""
-    api, node_names = kube_cluster
+    api, node_names = kube_cluster.api, kube_cluster.node_names
     core = client.CoreV1Api(api)
     busybox, web = images.build("busybox").ref, images.build("web").ref
     names = []
@@ -82,7 +84,7 @@ def pods(kube_cluster):
 def test_nodes_ready_with_docker_runtime(kube_cluster, kube_binaries):
     """NodeStatus.nodeInfo.containerRuntimeVersion is docker://<version> on every node: the
     kubelet talks to dockerd through its built-in dockershim (Kubernetes <= 1.23)."""
-    api, node_names = kube_cluster
+    api, node_names = kube_cluster.api, kube_cluster.node_names
     nodes = {n.metadata.name: n for n in client.CoreV1Api(api).list_node().items}
     assert sorted(nodes) == sorted(node_names)
     for node in nodes.values():
@@ -93,10 +95,32 @@ def test_nodes_ready_with_docker_runtime(kube_cluster, kube_binaries):
         assert ready[0].status == "True"
 
 
+def test_nodes_carry_kubeadm_cri_socket_annotation(kube_cluster):
+    """kubeadm records the CRI socket on each Node (kubeadm.alpha.kubernetes.io/cri-socket);
+    on a 1.23 Docker node it is dockershim's, the value the migration rewrites."""
+    api = kube_cluster.api
+    for node in client.CoreV1Api(api).list_node().items:
+        annotations = node.metadata.annotations or {}
+        assert annotations.get(cluster.CRI_SOCKET_ANNOTATION) == "/var/run/dockershim.sock"
+
+
+def test_node_layout_is_kubeadms(kube_cluster):
+    """The files a migration edits are where kubeadm puts them: kubeadm-flags.env with the
+    dockershim flags, config.yaml, the kubelet unit with its 10-kubeadm.conf drop-in."""
+    with open_transport(kube_cluster.nodes[0]) as node:
+        flags = node.run(["cat", "/var/lib/kubelet/kubeadm-flags.env"], check=True).stdout
+        assert "--container-runtime=docker" in flags
+        unit = node.run(["systemctl", "cat", "kubelet.service"], check=True).stdout
+        assert "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf" in unit
+        assert "--config=/var/lib/kubelet/config.yaml" in unit
+        assert node.run(["systemctl", "is-active", "kubelet", "kube-proxy"]).stdout.split() == [
+            "active", "active"]
+
+
 def test_busybox_pod_runs_on_each_node(kube_cluster, pods):
     """A pod (image harness.local/busybox, imagePullPolicy Never) reaches Running on every
     node, with a pod IP from that node's pod CIDR."""
-    _, node_names = kube_cluster
+    node_names = kube_cluster.node_names
     for i, node in enumerate(node_names, start=1):
         pod = pods[f"hk-busybox-{i}"]
         assert pod.spec.node_name == node
@@ -107,17 +131,28 @@ def test_pod_reaches_pod_on_the_other_node(kube_cluster, pods):
     """The busybox pod on the first node fetches the web pod's page on the last node by pod
     IP: bridge CNI plus routes between nodes."""
     web_ip = pods["hk-web"].status.pod_ip
-    code, out = _http_get(client.CoreV1Api(kube_cluster[0]), "hk-busybox-1", web_ip, 8080)
+    code, out = _http_get(client.CoreV1Api(kube_cluster.api), "hk-busybox-1", web_ip, 8080)
     assert (code, out.strip()) == (0, WEB_BODY)
 
 
 def test_service_name_resolves_in_a_pod(kube_cluster, pods):
     """hk-web.default.svc.cluster.local resolves (CoreDNS via the kube-dns Service) to the
     Service's cluster IP, and the short name reaches the web pod through kube-proxy."""
-    core = client.CoreV1Api(kube_cluster[0])
+    core = client.CoreV1Api(kube_cluster.api)
     cluster_ip = core.read_namespaced_service("hk-web", "default").spec.cluster_ip
     code, out = _exec(core, "hk-busybox-1", ["nslookup", "hk-web.default.svc.cluster.local"])
     assert code == 0, out
     assert cluster_ip in out
     code, out = _http_get(core, "hk-busybox-1", "hk-web", 80)
     assert (code, out.strip()) == (0, WEB_BODY)
+
+
+def test_down_stops_every_host_daemon(kube_cluster, pods):
+    """`lab down` (cluster.down) stops the control plane and CoreDNS processes it recorded,
+    though they outlived the process that started them. Runs last: it ends the cluster."""
+    record = cluster.ClusterRecord.load("hk")
+    assert set(record.pids) == {"etcd", "kube-apiserver", "kube-controller-manager",
+                                "kube-scheduler", "coredns"}
+    assert cluster.down("hk")
+    assert not [name for name, pid in record.pids.items()
+                if cluster.process_runs(pid, record.argv0[name])]
