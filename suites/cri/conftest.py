@@ -6,6 +6,7 @@ cleanup by label.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import shutil
@@ -114,14 +115,26 @@ def facts(cri, runtime_handler, pytestconfig):
     return gather(cri, runtime_handler, on_node=not pytestconfig.getoption("cri_remote"))
 
 
+@pytest.fixture(scope="session")
+def cleaner(cri, cgroup_parent):
+    """Removes each test's objects in the background while the next test runs (removal is
+    mostly waiting on the runtime); drained, and its errors raised, before the session's leak
+    check and before the cgroup parent goes."""
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hc-cri-cleanup") as pool:
+        futures = []
+        yield lambda selector: futures.append(pool.submit(cri.cleanup, selector))
+    for future in futures:
+        future.result()
+
+
 @pytest.fixture(autouse=True)
-def _per_test_cleanup(cri, request):
+def _per_test_cleanup(cri, cleaner, request):
     """Label what this test creates; remove it afterwards, even when the test failed."""
     label = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
     cri.scope = {TEST_LABEL: label}
     yield
     cri.scope = {}
-    cri.cleanup({RUN_LABEL: cri.run_id, TEST_LABEL: label})
+    cleaner({RUN_LABEL: cri.run_id, TEST_LABEL: label})
 
 
 @pytest.fixture(scope="session")
