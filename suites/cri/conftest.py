@@ -63,6 +63,9 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    if config.getoption("allow_runtime_restart") and getattr(config.option, "numprocesses", 0):
+        raise pytest.UsageError("--allow-runtime-restart cannot be combined with -n: the "
+                                "restart would break the other workers' calls")
 
 
 def pytest_sessionstart(session):
