@@ -3,6 +3,7 @@ privileged, masked and read-only paths, seccomp, no_new_privs, AppArmor, user na
 (CRI v1 LinuxSandboxSecurityContext, LinuxContainerSecurityContext)."""
 
 import json
+import shutil
 import socket
 import subprocess
 
@@ -362,12 +363,45 @@ def test_without_no_new_privs_setuid_works(cri, pod, images):
 # -- LSMs and user namespaces -------------------------------------------------------------------
 
 
-def test_apparmor_profile_is_enforced(cri, pod, facts):
-    """apparmor Localhost profile denying writes makes the container's write fail."""
-    if not facts.apparmor:
+DENY_WRITE_PROFILE = """#include <tunables/global>
+profile hc-cri-deny-write flags=(attach_disconnected) {
+  #include <abstractions/base>
+  file,
+  deny /** w,
+}
+"""
+
+
+@pytest.fixture
+def apparmor_deny_write(cri, facts, host_dir):
+    """The profile `hc-cri-deny-write` loaded on the node (apparmor_parser), unloaded after;
+    returns the security context fields kubelet >= 1.30 sends for it (both the deprecated
+    string and the structured field, so older runtimes such as containerd 1.6 understand)."""
+    parser = shutil.which("apparmor_parser")
+    if not facts.apparmor or not parser:
         pytest.skip("AppArmor is not enabled on this host (/sys/module/apparmor/parameters/"
-                    "enabled is not Y) or the suite does not run on the node")
-    pytest.skip("AppArmor profiles need apparmor_parser on the node; not wired on this host")
+                    "enabled is not Y), apparmor_parser is missing, or the suite does not run "
+                    "on the node")
+    path = host_dir / "hc-cri-deny-write"
+    path.write_text(DENY_WRITE_PROFILE)
+    subprocess.run([parser, "-r", "-W", str(path)], check=True, capture_output=True, timeout=60)
+    yield {"apparmor_profile": "localhost/hc-cri-deny-write",
+           "apparmor": profile(cri, "Localhost", "hc-cri-deny-write")}
+    subprocess.run([parser, "-R", str(path)], capture_output=True, timeout=60)
+
+
+def test_apparmor_profile_is_enforced(cri, pod, apparmor_deny_write):
+    """apparmor Localhost profile denying writes: the container cannot create a file."""
+    container_id = pod.start("apparmor", security=apparmor_deny_write)
+    assert pod.sh(container_id, "touch /tmp/foo").exit_code != 0
+
+
+def test_unloaded_apparmor_profile_is_rejected(cri, pod, apparmor_deny_write):
+    """apparmor Localhost naming a profile that is not loaded: CreateContainer fails."""
+    missing = {"apparmor_profile": "localhost/hc-cri-not-loaded",
+               "apparmor": profile(cri, "Localhost", "hc-cri-not-loaded")}
+    with pytest.raises(CriError):
+        pod.create("apparmor", security=missing)
 
 
 def test_user_namespace_pod_mode(cri, facts, runtime_handler, pods):
