@@ -8,10 +8,12 @@ passes the endpoint and runtime settings through, and maps pytest's exit status 
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 from pathlib import Path
 
+from harness import junit
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -36,7 +38,7 @@ def register(sub):
         "conformance",
         help="run the CRI conformance suite against this node's runtime",
         description="Run suites/<suite> with pytest against this node's runtime and write "
-        "JUnit to --junit-dir/<suite>.xml. Without --cri-endpoint the suite finds the "
+        "JUnit to --junit-dir/junit-<node>-<suite>.xml. Without --cri-endpoint the suite finds the "
         "endpoint like crictl (CONTAINER_RUNTIME_ENDPOINT, /etc/crictl.yaml, known sockets).",
     )
     parser.add_argument("--suite", choices=SUITES, action="append",
@@ -52,7 +54,7 @@ def register(sub):
     parser.add_argument("--node", action="append", metavar="NAME",
                         help="only this inventory node (repeatable)")
     parser.add_argument("--junit-dir", type=Path, default=Path("reports"),
-                        help="directory for <suite>.xml (default: reports)")
+                        help="directory for junit-<node>-<suite>.xml (default: reports)")
     parser.add_argument("--workers", type=int, default=2,
                         help="parallel pytest workers (default 2; 1 = no xdist)")
     parser.add_argument("--allow-runtime-restart", action="store_true",
@@ -96,7 +98,8 @@ def worst_of(codes) -> int:
 
 
 def run_on_node(args, node, suites: list[str]) -> int:
-    """Forward the node's CRI socket over SSH, put the suite's images there, run the suites."""
+    """Forward the node's CRI socket over SSH, put the suite's images there, run the suites;
+    each suite's JUnit is relabelled for the node (junit-<node>-<suite>.xml, dot-free)."""
     from harness.cri.suite_images import build_all, load_on_node
     from harness.providers.reach import open_transport
 
@@ -107,12 +110,16 @@ def run_on_node(args, node, suites: list[str]) -> int:
             load_on_node(transport, endpoint, build_all())
             codes = []
             for suite in suites:
-                junit = args.junit_dir / f"{suite}-{node.name}.xml"
-                argv = pytest_argv(args, suite, junit, endpoint=f"unix://{local}")
-                codes.append(run_suite(argv, junit, f"{suite} on {node.name}"))
+                raw = args.junit_dir / "raw" / f"{suite}-{node.name}.xml"
+                argv = pytest_argv(args, suite, raw, endpoint=f"unix://{local}")
+                codes.append(run_suite(argv, raw, f"{suite} on {node.name}"))
+                if raw.exists():
+                    junit.relabel_pytest_junit(raw, args.junit_dir, node.name, suite, node.host)
             return worst_of(codes)
     except (UnreachableError, StepFailed) as err:  # this node only; the others still run
         print(f"harness conformance: {node.name}: {err}", file=sys.stderr)
+        for suite in suites:
+            junit.write_unreachable(args.junit_dir, node.name, suite, err, node.host)
         return err.exit_code
 
 
@@ -127,8 +134,17 @@ def run(args) -> int:
     args.junit_dir.mkdir(parents=True, exist_ok=True)
     if args.inventory:
         return worst_of(run_on_node(args, node, suites) for node in selected_nodes(args))
-    return worst_of(run_suite(pytest_argv(args, suite, args.junit_dir / f"{suite}.xml"),
-                              args.junit_dir / f"{suite}.xml", suite) for suite in suites)
+    return worst_of(run_here(args, suite) for suite in suites)
+
+
+def run_here(args, suite: str) -> int:
+    """The suite against this node's runtime; its JUnit is named for this host."""
+    node = platform.node() or "localhost"
+    raw = args.junit_dir / "raw" / f"{suite}.xml"
+    code = run_suite(pytest_argv(args, suite, raw), raw, suite)
+    if raw.exists():
+        junit.relabel_pytest_junit(raw, args.junit_dir, node, suite)
+    return code
 
 
 def selected_nodes(args):

@@ -1,5 +1,6 @@
 """`harness conformance`: runs suites/cri against an endpoint, writes JUnit, maps exit codes."""
 
+import platform
 import subprocess
 import sys
 
@@ -20,7 +21,8 @@ def test_passing_run_exits_0_and_writes_junit(private_containerd, tmp_path):
     done = harness("--cri-endpoint", private_containerd.endpoint, "--junit-dir", str(tmp_path),
                    "--workers", "1", "--", "-k", "test_version")
     assert done.returncode == 0, done.stdout + done.stderr
-    cases = [case.name for suite in JUnitXml.fromfile(str(tmp_path / "cri.xml")) for case in suite]
+    junit = tmp_path / f"junit-{platform.node()}-cri.xml"
+    cases = [case.name for suite in JUnitXml.fromfile(str(junit)) for case in suite]
     assert sorted(cases) == ["test_version_api_matches_negotiated_api",
                              "test_version_names_runtime_and_api"]
 

@@ -35,9 +35,11 @@ def test_suite_runs_on_an_inventory_node_over_ssh(ssh_node, private_containerd, 
          "test_version_names or test_exec_sync_returns_stdout or test_host_path_volume"],
         cwd=REPO, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    junit = tmp_path / "junit" / "cri-hc-node.xml"
+    junit = tmp_path / "junit" / "junit-hc-node-cri.xml"
     outcomes = read_junit(junit)
     assert outcomes == {"test_version_names_runtime_and_api": "passed",
                         "test_exec_sync_returns_stdout": "passed",
                         "test_host_path_volume_is_visible": "skipped"}
-    assert JUnitXml.fromfile(str(junit))
+    suites = list(JUnitXml.fromfile(str(junit)))
+    assert [s.name for s in suites] == ["hc-node"]
+    assert all("." not in case.classname for case in suites[0])
