@@ -50,7 +50,6 @@ class ContainerdConfig:
     cni: bool = True  # False leaves the CNI config dir empty: NetworkReady must then be false
     handlers: tuple[RuntimeHandler, ...] = ()
     default_runtime_binary: str = "runc"
-    seccomp_disabled: bool = False  # a fault for the suite's own tests, never a default
     registry_config_dir: Path | None = None  # hosts.toml per registry (CA, skip_verify)
     registry_auths: dict[str, tuple[str, str]] = field(default_factory=dict)
     stream_server_port: int = 0  # 0: the kernel picks, the CRI returns it in streaming URLs
