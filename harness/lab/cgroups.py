@@ -12,44 +12,16 @@ import signal
 import time
 from pathlib import Path
 
+from harness import cgroups
 from harness.errors import HarnessTimeout
-
-MOUNTINFO = Path("/proc/self/mountinfo")
-
-
-def hierarchies() -> dict[str, Path]:
-    """Mounted cgroup hierarchies: key as in /proc/self/cgroup ("memory", "name=systemd", ""
-    for the unified one) -> mount point."""
-    mounts: list[tuple[str, set[str], Path]] = []
-    for line in MOUNTINFO.read_text().splitlines():
-        fields = line.split()
-        sep = fields.index("-")
-        mounts.append((fields[sep + 1], set(fields[sep + 3].split(",")), Path(fields[4])))
-    found: dict[str, Path] = {}
-    for key in own_paths():
-        for fstype, options, mount in mounts:
-            if (fstype == "cgroup2" and not key) or (
-                fstype == "cgroup" and key and set(key.split(",")) <= options
-            ):
-                found[key] = mount
-                break
-    return found
-
-
-def own_paths(pid: int | str = "self") -> dict[str, str]:
-    """The cgroup of `pid` in each hierarchy, keyed like hierarchies()."""
-    paths = {}
-    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-        _, keys, path = line.split(":", 2)
-        paths[keys] = path
-    return paths
 
 
 def node_cgroups(name: str) -> list[Path]:
     """Directories of a node's cgroup `name`, one per hierarchy, below our own cgroups."""
-    mine = own_paths()
-    return [mount / mine.get(key, "/").lstrip("/") / name
-            for key, mount in hierarchies().items()]
+    host = cgroups.detect()
+    return [mount / path.lstrip("/") / name
+            for key, path in cgroups.hierarchy_paths().items()
+            if (mount := host.mount_of(key)) is not None]
 
 
 def create(dirs: list[Path]) -> None:

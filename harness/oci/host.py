@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from harness.oci.cgroups import CgroupHost, detect
+from harness.cgroups import CgroupHost, detect
 
 
 @dataclass(frozen=True)

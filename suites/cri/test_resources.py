@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.cri.cgroups import limits_of
+from harness.cgroups import limits_of
 
 pytestmark = pytest.mark.linux
 MIB = 1 << 20

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from harness.cgroups import v2_weight_from_shares
 from harness.oci.bundle import Device
-from harness.oci.cgroups import v2_weight_from_shares
 from harness.oci.host import host_facts
 
 MiB = 1024 * 1024

@@ -4,7 +4,7 @@ the last test reads this host's real files."""
 
 import os
 
-from harness.oci.cgroups import detect, proc_cgroups, v2_weight_from_shares
+from harness.cgroups import detect, proc_cgroups, v2_weight_from_shares
 
 V1_LINES = [
     "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755",

@@ -1,5 +1,7 @@
-"""Read a process's cgroup settings from the host's cgroupfs, for cgroup v1 (one hierarchy per
-controller) and v2 (one unified hierarchy), so tests can check what a runtime applied."""
+"""Where this host's cgroup hierarchies are and which cgroup a process is in, for cgroup v1 (a
+hierarchy per controller, co-mounted ones sharing one), v2 (one unified hierarchy) and hybrid
+hosts, and the CPU and memory limits a process runs under: what the suites read back and how
+the lab finds its nodes' cgroups."""
 
 from __future__ import annotations
 
@@ -24,6 +26,11 @@ class CgroupHost:
         if self.version == 1:
             return controller in self.v1
         return controller in self.unified_controllers
+
+    def mount_of(self, key: str) -> Path | None:
+        """The mount of a hierarchy named as in /proc/PID/cgroup ("cpu,cpuacct",
+        "name=systemd", or "" for the unified one)."""
+        return self.unified if not key else self.v1.get(key.split(",")[0])
 
     def directory(self, pid: int, controller: str) -> Path:
         """The cgroup directory holding `pid` for `controller`."""
@@ -72,14 +79,46 @@ KNOWN_V1 = frozenset(
 )
 
 
-def proc_cgroups(pid: int) -> dict[str, str]:
-    """/proc/<pid>/cgroup as controller -> path; the v2 entry has the key ""."""
+def hierarchy_paths(pid: int | str = "self") -> dict[str, str]:
+    """/proc/<pid>/cgroup as hierarchy -> path, keyed as written there ("cpu,cpuacct")."""
     out: dict[str, str] = {}
     for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        for controller in controllers.split(",") if controllers else [""]:
-            out[controller] = path
+        _, hierarchy, path = line.split(":", 2)
+        out[hierarchy] = path
     return out
+
+
+def proc_cgroups(pid: int | str) -> dict[str, str]:
+    """/proc/<pid>/cgroup as controller -> path; the v2 entry has the key ""."""
+    return {controller: path
+            for hierarchy, path in hierarchy_paths(pid).items()
+            for controller in (hierarchy.split(",") if hierarchy else [""])}
+
+
+V1_UNLIMITED = 1 << 62  # v1 reports "no limit" as a page-rounded LONG_MAX; anything above is none
+
+
+@dataclass(frozen=True)
+class CgroupLimits:
+    memory_limit: int | None  # bytes; None when unlimited
+    cpu_quota: int | None  # microseconds per period; None when unlimited
+    cpu_period: int | None
+
+
+def limits_of(pid: int, host: CgroupHost | None = None) -> CgroupLimits:
+    """The memory limit and CPU quota the process `pid` runs under."""
+    host = host or detect()
+    def read(controller: str, name: str) -> str:
+        return (host.directory(pid, controller) / name).read_text().strip()
+    if host.version == 1:
+        memory = int(read("memory", "memory.limit_in_bytes"))
+        quota = int(read("cpu", "cpu.cfs_quota_us"))
+        return CgroupLimits(None if memory >= V1_UNLIMITED else memory,
+                            None if quota < 0 else quota, int(read("cpu", "cpu.cfs_period_us")))
+    memory = read("", "memory.max")
+    quota, period = read("", "cpu.max").split()
+    return CgroupLimits(None if memory == "max" else int(memory),
+                        None if quota == "max" else int(quota), int(period))
 
 
 def v2_weight_from_shares(shares: int) -> int:
