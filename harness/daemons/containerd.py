@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -222,6 +223,7 @@ class Containerd:
         unmount_below(self.cfg.base_dir)
         if self.cfg.cni:
             subprocess.run(["ip", "link", "del", self.cfg.bridge], capture_output=True, check=False)
+            remove_idle_portmap_chains()
         if purge:
             shutil.rmtree(self.cfg.base_dir, ignore_errors=True)
 
@@ -230,6 +232,26 @@ class Containerd:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+PORTMAP_CHAINS = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK")
+
+
+def remove_idle_portmap_chains() -> None:
+    """The portmap plugin's base chains are shared and outlive every pod; once no pod mapping
+    (a CNI-DN-* chain) is left on this host, nothing needs them."""
+    listing = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True,
+                             check=False)
+    if listing.returncode != 0 or "CNI-DN-" in listing.stdout:
+        return
+    for rule in listing.stdout.splitlines():
+        chain, _, spec = rule.removeprefix("-A ").partition(" ")
+        if rule.startswith("-A ") and chain not in PORTMAP_CHAINS and "CNI-HOSTPORT-" in spec:
+            subprocess.run(["iptables", "-t", "nat", "-D", chain, *shlex.split(spec)],
+                           capture_output=True, check=False)
+    for chain in PORTMAP_CHAINS:
+        subprocess.run(["iptables", "-t", "nat", "-F", chain], capture_output=True, check=False)
+        subprocess.run(["iptables", "-t", "nat", "-X", chain], capture_output=True, check=False)
 
 
 def _kill_shims(address: str) -> None:
