@@ -146,6 +146,7 @@ def _build(rel: Release, work: Path, say) -> None:
             hint="apt-get install golang-1.19-go (scripts/setup.sh installs it)",
         )
     go = GoRunner(rel.go, work)
+    go.log.write_text("")  # the log of the last build only
     started = time.monotonic()
     say(f"kubernetes {rel.version}: fetching k8s.io/kubernetes (log: {go.log})")
     module = go.json("mod", "download", "-json", f"k8s.io/kubernetes@v{rel.version}")
