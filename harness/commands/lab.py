@@ -66,6 +66,7 @@ def _up(args) -> int:
         record = cluster.up(args.name, inventory, args.kubernetes)
         print(f"  kubernetes: {record.version} at {record.server}")
         print(f"  kubeconfig: {record.kubeconfig}")
+        print(f"  kubectl:    {record.kubectl} --kubeconfig {record.kubeconfig} get nodes")
     return 0
 
 

@@ -38,6 +38,7 @@ class ClusterRecord:
     version: str
     server: str
     kubeconfig: str
+    kubectl: str
     pids: dict[str, int]  # daemon name -> pid (its process group leader)
     argv0: dict[str, str]  # daemon name -> binary, to recognise the pid as ours
 
@@ -108,6 +109,7 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
             built.version,
             cp.server,
             str(cp.admin_kubeconfig),
+            str(built.path("kubectl")),
             {d.name: d.proc.pid for d in daemons},
             {d.name: d.argv[0] for d in daemons},
         )
