@@ -47,3 +47,15 @@ def test_progress_is_shown_per_node_and_step(lab_run):
     run, _ = lab_run
     for step in ("connect", "facts", "stage", "suite oci"):
         assert f"] {step} done" in run.stderr
+
+
+def test_the_cri_gate_fails_on_nodes_still_on_docker(lab_run, tmp_path):
+    """Before migration the node's containerd runs Debian's default config: no CNI network and
+    no sandbox image it can get offline. The gate must say so, not pass."""
+    run = subprocess.run([sys.executable, "-m", "harness", "run", "--lab", LAB, "--suites", "cri",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 1, run.stderr[-2000:]
+    failed = {case.name for suite in junit.read(tmp_path / "junit.xml") for case in suite
+              if any(type(r).__name__ == "Failure" for r in case.result)}
+    assert "test_status_network_ready" in failed
+    assert any(name.startswith("test_sandbox_image") for name in failed), sorted(failed)
