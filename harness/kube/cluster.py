@@ -138,14 +138,37 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
 
 
 def down(lab: str) -> bool:
-    """Stop the recorded host daemons of `lab`'s cluster; False if there was none."""
+    """Stop the host daemons of `lab`'s cluster; False if there was no record of one.
+
+    The recorded pids first; then any process still naming the cluster's directory in its
+    arguments (every daemon does: data, cert and config paths), which an `up` killed before it
+    wrote cluster.json leaves behind."""
     record = ClusterRecord.load(lab)
-    if record is None:
-        return False
-    for name in reversed(list(record.pids)):
-        _stop_pid(record.pids[name], record.argv0[name])
-    ClusterRecord.path(lab).unlink()
-    return True
+    if record is not None:
+        for name in reversed(list(record.pids)):
+            _stop_pid(record.pids[name], record.argv0[name])
+        ClusterRecord.path(lab).unlink()
+    for pid, argv0 in _strays(cluster_dir(lab)):
+        _stop_pid(pid, argv0)
+    return record is not None
+
+
+def _strays(directory: Path) -> list[tuple[int, str]]:
+    marker = (str(directory) + "/").encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        pid = int(proc.name)
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            # Only group leaders: daemons start in their own session, and _stop_pid kills groups.
+            leader = os.getpgid(pid) == pid
+        except OSError:
+            continue
+        if leader and any(marker in arg for arg in argv[1:]):
+            found.append((pid, argv[0].decode()))
+    return found
 
 
 def _stop_pid(pid: int, argv0: str, timeout: float = 10.0) -> None:
