@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.lab import lifecycle, state
+from harness.lab import state
 from harness.lab.paths import cache_root
 from harness.providers.lab import LabProvider
 
@@ -85,10 +85,7 @@ def _ok(flag: bool) -> str:
 
 
 def _down(args) -> int:
-    from harness.kube import cluster
-
-    cluster.down(args.name)  # its host daemons first: their state is in the lab's directory
-    if lifecycle.down(args.name):
+    if LabProvider(args.name).down():
         print(f"lab {args.name}: removed (cached image kept in {cache_root() / 'images'})")
     else:
         print(f"lab {args.name}: nothing to remove")

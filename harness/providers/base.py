@@ -29,8 +29,9 @@ class Provider(ABC):
         """Make the nodes exist and answer; return how to reach them."""
 
     @abstractmethod
-    def down(self) -> None:
-        """Remove what up() created (nothing, for machines the provider does not own)."""
+    def down(self) -> bool:
+        """Remove what up() created (nothing, for machines the provider does not own); False
+        when there was nothing to remove."""
 
     @abstractmethod
     def status(self) -> list[NodeStatus]:

@@ -24,8 +24,9 @@ class InventoryProvider(Provider):
         is reported as such while the others still run."""
         return self.inventory()
 
-    def down(self) -> None:
+    def down(self) -> bool:
         """The machines are not ours: nothing to remove."""
+        return False
 
     def status(self) -> list[NodeStatus]:
         return self._status(self.inventory())

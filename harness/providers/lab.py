@@ -18,8 +18,13 @@ class LabProvider(Provider):
     def up(self) -> Inventory:
         return lifecycle.up(self.lab, self.nodes)
 
-    def down(self) -> None:
-        lifecycle.down(self.lab)
+    def down(self) -> bool:
+        """The lab's cluster daemons first (their state is in the lab's directory), then the
+        lab; False if there was no lab."""
+        from harness.kube import cluster  # the Kubernetes client, only when tearing down
+
+        cluster.down(self.lab)
+        return lifecycle.down(self.lab)
 
     def inventory(self) -> Inventory:
         path = lifecycle.inventory_path(self.lab)
