@@ -114,6 +114,9 @@ def render_config(cfg: ContainerdConfig) -> str:
         f"  stream_server_port = {_q(cfg.stream_server_port)}",
         "  enable_selinux = false",
         "  tolerate_missing_hugetlb_controller = true",
+        # Pod network namespaces under our state dir, not /run/netns: stop() unmounts them all,
+        # including those containerd 1.6 leaks when RunPodSandbox fails in CNI setup.
+        "  netns_mounts_under_state_dir = true",
         f"[{cri}.cni]",
         f"  bin_dir = {_q(cni_bin)}",
         f"  conf_dir = {_q(cfg.cni_conf_dir)}",
@@ -216,8 +219,29 @@ class Containerd:
         )
         return out.stdout
 
+    def remove_pods(self) -> None:
+        """Remove every pod sandbox through the CRI: only then does containerd tear down the
+        pod's CNI network and its /run/netns entry; stopping the daemon under them leaks both."""
+        import grpc
+        from cri_api.v1 import api_pb2, api_pb2_grpc
+
+        with grpc.insecure_channel(self.endpoint) as channel:
+            cri = api_pb2_grpc.RuntimeServiceStub(channel)
+            try:
+                pods = cri.ListPodSandbox(api_pb2.ListPodSandboxRequest(), timeout=30).items
+            except grpc.RpcError:
+                return  # not serving CRI (a fault under test): nothing it could remove
+            for pod in pods:
+                with contextlib.suppress(grpc.RpcError):
+                    cri.StopPodSandbox(api_pb2.StopPodSandboxRequest(pod_sandbox_id=pod.id),
+                                       timeout=60)
+                    cri.RemovePodSandbox(
+                        api_pb2.RemovePodSandboxRequest(pod_sandbox_id=pod.id), timeout=60)
+
     def stop(self, purge: bool = False) -> None:
-        """Stop containerd and what it leaves running: shims, mounts, the pod bridge."""
+        """Stop containerd and what it leaves running: pods, shims, mounts, the pod bridge."""
+        if self.daemon.running():
+            self.remove_pods()
         self.daemon.stop()
         _kill_shims(self.address)
         unmount_below(self.cfg.base_dir)
