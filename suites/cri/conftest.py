@@ -146,13 +146,16 @@ def images(cri, facts):
     k8s.io namespace once, under one host-wide lock file so xdist workers share the work)."""
     from harness.cri.suite_images import build_all
     from harness.images import load
+    from harness.images.cache import cache_root
 
     built = build_all()
     missing = [img for img in built.values() if not _present(cri, img)]
     if missing and not (facts.is_containerd and facts.local_socket):
         pytest.skip(f"fixture images {', '.join(i.ref for i in missing)} are not in the runtime "
                     f"and only a local containerd can import them ({facts.runtime_name})")
-    with filelock.FileLock(Path(tempfile.gettempdir(), "hc-cri-images.lock")):
+    # Beside the image cache's own locks: xdist workers import one at a time, nothing in /tmp.
+    cache_root().mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(cache_root() / "cri-import.lock"):
         for img in missing:
             if not _present(cri, img):
                 load.into_containerd(str(facts.local_socket), img)
