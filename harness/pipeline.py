@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import junit, staging
+from harness import junit, paths, staging
 from harness.errors import HarnessError
 from harness.inventory import Inventory, Node
 from harness.providers.base import Provider
@@ -54,7 +54,7 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml")
-    bundle = staging.build_bundle(opts.out_dir / "stage") if opts.suites else None
+    bundle = staging.build_bundle(paths.cache_dir("stage")) if opts.suites else None
     with ThreadPoolExecutor(max_workers=max(1, len(inventory.nodes))) as pool:
         list(pool.map(lambda node: node_job(node, bundle, opts, junit_dir), inventory.nodes))
     return report(junit_dir, opts.out_dir / "junit.xml")
@@ -89,6 +89,8 @@ def node_job(node: Node, bundle: Path | None, opts: RunOptions, junit_dir: Path)
                                                     junit_dir))
     except HarnessError as err:
         progress(node.name, f"stopped: {err}")
+    except Exception as err:  # a bug: its traceback is in the step's JUnit row, not on stderr
+        progress(node.name, f"stopped by an unexpected {type(err).__name__}: {err}")
     finally:
         steps.write(junit_dir)
 

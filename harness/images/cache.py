@@ -17,15 +17,14 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from harness import paths
+
 BUILDER_VERSION = 1  # bump when the builder's output format changes
 
 
 def cache_root() -> Path:
-    """$HARNESS_IMAGE_CACHE, else $XDG_CACHE_HOME/harness/images (~/.cache/harness/images)."""
-    if env := os.environ.get("HARNESS_IMAGE_CACHE"):
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(xdg) / "harness" / "images"
+    """$HARNESS_IMAGE_CACHE, else ~/.cache/harness/images."""
+    return paths.cache_dir("images", "HARNESS_IMAGE_CACHE")
 
 
 def key(inputs: dict) -> str:

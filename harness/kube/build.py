@@ -33,6 +33,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from harness import paths
 from harness.errors import InputError, MissingToolError, StepFailed
 
 BINARIES = (
@@ -86,11 +87,8 @@ class Built:
 
 
 def cache_root() -> Path:
-    """$HARNESS_KUBE_CACHE, else $XDG_CACHE_HOME/harness/kube (~/.cache/harness/kube)."""
-    if env := os.environ.get("HARNESS_KUBE_CACHE"):
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(xdg) / "harness" / "kube"
+    """$HARNESS_KUBE_CACHE, else ~/.cache/harness/kube."""
+    return paths.cache_dir("kube", "HARNESS_KUBE_CACHE")
 
 
 def release(version: str, flag: str = "--version") -> Release:
