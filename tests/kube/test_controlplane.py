@@ -8,7 +8,7 @@ import time
 import pytest
 from kubernetes import client
 
-pytestmark = [pytest.mark.root, pytest.mark.slow]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]  # a cold build
 
 
 def test_version_is_the_pinned_release(control_plane, kube_binaries):

@@ -9,7 +9,7 @@ import pytest
 from harness import junit
 from harness.errors import EXIT_OK
 
-pytestmark = [pytest.mark.root, pytest.mark.slow]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1200)]  # a cold lab image
 LAB = "hpipe"
 
 
