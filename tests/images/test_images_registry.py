@@ -84,54 +84,25 @@ def test_push_without_the_ca_fails_tls_verification(registries, pause_image):
         load.into_registry(registries["tls"].url, pause_image)
 
 
+def push_with_cli(reg, *options: str, env: dict | None = None):
+    """`harness images load --to registry --address URL OPTIONS pause`."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "images", "load", "--to", "registry",
+         "--address", reg.url, *options, "pause"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+
+
 def test_cli_pushes_with_user_and_password_from_the_environment(registries, pause_image):
     """`harness images load --to registry --user U` reads the password from
     $HARNESS_REGISTRY_PASSWORD and prints the pushed ref."""
     reg = registries["auth"]
     user, password = reg.cfg.auth
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "images",
-            "load",
-            "--to",
-            "registry",
-            "--address",
-            reg.url,
-            "--user",
-            user,
-            "pause",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "HARNESS_REGISTRY_PASSWORD": password},
-    )
+    result = push_with_cli(reg, "--user", user, env={"HARNESS_REGISTRY_PASSWORD": password})
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{reg.host}/pause:3.9 {pause_image.digest}\n"
 
 
 def test_cli_pushes_over_tls_with_the_ca(registries, pause_image):
     reg = registries["tls"]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "images",
-            "load",
-            "--to",
-            "registry",
-            "--address",
-            reg.url,
-            "--ca",
-            str(reg.ca),
-            "pause",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = push_with_cli(reg, "--ca", str(reg.ca))
     assert result.returncode == 0, result.stderr
