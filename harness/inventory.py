@@ -105,9 +105,6 @@ class Inventory:
         known = ", ".join(n.name for n in self.nodes) or "none"
         raise InputError(f"{self.source}: no node named {name!r}", hint=f"nodes are: {known}")
 
-    def in_group(self, group: str) -> list[Node]:
-        return [n for n in self.nodes if group in n.groups]
-
 
 class InventoryError(InputError):
     """A problem at one place in an inventory file."""
