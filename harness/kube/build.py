@@ -175,10 +175,12 @@ def _build(rel: Release, work: Path, say) -> None:
 
 
 class GoRunner:
-    """Runs the pinned go tool in the wrapper module, appending its output to build.log."""
+    """Runs the pinned go tool in the wrapper module, appending its output to build.log;
+    `what` names the build in failure messages."""
 
-    def __init__(self, go: str, work: Path):
+    def __init__(self, go: str, work: Path, what: str = "kubernetes"):
         self.go = go
+        self.what = what
         self.work = work
         self.log = work / "build.log"
         go_bin = str(Path(go).parent)
@@ -207,7 +209,7 @@ class GoRunner:
             log.write(proc.stdout)
         if proc.returncode != 0:
             raise StepFailed(
-                f"kubernetes build failed: `{' '.join(argv[:3])} ...` exited {proc.returncode}",
+                f"{self.what} build failed: `{' '.join(argv[:3])} ...` exited {proc.returncode}",
                 hint=f"see {self.log}",
             )
         return proc.stdout

@@ -24,7 +24,7 @@ from harness.inventory import Inventory, Node
 from harness.kube import build, dns, pki
 from harness.kube import node_config as nc
 from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, ControlPlane
-from harness.lab import state
+from harness.lab import access, state
 from harness.lab.progress import say
 from harness.providers.facts import gather
 from harness.providers.reach import open_transport
@@ -127,6 +127,7 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
             )
         wait_ready(api, [n.name for n in nets])
         annotate_cri_socket(api, [n.name for n in nets])
+        access.set_cluster(_inventory(lab), result.kubeconfig, result.version)
     except BaseException:
         if dns_daemon:
             dns_daemon.stop()
@@ -144,6 +145,8 @@ def down(lab: str) -> bool:
     arguments (every daemon does: data, cert and config paths), which an `up` killed before it
     wrote cluster.json leaves behind."""
     record = ClusterRecord.load(lab)
+    if _inventory(lab).exists():
+        access.set_cluster(_inventory(lab), None, None)
     if record is not None:
         for name in reversed(list(record.pids)):
             _stop_pid(record.pids[name], record.argv0[name])
@@ -151,6 +154,10 @@ def down(lab: str) -> bool:
     for pid, argv0 in _strays(cluster_dir(lab)):
         _stop_pid(pid, argv0)
     return record is not None
+
+
+def _inventory(lab: str) -> Path:
+    return state.lab_dir(lab) / "inventory.yaml"
 
 
 def _strays(directory: Path) -> list[tuple[int, str]]:

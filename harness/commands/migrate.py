@@ -1,0 +1,75 @@
+"""`harness migrate`: switch nodes from Docker to containerd through playbooks/migrate.yml —
+a canary node first, then batches, stopping at the first failure unless told otherwise.
+`--plan` runs the same playbook in Ansible's check mode and prints what would change."""
+
+import difflib
+
+from harness import crictl
+from harness.errors import InputError
+from harness.migration import phase
+
+COPY_TASK = "Copy Docker's images into containerd's k8s.io namespace"
+
+
+def register(sub):
+    parser = sub.add_parser("migrate", help="switch nodes from Docker to containerd",
+                            description=__doc__)
+    phase.add_arguments(parser)
+    parser.add_argument("--plan", action="store_true",
+                        help="change nothing: print per node the files that would be written "
+                        "(as diffs), the services stopped or started and the images copied")
+    parser.add_argument("--canary", type=int, default=1, metavar="N",
+                        help="nodes migrated alone first; 0 for none (default 1)")
+    parser.add_argument("--batch-size", type=int, default=1, metavar="N",
+                        help="nodes migrated at once after the canary (default 1)")
+    parser.add_argument("--max-fail", type=int, default=0, metavar="PERCENT",
+                        help="stop once more than this share of a batch failed (default 0: "
+                        "stop at the first failure)")
+    parser.add_argument("--crictl-version", default=crictl.DEFAULT_VERSION, metavar="VERSION",
+                        help=f"crictl built for the nodes (default {crictl.DEFAULT_VERSION})")
+    return parser
+
+
+def serial(canary: int, batch_size: int) -> list[int]:
+    if batch_size < 1:
+        raise InputError("--batch-size: must be at least 1")
+    if canary < 0:
+        raise InputError("--canary: must be 0 or more")
+    return [canary, batch_size] if canary else [batch_size]
+
+
+def run(args) -> int:
+    if not 0 <= args.max_fail <= 100:
+        raise InputError("--max-fail: a percentage from 0 to 100")
+    extravars = {"harness_serial": serial(args.canary, args.batch_size),
+                 "harness_max_fail_percentage": args.max_fail,
+                 "crictl_binary": str(crictl.build(crictl.check_version(args.crictl_version)))}
+    result = phase.run(args, "migrate", extravars, check=args.plan)
+    if args.plan:
+        print(plan(result))
+    print(phase.summarize(result))
+    return result.exit_code
+
+
+def plan(result) -> str:
+    """Per node: unified diffs of the files that would change, the other changes by task, and
+    the images that would be copied."""
+    lines = []
+    for node in result.nodes():
+        lines.append(f"=== {node}: what `harness migrate` would change")
+        for task in (t for t in result.tasks if t.node == node and t.outcome == "changed"):
+            diffs = task.result.get("diff") or []
+            diffs = diffs if isinstance(diffs, list) else [diffs]
+            texts = [d for d in diffs if isinstance(d.get("before"), str)
+                     and isinstance(d.get("after"), str)]
+            if not texts:
+                lines.append(f"--- {task.task}")
+            for d in texts:
+                header = d.get("after_header") or d.get("before_header") or task.task
+                lines += difflib.unified_diff(d["before"].splitlines(), d["after"].splitlines(),
+                                              f"{header} (now)", f"{header} (after)", lineterm="")
+        copy = result.result(node, COPY_TASK) or {}
+        for image in copy.get("would_copy", []):
+            lines.append(f"image {', '.join(image['refs'])} ({image['size']} bytes) would be "
+                         "copied into containerd (k8s.io)")
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""`harness preflight`: can each node move from Docker to containerd? Read-only; findings are
+printed and written as JSON (<out>/preflight.json), and a blocking one fails the gate."""
+
+import json
+
+from harness.migration import phase
+
+FACTS_TASK = "Read the kubelet, Docker and containerd configuration"
+API_TASK = "Read the Node object"
+DRAIN_TASK = "Server-side dry run of the drain (PodDisruptionBudgets)"
+
+
+def register(sub):
+    parser = sub.add_parser("preflight", help="check that nodes are ready to migrate (read-only)",
+                            description=__doc__)
+    phase.add_arguments(parser)
+    return parser
+
+
+def findings(result) -> dict:
+    """Per node: its findings, facts and the derived settings the migration would write."""
+    out = {}
+    for node in result.nodes():
+        facts = result.result(node, FACTS_TASK) or {}
+        api = result.result(node, API_TASK) or {}
+        drain = result.result(node, DRAIN_TASK) or {}
+        found = list(facts.get("findings", []))
+        found += [{"id": "docker-socket-user", "severity": "error", "message": f"pod reaches "
+                   f"Docker through a hostPath: {d}"} for d in api.get("docker_dependents", [])]
+        found += [{"id": "drain-blocked", "severity": "error", "message": f"eviction refused: "
+                   f"{b}"} for b in drain.get("blocked", [])]
+        out[node] = {"passed": not any(t.node == node for t in result.failed()),
+                     "node": api.get("node"), "findings": found,
+                     "facts": facts.get("facts"), "settings": facts.get("settings")}
+    return out
+
+
+def table(per_node: dict) -> str:
+    rows = [("NODE", "SEVERITY", "FINDING", "MESSAGE")]
+    for node, entry in per_node.items():
+        rows += [(node, f["severity"], f["id"], f["message"]) for f in entry["findings"]]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)),
+                                r[3]]) for r in rows)
+
+
+def run(args) -> int:
+    result = phase.run(args, "preflight")
+    per_node = findings(result)
+    path = args.out / "preflight.json"
+    path.write_text(json.dumps(per_node, indent=1, sort_keys=True))
+    print(table(per_node))
+    print(phase.summarize(result))
+    print(f"findings: {path}")
+    return result.exit_code

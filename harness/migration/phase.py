@@ -1,0 +1,88 @@
+"""What the preflight, migrate, verify and rollback commands share: which nodes (an inventory,
+or the local lab's), running their playbook, writing JUnit per node, printing a summary."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness import junit
+from harness.errors import InputError
+from harness.inventory import Inventory, load_inventory, load_inventory_or_none
+from harness.lab import state
+from harness.migration import runner
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("-i", "--inventory", type=Path, metavar="FILE",
+                        help="nodes to work on (default: $HARNESS_INVENTORY, else the local lab)")
+    parser.add_argument("--lab", default=state.DEFAULT_LAB, metavar="NAME",
+                        help=f"the local lab to use without an inventory (default "
+                        f"{state.DEFAULT_LAB})")
+    parser.add_argument("--node", action="append", default=[], metavar="NAME",
+                        help="only this node (repeatable; default: every node)")
+    parser.add_argument("--kubeconfig", type=Path, metavar="FILE",
+                        help="the cluster's admin kubeconfig (default: the inventory's)")
+    parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
+                        help="JUnit, Ansible artifacts and results (default: reports/)")
+
+
+def inventory(args) -> Inventory:
+    found = load_inventory_or_none(args.inventory)
+    if found is None:
+        path = state.lab_dir(args.lab) / "inventory.yaml"
+        if not path.exists():
+            raise InputError(f"no inventory given and no lab {args.lab!r} ({path} is missing)",
+                             hint="pass -i FILE, or run `harness lab up --kubernetes 1.23.17`")
+        found = load_inventory(path)
+    kubeconfig = args.kubeconfig or found.cluster.kubeconfig
+    if kubeconfig is None:
+        raise InputError(f"{found.source}: no kubeconfig for the cluster",
+                         hint="set kubeconfig under all.vars (or cluster:), or pass --kubeconfig")
+    if not os.path.isfile(kubeconfig):
+        raise InputError(f"kubeconfig {kubeconfig} does not exist",
+                         hint="pass the cluster's admin kubeconfig with --kubeconfig")
+    found.cluster.kubeconfig = Path(kubeconfig)
+    return found
+
+
+def run(args, phase: str, extravars: dict | None = None, check: bool = False
+        ) -> runner.PlaybookRun:
+    inv = inventory(args)
+    spec = runner.RunSpec(phase, inv, args.out, tuple(args.node),
+                          {"kubeconfig": str(inv.cluster.kubeconfig), **(extravars or {})}, check)
+    result = runner.run(spec)
+    junit_dir = args.out / "junit"
+    runner.write_junit(result, junit_dir, {n.name: n.host for n in inv.nodes})
+    return result
+
+
+def summarize(result: runner.PlaybookRun) -> str:
+    rows = [("NODE", "PHASE", "OK", "CHANGED", "FAILED", "SKIPPED", "UNREACHABLE")]
+    for node in result.nodes():
+        c = result.counts(node)
+        rows.append((node, result.phase, *(str(c[k]) for k in
+                                           ("ok", "changed", "failed", "skipped", "unreachable"))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines += [f"FAILED {t.node}: {t.task}: {t.message}" for t in result.failed()]
+    lines.append(f"JUnit: {junit.junit_path(Path('.'), '<node>', result.phase).name} in "
+                 f"{result.artifacts.parent.parent / 'junit'}; Ansible artifacts: "
+                 f"{result.artifacts}")
+    return "\n".join(lines)
+
+
+def command(name: str, help_text: str):
+    """register() and run() for a command that runs one playbook and prints its summary."""
+    def register(sub):
+        parser = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(parser)
+        return parser
+
+    def run_command(args) -> int:
+        result = run(args, name)
+        print(summarize(result))
+        return result.exit_code
+
+    return register, run_command

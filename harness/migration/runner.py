@@ -1,0 +1,192 @@
+"""Run one of the migration playbooks through ansible-runner.
+
+Ansible does the node work; this module only prepares the run (inventory, extra vars, where the
+artifacts go), follows its events (one progress line and one result per task per node) and
+returns them as a PlaybookRun. The same playbooks run unchanged under `ansible-playbook`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from harness import junit
+from harness.errors import InputError
+from harness.inventory import NATIVE_TOP, Inventory
+
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+PHASES = ("preflight", "migrate", "verify", "rollback")
+# Ansible event -> outcome of one task on one node.
+OUTCOMES = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipped": "skipped",
+            "runner_on_unreachable": "unreachable"}
+
+
+@dataclass
+class TaskResult:
+    node: str
+    task: str
+    outcome: str  # ok | changed | failed | skipped | unreachable
+    seconds: float
+    result: dict  # the module's return values
+
+    @property
+    def message(self) -> str:
+        res = self.result
+        text = res.get("msg") or res.get("stderr") or ""
+        return text if isinstance(text, str) else json.dumps(text)
+
+
+@dataclass
+class PlaybookRun:
+    phase: str
+    rc: int
+    artifacts: Path
+    tasks: list[TaskResult] = field(default_factory=list)
+
+    def nodes(self) -> list[str]:
+        return list(dict.fromkeys(t.node for t in self.tasks))
+
+    def counts(self, node: str) -> dict[str, int]:
+        counts = dict.fromkeys(("ok", "changed", "failed", "skipped", "unreachable"), 0)
+        for task in self.tasks:
+            if task.node == node:
+                counts[task.outcome] += 1
+        return counts
+
+    def result(self, node: str, task: str) -> dict | None:
+        """The return values of `task` on `node` (its last run), or None if it did not run."""
+        found = [t.result for t in self.tasks if t.node == node and t.task == task
+                 and t.outcome != "skipped"]
+        return found[-1] if found else None
+
+    def failed(self) -> list[TaskResult]:
+        return [t for t in self.tasks if t.outcome in ("failed", "unreachable")]
+
+    def changed(self) -> list[TaskResult]:
+        return [t for t in self.tasks if t.outcome == "changed"]
+
+    @property
+    def exit_code(self) -> int:
+        if any(t.outcome == "unreachable" for t in self.tasks):
+            return 3
+        return 1 if self.failed() or self.rc != 0 else 0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    phase: str
+    inventory: Inventory
+    out_dir: Path
+    nodes: tuple[str, ...] = ()  # empty: every node of the inventory
+    extravars: dict = field(default_factory=dict)
+    check: bool = False  # Ansible's check mode with diffs: nothing changes
+
+
+def progress(node: str, message: str) -> None:
+    print(f"[{node}] {message}", file=sys.stderr, flush=True)
+
+
+def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRun:
+    """Run playbooks/<phase>.yml; its artifacts stay in <out>/ansible/<phase>/."""
+    import ansible_runner  # Ansible itself loads only when a playbook runs
+
+    if spec.phase not in PHASES:
+        raise InputError(f"no playbook for phase {spec.phase!r}", hint=f"one of {PHASES}")
+    for name in spec.nodes:
+        spec.inventory.node(name)  # an unknown node is an input error before anything runs
+    private = spec.out_dir / "ansible" / spec.phase
+    private.mkdir(parents=True, exist_ok=True)
+    inventory = ansible_inventory(spec.inventory, private)
+    outcome = PlaybookRun(spec.phase, 0, private)
+    started: dict[str, float] = {}
+
+    def on_event(event: dict) -> bool:
+        data = event.get("event_data", {})
+        kind = event.get("event")
+        if kind == "runner_on_start":
+            started[data.get("uuid", "")] = time.monotonic()
+        elif kind in OUTCOMES:
+            res = data.get("res", {})
+            outcome_name = OUTCOMES[kind]
+            if outcome_name == "ok" and res.get("changed"):
+                outcome_name = "changed"
+            seconds = time.monotonic() - started.pop(data.get("uuid", ""), time.monotonic())
+            task = TaskResult(data.get("host", "?"), data.get("task", "?"), outcome_name,
+                              seconds, res)
+            outcome.tasks.append(task)
+            if outcome_name != "skipped":
+                detail = f": {task.message}" if outcome_name in ("failed", "unreachable") else ""
+                say(task.node, f"{spec.phase}: {task.task} ... {outcome_name} "
+                    f"({seconds:.1f}s){detail}")
+        return True
+
+    result = ansible_runner.run(
+        private_data_dir=str(private),
+        project_dir=str(PLAYBOOKS),
+        playbook=f"{spec.phase}.yml",
+        inventory=str(inventory),
+        extravars={**spec.extravars,
+                   **({"harness_nodes": ",".join(spec.nodes)} if spec.nodes else {})},
+        cmdline="--check --diff" if spec.check else None,
+        forks=max(1, len(spec.inventory.nodes)),
+        event_handler=on_event,
+        quiet=True,
+        envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                 "ANSIBLE_SSH_RETRIES": "2"},
+    )
+    outcome.rc = result.rc
+    return outcome
+
+
+def ansible_inventory(inventory: Inventory, private: Path) -> Path:
+    """An inventory Ansible reads: the file itself when it is in Ansible's shape, else the
+    harness-shaped file written out as Ansible YAML (same nodes, vars and cluster)."""
+    source = inventory.source
+    if source is not None and not (set(yaml.safe_load(source.read_text()) or {}) & set(NATIVE_TOP)):
+        return source
+    hosts = {}
+    for node in inventory.nodes:
+        host = {"ansible_host": node.host, "ansible_port": node.port,
+                "ansible_user": node.user, "ansible_connection": node.connection,
+                "ansible_become": node.become, **node.vars}
+        if node.ssh_key:
+            host["ansible_ssh_private_key_file"] = str(node.ssh_key)
+        if node.docker_endpoint:
+            host["docker_endpoint"] = node.docker_endpoint
+        if node.cri_endpoint:
+            host["containerd_endpoint"] = node.cri_endpoint
+        hosts[node.name] = host
+    cluster = {k: str(v) for k, v in (("kubeconfig", inventory.cluster.kubeconfig),
+                                      ("kubernetes_version", inventory.cluster.kubernetes_version))
+               if v}
+    path = private / "inventory.yaml"
+    path.write_text(yaml.safe_dump({"all": {"vars": cluster, "hosts": hosts}}, sort_keys=False))
+    return path
+
+
+def write_junit(run_: PlaybookRun, junit_dir: Path, hosts: dict[str, str]) -> list[Path]:
+    """One suite per node for this phase, one testcase per task (skipped tasks included, so a
+    dashboard shows what did not run and why)."""
+    written = []
+    for node in run_.nodes():
+        cases = [_case(t) for t in run_.tasks if t.node == node]
+        written.append(junit.write_suite(junit_dir, node, run_.phase, cases, hosts.get(node)))
+    return written
+
+
+def _case(task: TaskResult) -> junit.CaseResult:
+    outcome = {"ok": "passed", "changed": "passed", "failed": "failed", "skipped": "skipped",
+               "unreachable": "error"}[task.outcome]
+    message = task.message if outcome != "skipped" else (task.result.get("skip_reason")
+                                                          or "skipped")
+    detail = json.dumps({k: v for k, v in task.result.items() if not k.startswith("_")},
+                        indent=1, default=str)
+    return junit.CaseResult(task.task, outcome, task.seconds, message=message[:1000],
+                            detail=detail if outcome in ("failed", "error") else "",
+                            error_type=junit.UNREACHABLE if task.outcome == "unreachable"
+                            else None)

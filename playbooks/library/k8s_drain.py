@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Ansible module (controller side): drain a Node through the Eviction API, as `kubectl drain
+--ignore-daemonsets --delete-emptydir-data` does, honouring PodDisruptionBudgets."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k8s_drain
+short_description: Cordon a Node and evict its pods, honouring PodDisruptionBudgets
+description:
+  - DaemonSet pods and mirror (static) pods are left alone. A pod that no controller would
+    recreate is refused unless I(force) is set. An eviction refused by a PodDisruptionBudget
+    (HTTP 429) is retried until I(timeout); then the task fails naming the budget.
+  - With I(dry_run) (and in check mode) every eviction is a server-side dry run: nothing is
+    evicted, and the answer says whether the budgets would allow it.
+options:
+  name: {type: str, required: true}
+  kubeconfig: {type: path, required: true}
+  timeout: {type: int, default: 300}
+  force: {type: bool, default: false}
+  dry_run: {type: bool, default: false}
+"""
+EXAMPLES = r"""
+- name: Drain the node
+  k8s_drain:
+    name: "{{ inventory_hostname }}"
+    kubeconfig: "{{ kubeconfig }}"
+  delegate_to: localhost
+"""
+RETURN = r"""
+evicted: {description: namespace/name of the pods evicted (or that would be), type: list}
+left: {description: DaemonSet and mirror pods left on the node, type: list}
+blocked: {description: pods whose eviction a budget refuses, with the budget's name, type: list}
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.kube_api import (
+    core_api,
+    is_daemonset_pod,
+    is_mirror_pod,
+    pods_on,
+    wait_until,
+)
+
+
+def label(pod) -> str:
+    return f"{pod.metadata.namespace}/{pod.metadata.name}"
+
+
+def budgets_for(pod, kubeconfig: str) -> list[str]:
+    """Names of the PodDisruptionBudgets in the pod's namespace that select it."""
+    from kubernetes import client, config
+
+    policy = client.PolicyV1Api(config.new_client_from_config(config_file=kubeconfig))
+    labels = pod.metadata.labels or {}
+    names = []
+    for pdb in policy.list_namespaced_pod_disruption_budget(pod.metadata.namespace).items:
+        match = (pdb.spec.selector.match_labels or {}) if pdb.spec.selector else {}
+        if match and all(labels.get(k) == v for k, v in match.items()):
+            names.append(f"{pod.metadata.namespace}/{pdb.metadata.name}")
+    return names
+
+
+def evict(core, pod, dry_run: bool) -> int:
+    """The API's status for one eviction: 201 done, 429 refused by a budget, 404 already gone."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    body = client.V1Eviction(
+        metadata=client.V1ObjectMeta(name=pod.metadata.name, namespace=pod.metadata.namespace),
+        delete_options=client.V1DeleteOptions(dry_run=["All"] if dry_run else None))
+    try:
+        core.create_namespaced_pod_eviction(pod.metadata.name, pod.metadata.namespace, body,
+                                            dry_run="All" if dry_run else None)
+        return 201
+    except ApiException as err:
+        if err.status in (404, 429):
+            return err.status
+        raise
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec={
+        "name": {"type": "str", "required": True},
+        "kubeconfig": {"type": "path", "required": True},
+        "timeout": {"type": "int", "default": 300},
+        "force": {"type": "bool", "default": False},
+        "dry_run": {"type": "bool", "default": False},
+    }, supports_check_mode=True)
+    p = module.params
+    dry_run = p["dry_run"] or module.check_mode
+    core = core_api(p["kubeconfig"])
+    started = time.monotonic()
+    node = core.read_node(p["name"])
+    cordon = not node.spec.unschedulable
+    if cordon and not dry_run:
+        core.patch_node(p["name"], {"spec": {"unschedulable": True}})
+    pods = [pod for pod in pods_on(core, p["name"]) if pod.status.phase not in ("Succeeded",
+                                                                                 "Failed")]
+    left = [label(pod) for pod in pods if is_daemonset_pod(pod) or is_mirror_pod(pod)]
+    to_evict = [pod for pod in pods if label(pod) not in left]
+    unmanaged = [label(pod) for pod in to_evict if not pod.metadata.owner_references]
+    if unmanaged and not p["force"]:
+        module.fail_json(msg=f"node {p['name']}: pods no controller would recreate: "
+                         f"{', '.join(unmanaged)}; delete or move them, or drain with force",
+                         cordoned=cordon and not dry_run)
+    pending = {label(pod): pod for pod in to_evict}
+    blocked: dict[str, list[str]] = {}
+    deadline = started + p["timeout"]
+    while pending:
+        for name, pod in list(pending.items()):
+            status = evict(core, pod, dry_run)
+            if status == 429:
+                blocked[name] = budgets_for(pod, p["kubeconfig"])
+            else:
+                blocked.pop(name, None)
+                del pending[name]
+        if not pending or dry_run or time.monotonic() >= deadline:
+            break
+        time.sleep(2)
+    blocked_list = [f"{pod} (budget {', '.join(b) or 'unknown'})" for pod, b in blocked.items()]
+    if blocked and not dry_run:
+        module.fail_json(msg=f"node {p['name']}: drain timed out after {p['timeout']}s; "
+                         f"eviction refused for {'; '.join(blocked_list)}",
+                         blocked=blocked_list, left=left)
+    evicted = [label(pod) for pod in to_evict if label(pod) not in blocked]
+    if not dry_run:
+        uids = {pod.metadata.uid for pod in to_evict}
+
+        def gone():
+            return not any(pod.metadata.uid in uids for pod in pods_on(core, p["name"]))
+
+        if not wait_until(gone, max(deadline - time.monotonic(), 5), interval=1):
+            module.fail_json(msg=f"node {p['name']}: evicted pods still terminating after "
+                             f"{p['timeout']}s", evicted=evicted, left=left)
+    module.exit_json(changed=bool(cordon or evicted) and not p["dry_run"], evicted=evicted,
+                     left=left, blocked=blocked_list, seconds=round(time.monotonic() - started, 1))
+
+
+if __name__ == "__main__":
+    main()

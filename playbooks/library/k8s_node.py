@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Ansible module (controller side): read, cordon, uncordon, annotate a Node, or wait for it to
+be Ready on a given runtime, through the Kubernetes API (never kubectl output)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k8s_node
+short_description: Read or change one Kubernetes Node through the API
+options:
+  name: {type: str, required: true, description: the Node's name (the inventory host name)}
+  kubeconfig: {type: path, required: true}
+  action:
+    type: str
+    choices: [info, cordon, uncordon, annotate, wait_ready]
+    default: info
+  annotation: {type: str, description: key to set with I(action=annotate)}
+  value: {type: str, description: value to set with I(action=annotate)}
+  runtime_prefix: {type: str, description: with I(action=wait_ready), e.g. containerd://}
+  timeout: {type: int, default: 180}
+"""
+EXAMPLES = r"""
+- name: Wait until the node is Ready on containerd
+  k8s_node:
+    name: "{{ inventory_hostname }}"
+    kubeconfig: "{{ kubeconfig }}"
+    action: wait_ready
+    runtime_prefix: "containerd://"
+  delegate_to: localhost
+"""
+RETURN = r"""
+node: {description: runtime and kubelet versions, Ready, unschedulable, cri-socket, type: dict}
+docker_dependents: {description: pods on the node with a hostPath reaching Docker, type: list}
+pods_not_running: {description: pods on the node neither Running nor Succeeded, type: list}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.kube_api import (
+    core_api,
+    docker_dependents,
+    node_summary,
+    not_running,
+    pods_on,
+    wait_until,
+)
+
+
+def read_node(core, name: str, module: AnsibleModule):
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return core.read_node(name)
+    except ApiException as err:
+        if err.status == 404:
+            module.fail_json(msg=f"no Kubernetes Node named {name!r}: inventory host names must "
+                             "be the cluster's Node names")
+        module.fail_json(msg=f"Kubernetes API: {err.status} {err.reason}")
+    except Exception as err:  # unreachable API server, bad kubeconfig
+        module.fail_json(msg=f"Kubernetes API unreachable: {err}")
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec={
+        "name": {"type": "str", "required": True},
+        "kubeconfig": {"type": "path", "required": True},
+        "action": {"type": "str", "default": "info",
+                   "choices": ["info", "cordon", "uncordon", "annotate", "wait_ready"]},
+        "annotation": {"type": "str"},
+        "value": {"type": "str"},
+        "runtime_prefix": {"type": "str"},
+        "timeout": {"type": "int", "default": 180},
+    }, required_if=[("action", "annotate", ("annotation", "value")),
+                    ("action", "wait_ready", ("runtime_prefix",))],
+        supports_check_mode=True)
+    p = module.params
+    core = core_api(p["kubeconfig"])
+    node = read_node(core, p["name"], module)
+    summary = node_summary(node)
+    action = p["action"]
+    if action == "info":
+        pods = pods_on(core, p["name"])
+        module.exit_json(changed=False, node=summary, docker_dependents=docker_dependents(pods),
+                         pods_not_running=not_running(pods))
+    if action in ("cordon", "uncordon"):
+        wanted = action == "cordon"
+        changed = summary["unschedulable"] != wanted
+        if changed and not module.check_mode:
+            core.patch_node(p["name"], {"spec": {"unschedulable": wanted}})
+        module.exit_json(changed=changed, node={**summary, "unschedulable": wanted})
+    if action == "annotate":
+        current = (node.metadata.annotations or {}).get(p["annotation"])
+        changed = current != p["value"]
+        if changed and not module.check_mode:
+            core.patch_node(p["name"], {"metadata": {"annotations": {p["annotation"]: p["value"]}}})
+        key = p["annotation"]
+        module.exit_json(changed=changed, previous=current, diff={
+            "before": f"{key}: {current}\n", "after": f"{key}: {p['value']}\n"})
+    if module.check_mode:
+        module.exit_json(changed=False, node=summary)
+
+    def ready_on_runtime():
+        now = node_summary(core.read_node(p["name"]))
+        return now if now["ready"] and now["runtime_version"].startswith(
+            p["runtime_prefix"]) else None
+
+    ready = wait_until(ready_on_runtime, p["timeout"], interval=2)
+    if not ready:
+        now = node_summary(core.read_node(p["name"]))
+        module.fail_json(msg=f"node {p['name']} not Ready on {p['runtime_prefix']} within "
+                         f"{p['timeout']}s (runtime {now['runtime_version']}, Ready "
+                         f"{now['ready']}: {now['ready_message']})", node=now)
+    module.exit_json(changed=False, node=ready)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+#!/usr/bin/python3
+"""Ansible module: what a node's kubelet, Docker and containerd are, read on the node itself.
+
+Read-only. Preflight turns its findings into a gate; migrate, verify and rollback read its facts
+instead of assuming them (the cgroup driver, the sandbox image and the CNI directories are what
+the kubelet is configured with, never inferred)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: node_runtime_facts
+short_description: Read the kubelet's, Docker's and containerd's configuration on a node
+description:
+  - Parses kubeadm-flags.env, /etc/default/kubelet, the KubeletConfiguration, daemon.json,
+    docker.service drop-ins and containerd's config.toml; asks Docker's API for its state.
+  - Returns C(facts) and C(findings) (id, severity, message); changes nothing.
+options:
+  docker_host: {type: str, default: unix:///run/docker.sock}
+  containerd_root: {type: path, default: /var/lib/containerd}
+  state_dir: {type: path, default: /var/lib/harness/migration}
+  endpoint: {type: str, default: "unix:///run/containerd/containerd.sock"}
+"""
+EXAMPLES = r"""
+- name: Read the node's runtime configuration
+  node_runtime_facts:
+  register: node
+"""
+RETURN = r"""
+facts: {description: kubelet, docker, containerd, node and migration facts, type: dict}
+findings: {description: list of id/severity/message, type: list}
+settings: {description: what the migration writes for containerd and the kubelet, type: dict}
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tomllib
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.docker_api import DockerAPI, DockerUnavailable
+
+KUBEADM_FLAGS = "/var/lib/kubelet/kubeadm-flags.env"
+KUBELET_DEFAULTS = "/etc/default/kubelet"
+KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+DAEMON_JSON = "/etc/docker/daemon.json"
+DOCKER_DROPINS = "/etc/systemd/system/docker.service.d"
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+CRI_PLUGIN_IDS = ("cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
+                  "io.containerd.cri.v1.images")
+# Flags the kubelet only has while dockershim exists (removed in 1.24, kubernetes PR #106907).
+DOCKERSHIM_FLAGS = ("--network-plugin", "--cni-bin-dir", "--cni-conf-dir", "--cni-cache-dir",
+                    "--docker-endpoint", "--image-pull-progress-deadline",
+                    "--experimental-dockershim-root-directory", "--network-plugin-mtu")
+# daemon.json keys the migration carries over, and where to (reference: migration-anchor §3.5).
+CARRIED = {
+    "registry-mirrors": "containerd hosts.toml for docker.io (config_path)",
+    "insecure-registries": "containerd hosts.toml per registry (config_path)",
+    "log-driver": "kubelet writes CRI logs under /var/log/pods",
+    "log-opts": "kubelet containerLogMaxSize / containerLogMaxFiles",
+    "exec-opts": "containerd SystemdCgroup, from the kubelet's cgroupDriver",
+    "default-runtime": "containerd restrict_oom_score_adj (the oom-clamp wrapper's job)",
+    "runtimes": "containerd restrict_oom_score_adj (the oom-clamp wrapper's job)",
+    "live-restore": "not needed: containerd's shims outlive a containerd restart",
+    "storage-driver": "containerd's overlayfs snapshotter",
+}
+NOT_CARRIED = {
+    "data-root": "containerd keeps its own root (/var/lib/containerd); move a dedicated disk "
+                 "by hand",
+    "default-ulimits": "needs a containerd base_runtime_spec; set limits in the pod spec or "
+                       "the runtime spec by hand",
+    "bip": "Docker's bridge is not used by pods; nothing to carry",
+    "dns": "pods get DNS from the kubelet (clusterDNS); nothing to carry",
+}
+
+
+def read(path: str) -> str | None:
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def run(*argv: str) -> str | None:
+    """First line of a command's output, or None if it is missing or fails."""
+    if not shutil.which(argv[0]) and not os.path.exists(argv[0]):
+        return None
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if out.returncode == 0 and text else None
+
+
+def systemctl(verb: str, unit: str) -> str:
+    out = subprocess.run(["systemctl", verb, unit], capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def env_file_args(text: str | None, variable: str) -> list[str]:
+    if not text:
+        return []
+    match = re.search(rf'^{variable}=(.*)$', text, re.M)
+    return shlex.split(shlex.split(match.group(1))[0]) if match and match.group(1) else []
+
+
+def flag_map(args: list[str]) -> dict[str, str]:
+    flags = {}
+    for arg in args:
+        name, _, value = arg.partition("=")
+        flags[name] = value
+    return flags
+
+
+def top_level_scalars(yaml_text: str | None) -> dict[str, str]:
+    """Top-level `key: value` lines of a KubeletConfiguration (no YAML library on nodes)."""
+    found = {}
+    for line in (yaml_text or "").splitlines():
+        match = re.match(r"^([A-Za-z][\w]*):\s*['\"]?([^'\"#]+?)['\"]?\s*$", line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def kubelet_facts() -> dict:
+    flags_text = read(KUBEADM_FLAGS)
+    args = env_file_args(flags_text, "KUBELET_KUBEADM_ARGS")
+    extra = env_file_args(read(KUBELET_DEFAULTS), "KUBELET_EXTRA_ARGS")
+    flags = flag_map(args + extra)
+    config = top_level_scalars(read(KUBELET_CONFIG))
+    endpoint = flags.get("--container-runtime-endpoint") or config.get("containerRuntimeEndpoint")
+    version = (run("kubelet", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
+    return {
+        "version": version or None,
+        "flags_file": KUBEADM_FLAGS if flags_text is not None else None,
+        "args": args,
+        "extra_args": extra,
+        "runtime": classify_runtime(flags.get("--container-runtime"), endpoint),
+        "endpoint": endpoint,
+        "cgroup_driver": config.get("cgroupDriver", "cgroupfs"),  # v1beta1's default
+        "pod_infra_image": flags.get("--pod-infra-container-image"),
+        "cni_bin_dir": flags.get("--cni-bin-dir"),
+        "cni_conf_dir": flags.get("--cni-conf-dir"),
+        "dockershim_flags": sorted(f for f in flags if f in DOCKERSHIM_FLAGS),
+        "active": systemctl("is-active", "kubelet"),
+    }
+
+
+def classify_runtime(runtime_flag: str | None, endpoint: str | None) -> str:
+    """dockershim, cri-dockerd, containerd, or other (kubernetes find-out-runtime-you-use)."""
+    if endpoint and "cri-dockerd" in endpoint:
+        return "cri-dockerd"
+    if endpoint and "containerd" in endpoint:
+        return "containerd"
+    if runtime_flag in (None, "", "docker") and not endpoint:
+        return "dockershim"
+    return "other"
+
+
+def docker_facts(api: DockerAPI) -> dict:
+    daemon_json_text = read(DAEMON_JSON)
+    try:
+        daemon_json = json.loads(daemon_json_text) if daemon_json_text else {}
+    except ValueError as err:
+        daemon_json = {"__invalid__": str(err)}
+    facts = {"installed": bool(shutil.which("dockerd")), "active": systemctl("is-active", "docker"),
+             "enabled": systemctl("is-enabled", "docker"), "daemon_json": daemon_json,
+             "proxy_env": docker_proxy_env()}
+    try:
+        info = api.get_json("/info")
+        images = api.get_json("/images/json")
+    except DockerUnavailable:
+        return {**facts, "answers": False}
+    return {**facts, "answers": True, "version": info.get("ServerVersion"),
+            "cgroup_driver": info.get("CgroupDriver"), "root_dir": info.get("DockerRootDir"),
+            "default_runtime": info.get("DefaultRuntime"),
+            "image_count": len(images), "image_bytes": sum(i.get("Size", 0) for i in images),
+            "containers_running": info.get("ContainersRunning", 0)}
+
+
+def docker_proxy_env() -> dict:
+    """HTTP(S)_PROXY / NO_PROXY from docker.service drop-ins (Environment= lines)."""
+    env = {}
+    if not os.path.isdir(DOCKER_DROPINS):
+        return env
+    for name in sorted(os.listdir(DOCKER_DROPINS)):
+        for line in (read(os.path.join(DOCKER_DROPINS, name)) or "").splitlines():
+            if not line.startswith("Environment="):
+                continue
+            for item in shlex.split(line.removeprefix("Environment=")):
+                key, _, value = item.partition("=")
+                if key.upper() in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+                    env[key.upper()] = value
+    return env
+
+
+def containerd_facts() -> dict:
+    text = read(CONTAINERD_CONFIG)
+    try:
+        config = tomllib.loads(text) if text else {}
+        error = None
+    except tomllib.TOMLDecodeError as err:
+        config, error = {}, str(err)
+    disabled = [p for p in config.get("disabled_plugins", []) if p in CRI_PLUGIN_IDS]
+    version = run("containerd", "--version")
+    return {"version": version.split()[2].lstrip("v") if version else None,
+            "active": systemctl("is-active", "containerd"),
+            "config_version": config.get("version", 1), "config_error": error,
+            "cri_disabled": disabled}
+
+
+def log_size(docker_size: str) -> str:
+    """Docker's max-size (10m) as a kubelet quantity (10Mi)."""
+    units = {"k": "Ki", "m": "Mi", "g": "Gi"}
+    number, unit = docker_size[:-1], docker_size[-1:].lower()
+    return f"{number}{units[unit]}" if unit in units else docker_size
+
+
+def registry_hosts(daemon_json: dict) -> list[dict]:
+    """containerd hosts.toml files (containerd docs/hosts.md) for Docker's registry settings:
+    mirrors apply to Docker Hub only, as in Docker; an insecure registry is reached over plain
+    HTTP, and over HTTPS without certificate checks."""
+    hosts = []
+    mirrors = daemon_json.get("registry-mirrors") or []
+    if mirrors:
+        hosts.append({"registry": "docker.io", "server": "https://registry-1.docker.io",
+                      "hosts": [{"url": m.rstrip("/"), "capabilities": ["pull", "resolve"],
+                                 "skip_verify": False} for m in mirrors]})
+    for registry in daemon_json.get("insecure-registries") or []:
+        if "/" in registry:  # a CIDR: containerd has no per-network setting
+            continue
+        hosts.append({"registry": registry, "server": f"http://{registry}",
+                      "hosts": [{"url": f"http://{registry}",
+                                 "capabilities": ["pull", "resolve", "push"],
+                                 "skip_verify": True}]})
+    return hosts
+
+
+def settings(facts: dict, endpoint: str) -> dict:
+    """What the migration writes, derived once from the facts: containerd's CRI settings, its
+    registry hosts and proxy, and the kubelet's runtime and log settings."""
+    kubelet, docker = facts["kubelet"], facts["docker"]
+    log_opts = docker["daemon_json"].get("log-opts") or {}
+    return {
+        "endpoint": endpoint,
+        "sandbox_image": kubelet["pod_infra_image"] or "k8s.gcr.io/pause:3.6",
+        "systemd_cgroup": kubelet["cgroup_driver"] == "systemd",
+        "cni_bin_dir": kubelet["cni_bin_dir"] or "/opt/cni/bin",
+        "cni_conf_dir": kubelet["cni_conf_dir"] or "/etc/cni/net.d",
+        "restrict_oom_score_adj": facts["node"]["negative_oom_score_adj_refused"],
+        "registry_hosts": registry_hosts(docker["daemon_json"]),
+        "proxy_env": docker["proxy_env"],
+        "container_log_max_size": log_size(log_opts["max-size"]) if "max-size" in log_opts
+        else None,
+        "container_log_max_files": int(log_opts["max-file"]) if "max-file" in log_opts
+        else None,
+        "remove_flags": ["--container-runtime", *DOCKERSHIM_FLAGS],
+    }
+
+
+def negative_oom_score_adj_refused() -> bool:
+    """Try in a child: some sandboxes refuse lowering it even to root (lab notes)."""
+    code = "import os; os.write(os.open('/proc/self/oom_score_adj', os.O_WRONLY), b'-1')"
+    return subprocess.run(["python3", "-c", code], capture_output=True).returncode != 0
+
+
+def free_bytes(path: str) -> int:
+    while not os.path.exists(path):
+        path = os.path.dirname(path) or "/"
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize
+
+
+def migration_state(state_dir: str) -> dict:
+    text = read(os.path.join(state_dir, "state.json"))
+    return json.loads(text) if text else {}
+
+
+def findings(facts: dict) -> list[dict]:
+    """What preflight reports: errors block the node, warnings are listed in the report."""
+    out = []
+
+    def add(fid: str, severity: str, message: str) -> None:
+        out.append({"id": fid, "severity": severity, "message": message})
+
+    kubelet, docker, containerd = facts["kubelet"], facts["docker"], facts["containerd"]
+    if kubelet["flags_file"] is None and not kubelet["version"]:
+        add("kubelet-missing", "error", "no kubelet found (kubelet --version, "
+            f"{KUBEADM_FLAGS})")
+    if kubelet["runtime"] == "containerd":
+        add("already-containerd", "info", "the kubelet already uses containerd "
+            f"({kubelet['endpoint']}); migrate leaves this node as it is")
+    elif kubelet["runtime"] == "other":
+        add("unknown-runtime", "error", f"the kubelet uses {kubelet['endpoint']!r}, neither "
+            "Docker nor containerd")
+    elif not docker["installed"]:
+        add("docker-missing", "error", "the kubelet is set for Docker but dockerd is not "
+            "installed")
+    elif not docker.get("answers"):
+        add("docker-down", "error", "Docker does not answer on its socket; start it so its "
+            "images can be copied")
+    if not containerd["version"]:
+        add("containerd-missing", "error", "containerd is not installed (apt-get install "
+            "containerd)")
+    if containerd["config_error"]:
+        add("containerd-config-invalid", "error", f"{CONTAINERD_CONFIG}: "
+            f"{containerd['config_error']}")
+    if containerd["cri_disabled"]:
+        add("cri-disabled", "warning", f"{CONTAINERD_CONFIG} disables "
+            f"{', '.join(containerd['cri_disabled'])}; migrate renders a config with CRI on")
+    if docker.get("answers") and docker.get("cgroup_driver") != kubelet["cgroup_driver"]:
+        add("cgroup-driver-mismatch", "error", f"kubelet cgroupDriver {kubelet['cgroup_driver']}"
+            f" but Docker uses {docker.get('cgroup_driver')}; align them before migrating")
+    if kubelet["runtime"] == "dockershim" and not kubelet["pod_infra_image"]:
+        add("sandbox-image-unknown", "warning", "no --pod-infra-container-image: containerd "
+            "will use its own default pause image, which must be present offline")
+    needed = int(docker.get("image_bytes", 0) * 1.1)
+    if needed and facts["node"]["containerd_free_bytes"] < needed:
+        add("disk-space", "error", f"{facts['node']['containerd_free_bytes']} bytes free for "
+            f"containerd, the image copy needs about {needed}")
+    daemon_json = docker["daemon_json"]
+    if "__invalid__" in daemon_json:
+        add("daemon-json-invalid", "error", f"{DAEMON_JSON}: {daemon_json['__invalid__']}")
+    for key in sorted(k for k in daemon_json if k != "__invalid__"):
+        if key in CARRIED:
+            add(f"daemon-json:{key}", "info", f"{DAEMON_JSON} {key} -> {CARRIED[key]}")
+        else:
+            add(f"daemon-json:{key}", "warning", f"{DAEMON_JSON} {key} is not carried over: "
+                f"{NOT_CARRIED.get(key, 'no containerd equivalent is applied')}")
+    if docker["proxy_env"]:
+        add("docker-proxy", "info", "docker.service proxy environment -> containerd.service "
+            "drop-in http-proxy.conf")
+    if facts["node"]["negative_oom_score_adj_refused"]:
+        add("oom-score-adj", "info", "the node refuses negative oom_score_adj: containerd gets "
+            "restrict_oom_score_adj = true")
+    return out
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec={
+        "docker_host": {"type": "str", "default": "unix:///run/docker.sock"},
+        "containerd_root": {"type": "path", "default": "/var/lib/containerd"},
+        "state_dir": {"type": "path", "default": "/var/lib/harness/migration"},
+        "endpoint": {"type": "str", "default": "unix:///run/containerd/containerd.sock"},
+    }, supports_check_mode=True)
+    facts = {
+        "kubelet": kubelet_facts(),
+        "docker": docker_facts(DockerAPI(module.params["docker_host"])),
+        "containerd": containerd_facts(),
+        "runc": (run("runc", "--version") or "").split()[-1] or None,
+        "crictl": shutil.which("crictl"),
+        "cri_dockerd": systemctl("is-enabled", "cri-docker.service") not in ("unknown", ""),
+        "node": {"negative_oom_score_adj_refused": negative_oom_score_adj_refused(),
+                 "containerd_free_bytes": free_bytes(module.params["containerd_root"]),
+                 "cgroup2": os.path.exists("/sys/fs/cgroup/cgroup.controllers")},
+        "migration": migration_state(module.params["state_dir"]),
+    }
+    module.exit_json(changed=False, facts=facts, findings=findings(facts),
+                     settings=settings(facts, module.params["endpoint"]))
+
+
+if __name__ == "__main__":
+    main()
