@@ -71,13 +71,13 @@ def _up(args) -> int:
 
 
 def _status(args) -> int:
-    rows = [("NODE", "ADDRESS", "STATE", "SSH", "DOCKER")]
+    rows = [("NODE", "ADDRESS", "STATE", "SSH", "RUNTIME")]
     statuses = LabProvider(args.name).status()
-    rows += [(s.name, s.address, s.state, _ok(s.ssh_ok), _ok(s.docker_ok)) for s in statuses]
+    rows += [(s.name, s.address, s.state, _ok(s.ssh_ok), _ok(s.runtime_ok)) for s in statuses]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0 if all(s.ssh_ok and s.docker_ok for s in statuses) else 1
+    return 0 if all(s.ssh_ok and s.runtime_ok for s in statuses) else 1
 
 
 def _ok(flag: bool) -> str:

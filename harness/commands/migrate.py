@@ -58,14 +58,14 @@ def plan(result) -> str:
     for node in result.nodes():
         lines.append(f"=== {node}: what `harness migrate` would change")
         for task in (t for t in result.tasks if t.node == node and t.outcome == "changed"):
-            diffs = task.result.get("diff") or []
-            diffs = diffs if isinstance(diffs, list) else [diffs]
-            texts = [d for d in diffs if isinstance(d.get("before"), str)
+            texts = [d for d in _diffs(task.result) if isinstance(d.get("before"), str)
                      and isinstance(d.get("after"), str)]
             if not texts:
                 lines.append(f"--- {task.task}")
             for d in texts:
-                header = d.get("after_header") or d.get("before_header") or task.task
+                header = d.get("after_header") or task.task
+                if "/.ansible/" in header:  # a template's temporary source, not the node's file
+                    header = task.task
                 lines += difflib.unified_diff(d["before"].splitlines(), d["after"].splitlines(),
                                               f"{header} (now)", f"{header} (after)", lineterm="")
         copy = result.result(node, COPY_TASK) or {}
@@ -73,3 +73,12 @@ def plan(result) -> str:
             lines.append(f"image {', '.join(image['refs'])} ({image['size']} bytes) would be "
                          "copied into containerd (k8s.io)")
     return "\n".join(lines)
+
+
+def _diffs(result: dict) -> list[dict]:
+    """A task's diffs, and each loop item's."""
+    found = []
+    for res in [result, *result.get("results", [])]:
+        diff = res.get("diff") or []
+        found += diff if isinstance(diff, list) else [diff]
+    return found

@@ -245,7 +245,8 @@ def install(
         nc.KUBE_PROXY_CONFIG: (nc.kube_proxy_config(settings.cluster_cidr), 0o644),
         nc.KUBE_PROXY_UNIT: (nc.kube_proxy_unit(), 0o644),
         nc.CNI_CONFLIST: (nc.cni_conflist(net), 0o644),
-        nc.NODE_NET_UNIT: (nc.pod_network_unit(net, peers), 0o644),
+        nc.NODE_NET_UNIT: (nc.pod_network_unit(net, peers, settings.cluster_cidr),
+                           0o644),
     }
     for path, (text, mode) in files.items():
         write_file(t, path, text, mode)

@@ -197,9 +197,11 @@ def cni_conflist(node: NodeNetwork) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def pod_network_unit(node: NodeNetwork, peers: list[NodeNetwork]) -> str:
+def pod_network_unit(node: NodeNetwork, peers: list[NodeNetwork],
+                     cluster_cidr: str) -> str:
     """A oneshot unit, before the kubelet, that routes the other nodes' pod CIDRs over the lab
-    network (as flannel's host-gw does) and bind-mounts the kernel tunables the kubelet checks.
+    network and lets forwarded pod traffic through (as flannel's host-gw does), and bind-mounts
+    the kernel tunables the kubelet checks.
     """
     # Bridged pod-to-pod traffic must pass iptables for Service DNAT (kube-proxy); both
     # sysctls belong to the node's network namespace.
@@ -207,6 +209,12 @@ def pod_network_unit(node: NodeNetwork, peers: list[NodeNetwork]) -> str:
         "ExecStart=/usr/sbin/sysctl -w net.ipv4.ip_forward=1",
         "ExecStart=/usr/sbin/sysctl -w net.bridge.bridge-nf-call-iptables=1",
     ]
+    # Docker sets the FORWARD policy to DROP: without these, a NodePort or a node reaching a
+    # pod on another node is dropped there (a CNI DaemonSet adds the same two rules).
+    for direction in ("-s", "-d"):
+        rule = f"FORWARD {direction} {cluster_cidr} -j ACCEPT"
+        lines.append(f"ExecStart=/bin/sh -c '/usr/sbin/iptables -C {rule} 2>/dev/null || "
+                     f"/usr/sbin/iptables -A {rule}'")
     lines += [f"ExecStart=/usr/sbin/ip route replace {p.pod_cidr} via {p.address}" for p in peers]
     lines.append(f"ExecStart=/bin/mkdir -p {TUNABLES_DIR}")
     for key, value in KUBELET_KERNEL_TUNABLES.items():

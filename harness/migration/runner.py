@@ -7,6 +7,8 @@ returns them as a PlaybookRun. The same playbooks run unchanged under `ansible-p
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from harness import junit
-from harness.errors import InputError
+from harness.errors import InputError, StepFailed
 from harness.inventory import NATIVE_TOP, Inventory
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
@@ -100,22 +102,24 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
     for name in spec.nodes:
         spec.inventory.node(name)  # an unknown node is an input error before anything runs
     private = spec.out_dir / "ansible" / spec.phase
-    private.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(private, ignore_errors=True)  # an earlier run's artifacts must not count
+    private.mkdir(parents=True)
     inventory = ansible_inventory(spec.inventory, private)
     outcome = PlaybookRun(spec.phase, 0, private)
-    started: dict[str, float] = {}
+    started: dict[tuple, float] = {}
 
     def on_event(event: dict) -> bool:
         data = event.get("event_data", {})
         kind = event.get("event")
+        key = (data.get("task_uuid"), data.get("host"))
         if kind == "runner_on_start":
-            started[data.get("uuid", "")] = time.monotonic()
+            started[key] = time.monotonic()
         elif kind in OUTCOMES:
             res = data.get("res", {})
             outcome_name = OUTCOMES[kind]
             if outcome_name == "ok" and res.get("changed"):
                 outcome_name = "changed"
-            seconds = time.monotonic() - started.pop(data.get("uuid", ""), time.monotonic())
+            seconds = data.get("duration") or time.monotonic() - started.pop(key, time.monotonic())
             task = TaskResult(data.get("host", "?"), data.get("task", "?"), outcome_name,
                               seconds, res)
             outcome.tasks.append(task)
@@ -137,9 +141,17 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
         event_handler=on_event,
         quiet=True,
         envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                 "ANSIBLE_SSH_RETRIES": "2"},
+                 "ANSIBLE_SSH_RETRIES": "2",
+                 # ansible-runner turns host key checking off; the inventory's known_hosts rule
+                 "ANSIBLE_HOST_KEY_CHECKING": "True",
+                 # ansible-playbook beside this Python, also when the venv is not activated
+                 "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
     )
     outcome.rc = result.rc
+    if result.rc != 0 and not outcome.tasks:
+        output = result.stdout.read().strip().splitlines() if result.stdout else []
+        raise StepFailed(f"ansible-playbook {spec.phase}.yml failed before any task ran",
+                         hint=" / ".join(output[-3:]) or f"see {private}/artifacts")
     return outcome
 
 

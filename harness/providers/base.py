@@ -18,7 +18,7 @@ class NodeStatus:
     address: str
     state: str  # "running", "stopped", "missing" (provider-specific words allowed)
     ssh_ok: bool
-    docker_ok: bool
+    runtime_ok: bool
 
 
 class Provider(ABC):
@@ -50,13 +50,18 @@ class Provider(ABC):
         return result
 
 
+# The node's container runtime: Docker while it is enabled, containerd once migrated.
+RUNTIME_CHECK = ("if systemctl is-enabled --quiet docker.service; "
+                 "then docker info --format '{{.ServerVersion}}'; else ctr version; fi")
+
+
 def check_node(node: Node) -> tuple[bool, bool]:
-    """(SSH answers, Docker answers) for one node, looked at now with short timeouts."""
+    """(SSH answers, the container runtime answers) for one node, looked at now with short
+    timeouts."""
     try:
         with open_transport(node, connect_timeout=5, connect_retries=0) as t:
             if not t.run("true", timeout=15).ok:
                 return False, False
-            docker = t.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=30)
-            return True, docker.ok
+            return True, t.run(RUNTIME_CHECK, timeout=30).ok
     except HarnessError:
         return False, False

@@ -35,7 +35,7 @@ class InventoryProvider(Provider):
     def _status(inventory: Inventory) -> list[NodeStatus]:
         result = []
         for node in inventory.nodes:
-            ssh_ok, docker_ok = check_node(node)
+            ssh_ok, runtime_ok = check_node(node)
             result.append(NodeStatus(node.name, node.address,
-                                     "reachable" if ssh_ok else "unreachable", ssh_ok, docker_ok))
+                                     "reachable" if ssh_ok else "unreachable", ssh_ok, runtime_ok))
         return result

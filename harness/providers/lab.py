@@ -45,8 +45,8 @@ class LabProvider(Provider):
         for node in record.nodes:
             root = record.node_dir(node.name) / "root"
             up = machine.running(node.machine_pid, root)
-            ssh_ok, docker_ok = (check_node(by_name[node.name])
+            ssh_ok, runtime_ok = (check_node(by_name[node.name])
                                  if up and node.name in by_name else (False, False))
             result.append(NodeStatus(node.name, node.address, "running" if up else "stopped",
-                                     ssh_ok, docker_ok))
+                                     ssh_ok, runtime_ok))
         return result

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module (controller side): drain a Node through the Eviction API, as `kubectl drain
 --ignore-daemonsets --delete-emptydir-data` does, honouring PodDisruptionBudgets."""
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module (controller side): read, cordon, uncordon, annotate a Node, or wait for it to
 be Ready on a given runtime, through the Kubernetes API (never kubectl output)."""
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module (node side): set and remove kubelet flags in an environment file such as
 kubeadm's /var/lib/kubelet/kubeadm-flags.env, keeping every other flag and its order."""
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module (node side): the migration's record on the node — which steps are done, and
 byte-for-byte backups of every file the migration changes, so that a rerun resumes and a
 rollback restores exactly what was there (including "this file did not exist")."""

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module: what a node's kubelet, Docker and containerd are, read on the node itself.
 
 Read-only. Preflight turns its findings into a gate; migrate, verify and rollback read its facts

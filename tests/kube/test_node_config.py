@@ -65,5 +65,13 @@ def test_cni_uses_the_node_pod_cidr():
 
 def test_pod_network_unit_routes_peer_pod_cidrs_via_peer_nodes():
     peer = nc.NodeNetwork("hk-node2", "10.251.9.12", "10.244.2.0/24")
-    unit = nc.pod_network_unit(NODE, [peer])
+    unit = nc.pod_network_unit(NODE, [peer], "10.244.0.0/16")
     assert "ExecStart=/usr/sbin/ip route replace 10.244.2.0/24 via 10.251.9.12" in unit
+
+
+def test_pod_network_unit_lets_pod_traffic_through_dockers_forward_drop():
+    """Docker sets FORWARD's policy to DROP; a NodePort reaching a pod on another node needs
+    the pod CIDR accepted both ways, as a CNI DaemonSet adds it."""
+    unit = nc.pod_network_unit(NODE, [], "10.244.0.0/16")
+    for direction in ("-s", "-d"):
+        assert f"iptables -A FORWARD {direction} 10.244.0.0/16 -j ACCEPT" in unit

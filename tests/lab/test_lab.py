@@ -101,7 +101,7 @@ def test_inventory_provider_reports_an_unreachable_node(lab, tmp_path):
         "nodes:\n", f"nodes:\n- name: ghost\n  host: {net.node_address(99)}\n", 1))
     status = {s.name: s for s in InventoryProvider(inventory).status()}
     assert (status["ghost"].state, status["ghost"].ssh_ok) == ("unreachable", False)
-    assert all(status[n.name].ssh_ok and status[n.name].docker_ok for n in lab.nodes)
+    assert all(status[n.name].ssh_ok and status[n.name].runtime_ok for n in lab.nodes)
 
 
 def test_runtime_data_lives_on_plain_directories_not_on_the_overlay_root(lab):

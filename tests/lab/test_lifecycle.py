@@ -57,7 +57,7 @@ def test_lab_up_repairs_an_interrupted_lab_up(lab_names, harness_lab):
     first.wait()
     again = harness_lab("up", "--name", "hltk", "--nodes", "1")
     assert again.returncode == 0, again.stderr
-    assert [(s.ssh_ok, s.docker_ok) for s in LabProvider("hltk").status()] == [(True, True)]
+    assert [(s.ssh_ok, s.runtime_ok) for s in LabProvider("hltk").status()] == [(True, True)]
 
 
 def test_two_labs_with_different_names_coexist(lab_names, harness_lab):

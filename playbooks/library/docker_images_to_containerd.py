@@ -1,0 +1,415 @@
+#!/usr/bin/python
+"""Ansible module (node side): copy Docker's images into containerd (k8s.io by default), so that
+the kubelet finds every image its pods use once it talks to containerd instead of Docker.
+
+One `docker save` stream (Engine API) is piped into one `ctr images import`, so layers shared by
+several images travel once and nothing is staged in a tar file by this module. Every copied ref
+is then checked in containerd: its config digest must be Docker's image ID."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import tempfile
+import time
+from urllib.parse import urlencode
+
+from ansible.module_utils.basic import AnsibleModule
+
+DOCUMENTATION = r"""
+module: docker_images_to_containerd
+short_description: Copy Docker's images into a containerd namespace, keeping their image IDs
+description:
+  - Lists Docker's images through the Engine API (C(GET /images/json)); exports those that
+    containerd lacks (or holds under another image ID) in one C(GET /images/get) stream, piped
+    into C(ctr images import) in chunks of 1 MiB; nothing is held in memory or written to disk.
+  - Keeps every tag. Creates C(repo@sha256:...) names for Docker's RepoDigests, so pods that
+    name an image by digest still find it; an image pulled by digest only gets just those.
+  - Skips dangling images (no tag, no digest) and reports their IDs.
+  - If the single stream fails, retries one image at a time and reports the images that fail.
+  - Checks every copied ref afterwards (containerd's config digest = Docker's image ID), labels
+    the I(pin) refs C(io.cri-containerd.pinned=pinned), and records what containerd holds.
+  - Refs are reported and recorded as containerd names them (C(busybox:1) is
+    C(docker.io/library/busybox:1)).
+options:
+  docker_host: {type: str, default: "unix:///run/docker.sock", description: Engine API socket}
+  containerd_address:
+    type: str
+    default: /run/containerd/containerd.sock
+    description: containerd's socket (a C(unix://) prefix is dropped)
+  namespace: {type: str, default: k8s.io, description: containerd namespace (the CRI's)}
+  ctr: {type: str, default: ctr, description: the ctr binary (name or path)}
+  images:
+    type: list
+    elements: str
+    description:
+      - Copy only these refs (tags or repo@sha256 digests); default every tagged image.
+      - A ref Docker does not have is reported in C(failed_images).
+  pin: {type: list, elements: str, default: [], description: refs to pin (e.g. the pause image)}
+  record:
+    type: path
+    default: /var/lib/harness/migration/images.json
+    description:
+      - Written after a successful run (atomically, only when its content changes) with
+        C(id), C(refs), C(size) of every image containerd holds under Docker's image ID.
+  allow_missing:
+    type: bool
+    default: false
+    description: Succeed even if some images could not be copied (they are still reported).
+notes:
+  - Supports check mode (changes nothing, returns C(would_copy)).
+  - Docker stages a whole export in its data root's tmp directory before it streams it.
+  - Needs ctr 1.6 or later (C(import --digests --skip-digest-for-named)).
+"""
+EXAMPLES = r"""
+- name: Copy Docker's images into containerd and pin the sandbox image
+  docker_images_to_containerd:
+    pin: [registry.k8s.io/pause:3.9]
+"""
+RETURN = r"""
+copied: {description: "images copied now: id, refs, size", type: list}
+present: {description: images containerd already held under the same ID, type: list}
+would_copy: {description: "in check mode: the images a run would copy", type: list}
+dangling: {description: IDs of images without tag or digest (skipped), type: list}
+failed_images: {description: "images not copied: id, refs, error", type: list}
+pinned: {description: "refs labelled pinned now (in check mode: would be)", type: list}
+bytes: {description: bytes streamed from Docker into ctr by the imports that worked, type: int}
+seconds: {description: wall-clock duration of the run, type: float}
+"""
+
+CHUNK = 1 << 20
+# Docker stages a whole export on disk before its first byte, so a big one is silent for long.
+DOCKER_TIMEOUT = 1800
+PINNED_LABEL = "io.cri-containerd.pinned=pinned"
+# What `ctr images import --digests` names an untagged image: import-<date>@<manifest digest>.
+IMPORT_NAME = re.compile(r"^import-[0-9-]+@sha256:[0-9a-f]{64}$")
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
+
+
+class CopyError(Exception):
+    """An export or import failed; the message says which side and why."""
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str):
+        super().__init__("docker", timeout=DOCKER_TIMEOUT)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+class Docker:
+    """Docker's Engine API on its unix socket, with the standard library (nodes have no SDK)."""
+
+    def __init__(self, host: str):
+        self.path = host.removeprefix("unix://")
+
+    @contextlib.contextmanager
+    def get(self, url: str):
+        """The open response to GET `url`, closed after the block; CopyError if it is not 200."""
+        conn = UnixHTTPConnection(self.path)
+        try:
+            yield self._response(conn, url)
+        finally:
+            conn.close()
+
+    def _response(self, conn: UnixHTTPConnection, url: str):
+        try:
+            conn.request("GET", url)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as err:
+            raise CopyError(f"Docker at {self.path}: {err}") from None
+        if response.status != 200:
+            raise CopyError(f"Docker answered HTTP {response.status}: {error_of(response)}")
+        return response
+
+    def images(self) -> list[dict]:
+        with self.get("/images/json?all=0") as response:
+            return json.loads(response.read())
+
+    def export(self, names: list[str]):
+        return self.get("/images/get?" + urlencode([("names", n) for n in names]))
+
+
+def error_of(response) -> str:
+    body = response.read().decode(errors="replace")
+    try:
+        return json.loads(body)["message"]
+    except (ValueError, KeyError, TypeError):
+        return body.strip()
+
+
+def normalize_ref(ref: str) -> str:
+    """The name containerd gives `ref` (docker.io/library/ for Docker Hub, :latest if untagged),
+    the form the kubelet asks the CRI for."""
+    name, at, digest = ref.partition("@")
+    domain, slash, rest = name.partition("/")
+    if not slash or not ("." in domain or ":" in domain or domain == "localhost"):
+        domain, rest = "docker.io", name
+    if domain in ("docker.io", "index.docker.io"):
+        domain, rest = "docker.io", rest if "/" in rest else "library/" + rest
+    path, _, last = rest.rpartition("/")
+    repo, colon, _ = last.partition(":")
+    if at and colon:  # repo:tag@digest: the digest alone names the image
+        rest = f"{path}/{repo}" if path else repo
+    elif not at and not colon:
+        rest += ":latest"
+    return f"{domain}/{rest}{at}{digest}"
+
+
+class Image:
+    """One Docker image and the refs it should have in containerd."""
+
+    def __init__(self, raw: dict, wanted: set[str] | None):
+        self.id = raw["Id"]
+        self.size = raw.get("Size", 0)
+        tags = [t for t in raw.get("RepoTags") or () if t != "<none>:<none>"]
+        digests = [d for d in raw.get("RepoDigests") or () if d != "<none>@<none>"]
+        self.all_refs = {normalize_ref(r) for r in tags + digests}
+        # Tags travel in the export; digest names are made in containerd afterwards.
+        self.tags = sorted(r for r in map(normalize_ref, tags) if wanted is None or r in wanted)
+        self.digests = sorted(
+            r for r in map(normalize_ref, digests) if wanted is None or r in wanted)
+
+    @property
+    def refs(self) -> list[str]:
+        return sorted(self.tags + self.digests)
+
+    def summary(self) -> dict:
+        return {"id": self.id, "refs": self.refs, "size": self.size}
+
+
+class Ctr:
+    """containerd's images in one namespace, through ctr (it has no other stable interface)."""
+
+    def __init__(self, module: AnsibleModule):
+        p = module.params
+        self.module = module
+        self.base = [module.get_bin_path(p["ctr"], required=True),
+                     "--address", p["containerd_address"].removeprefix("unix://"),
+                     "--namespace", p["namespace"]]
+        self.configs: dict[str, str | None] = {}  # by manifest digest: content never changes
+        self.names: dict[str, tuple[str, set[str]]] = {}
+        self.refresh()
+
+    def run(self, *args: str) -> str:
+        rc, out, err = self.module.run_command([*self.base, *args])
+        if rc != 0:
+            self.module.fail_json(msg=f"ctr {' '.join(args)}: {err.strip() or out.strip()}")
+        return out
+
+    def refresh(self) -> None:
+        """Re-read every image name: its target digest and its labels."""
+        self.names = {}
+        for line in self.run("images", "ls").splitlines()[1:]:
+            fields = line.split()
+            labels = set(fields[-1].split(",")) if "=" in fields[-1] else set()
+            self.names[fields[0]] = (fields[2], labels)
+
+    def config_of(self, name: str) -> str | None:
+        """The image ID (config digest) `name` stands for, None if containerd lacks it."""
+        return self._config(self.names[name][0]) if name in self.names else None
+
+    def _config(self, digest: str) -> str | None:
+        if digest not in self.configs:
+            rc, out, _ = self.module.run_command([*self.base, "content", "get", digest])
+            doc = json.loads(out) if rc == 0 else {}
+            if "manifests" in doc:  # an index: the kubelet runs this node's platform
+                arch = GOARCH.get(platform.machine(), platform.machine())
+                wanted = {"os": "linux", "architecture": arch}
+                found = [m["digest"] for m in doc["manifests"]
+                         if wanted.items() <= m.get("platform", {}).items()]
+                self.configs[digest] = self._config(found[0]) if found else None
+            else:
+                self.configs[digest] = doc.get("config", {}).get("digest")
+        return self.configs[digest]
+
+    def holds(self, image: Image) -> bool:
+        return all(self.config_of(ref) == image.id for ref in image.refs)
+
+    def import_command(self) -> list[str]:
+        # --digests names untagged images import-<date>@<digest>: without it they are dropped.
+        return [*self.base, "images", "import", "--digests", "--skip-digest-for-named", "-"]
+
+
+def list_images(docker: Docker, wanted: set[str] | None):
+    """(images to consider, dangling IDs, wanted refs Docker lacks)."""
+    images, dangling = [], []
+    for raw in docker.images():
+        image = Image(raw, wanted)
+        if not image.all_refs:
+            dangling.append(image.id)
+        elif image.refs:
+            images.append(image)
+    known = set().union(*(i.all_refs for i in images)) if images else set()
+    missing = sorted((wanted or set()) - known)
+    return images, dangling, missing
+
+
+def pump(response, sink) -> int:
+    sent = 0
+    while chunk := response.read(CHUNK):
+        sink.write(chunk)
+        sent += len(chunk)
+    return sent
+
+
+def stream(docker: Docker, ctr: Ctr, images: list[Image]) -> int:
+    """One export of `images` piped into one import; returns the bytes streamed."""
+    # Every tag, so the archive names them all; untagged images go by ID (a digest ref would
+    # export them without a name too).
+    names = [name for i in images for name in i.tags or [i.id]]
+    with docker.export(names) as response, tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(ctr.import_command(), stdin=subprocess.PIPE, stdout=log,
+                                stderr=subprocess.STDOUT)
+        try:
+            sent = pump(response, proc.stdin)
+            proc.stdin.close()
+        except (OSError, http.client.HTTPException) as err:
+            # Killed, not closed: ctr must not take a cut-off tar for a complete one.
+            proc.kill()
+            proc.wait()
+            log.seek(0)
+            raise CopyError(f"stream broke: {err}; ctr: {log.read().decode().strip()}") from None
+        if proc.wait() != 0:
+            log.seek(0)
+            raise CopyError(f"ctr images import: {log.read().decode().strip()}")
+    return sent
+
+
+def copy(docker: Docker, ctr: Ctr, images: list[Image]) -> tuple[list, list, int]:
+    """(copied images, failures, bytes of the imports that succeeded): all in one stream, else
+    (a broken layer fails the whole export) one image at a time."""
+    try:
+        return images, [], stream(docker, ctr, images)
+    except CopyError as err:
+        if len(images) == 1:
+            return [], [{**images[0].summary(), "error": str(err)}], 0
+    copied, failed, sent = [], [], 0
+    for image in images:
+        try:
+            sent += stream(docker, ctr, [image])
+            copied.append(image)
+        except CopyError as err:
+            failed.append({**image.summary(), "error": str(err)})
+    return copied, failed, sent
+
+
+def name_digests(ctr: Ctr, images: list[Image]) -> None:
+    """Give each copied image its repo@sha256 names; untagged ones lose their import- name."""
+    ctr.refresh()
+    imported = {ctr.config_of(n): n for n in ctr.names if IMPORT_NAME.match(n)}
+    for image in images:
+        source = image.tags[0] if image.tags else imported.get(image.id)
+        if image.digests and source:
+            ctr.run("images", "tag", "--force", source, *image.digests)
+        if not image.tags and source:
+            ctr.run("images", "rm", source)
+    ctr.refresh()
+
+
+def mismatches(ctr: Ctr, images: list[Image]) -> list[str]:
+    return [f"{ref}: containerd has {ctr.config_of(ref) or 'nothing'}, Docker has {image.id}"
+            for image in images for ref in image.refs if ctr.config_of(ref) != image.id]
+
+
+def pin(module: AnsibleModule, ctr: Ctr, refs: list[str], coming: set[str]) -> list[str]:
+    """Label the `refs` pinned (the kubelet's image GC keeps them); the ones labelled now."""
+    labelled = []
+    for ref in map(normalize_ref, refs):
+        if ref not in ctr.names and ref not in coming:
+            module.fail_json(msg=f"cannot pin {ref}: not in containerd, and not copied now")
+        if ref in ctr.names and PINNED_LABEL in ctr.names[ref][1]:
+            continue
+        if not module.check_mode:
+            ctr.run("images", "label", ref, PINNED_LABEL)
+        labelled.append(ref)
+    return labelled
+
+
+def refuse(module: AnsibleModule, failed: list[dict], result: dict) -> None:
+    """Fail the task over images that are (or would be) left out, unless allow_missing."""
+    if failed and not module.params["allow_missing"]:
+        why = "; ".join(f"{' '.join(f['refs'])}: {f['error']}" for f in failed)
+        module.fail_json(msg=f"not copied into containerd: {why}", failed_images=failed,
+                         **result)
+
+
+def write_record(path: str, images: list[Image]) -> bool:
+    """Write the record atomically unless it already says the same; True if written."""
+    text = json.dumps(sorted((i.summary() for i in images), key=lambda s: s["id"]), indent=2)
+    with contextlib.suppress(FileNotFoundError), open(path) as handle:
+        if handle.read() == text + "\n":
+            return False
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False) as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(handle.name, 0o644)  # not the 0600 of a temporary file: anyone may read it
+    os.replace(handle.name, path)
+    return True
+
+
+def main() -> None:
+    started = time.monotonic()
+    module = AnsibleModule(argument_spec={
+        "docker_host": {"type": "str", "default": "unix:///run/docker.sock"},
+        "containerd_address": {"type": "str", "default": "/run/containerd/containerd.sock"},
+        "namespace": {"type": "str", "default": "k8s.io"},
+        "ctr": {"type": "str", "default": "ctr"},
+        "images": {"type": "list", "elements": "str"},
+        "pin": {"type": "list", "elements": "str", "default": []},
+        "record": {"type": "path", "default": "/var/lib/harness/migration/images.json"},
+        "allow_missing": {"type": "bool", "default": False},
+    }, supports_check_mode=True)
+    p = module.params
+    if "://" in p["docker_host"].removeprefix("unix://"):
+        module.fail_json(msg=f"docker_host {p['docker_host']}: only unix:// sockets are supported")
+    docker, ctr = Docker(p["docker_host"]), Ctr(module)
+    wanted = {normalize_ref(r) for r in p["images"]} if p["images"] is not None else None
+    try:
+        images, dangling, missing = list_images(docker, wanted)
+    except (CopyError, OSError, ValueError) as err:
+        module.fail_json(msg=f"listing Docker's images: {err}")
+    present = [i for i in images if ctr.holds(i)]
+    todo = [i for i in images if i not in present]
+    failed = [{"id": None, "refs": [ref], "error": "Docker has no such image"} for ref in missing]
+    result = {"present": [i.summary() for i in present], "dangling": dangling, "bytes": 0}
+
+    if module.check_mode:
+        refuse(module, failed, result)
+        pinned = pin(module, ctr, p["pin"], {r for i in todo for r in i.refs})
+        module.exit_json(changed=bool(todo or pinned), would_copy=[i.summary() for i in todo],
+                         copied=[], failed_images=failed, pinned=pinned,
+                         seconds=round(time.monotonic() - started, 2), **result)
+
+    copied = []
+    if todo:
+        copied, failures, result["bytes"] = copy(docker, ctr, todo)
+        failed += failures
+        name_digests(ctr, copied)
+    result.update(copied=[i.summary() for i in copied], changed=bool(copied),
+                  seconds=round(time.monotonic() - started, 2))
+    wrong = mismatches(ctr, copied)
+    if wrong:
+        module.fail_json(msg="copied images differ in containerd: " + "; ".join(wrong),
+                         failed_images=failed, **result)
+    refuse(module, failed, result)
+    result["pinned"] = pin(module, ctr, p["pin"], set())
+    written = write_record(p["record"], present + copied)
+    result["changed"] = bool(copied or result["pinned"] or written)
+    module.exit_json(failed_images=failed, **result)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The migration on a real Kubernetes lab (2 nodes, 1.23.17 on Docker 20.10), in the order an
+operator runs it: preflight, plan, migrate (canary first) under a continuously probed
+zero-downtime service, verify, a second migrate that changes nothing, the conformance suites on
+the migrated nodes, and a rollback of one node. The tests share one lab and run in file order."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from junitparser import JUnitXml
+from kubernetes import client
+
+from harness.migration import runner
+from harness.providers.reach import open_transport
+from tests.migration import workload
+
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
+
+WATCHED_FILES = ("/var/lib/kubelet/kubeadm-flags.env", "/var/lib/kubelet/config.yaml",
+                 "/etc/containerd/config.toml", "/etc/crictl.yaml")
+SNAPSHOT = " ; ".join([
+    *(f"echo {f} $(sha256sum {f} 2>/dev/null | cut -c1-64 || echo absent)" for f in WATCHED_FILES),
+    "for u in docker.service docker.socket kubelet containerd; do "
+    "echo $u $(systemctl is-active $u) $(systemctl is-enabled $u); done",
+    "ls /etc/containerd/certs.d 2>/dev/null | sed 's/^/certs.d /'",
+    "ctr -n k8s.io images ls -q | sort | sed 's/^/k8s.io /'",
+    "ls /var/lib/harness/migration 2>/dev/null | sed 's/^/state /'",
+])
+
+
+def snapshot(node) -> list[str]:
+    """What the migration may change on a node, as comparable lines."""
+    with open_transport(node) as t:
+        return t.run(SNAPSHOT, timeout=60, check=True).stdout.splitlines()
+
+
+def docker_image_ids(node) -> dict[str, str]:
+    with open_transport(node) as t:
+        out = t.run("docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}'",
+                    timeout=60, check=True).stdout
+    return dict(line.split() for line in out.splitlines() if "<none>" not in line)
+
+
+def cri_image_ids(node) -> dict[str, str]:
+    with open_transport(node) as t:
+        images = json.loads(t.run("crictl images -o json", timeout=60, check=True).stdout)
+    return {tag: image["id"] for image in images["images"] for tag in image["repoTags"]}
+
+
+def runtimes(api) -> dict[str, str]:
+    return {n.metadata.name: n.status.node_info.container_runtime_version
+            for n in client.CoreV1Api(api).list_node().items}
+
+
+@pytest.fixture(scope="module")
+def before(migration_lab):
+    """Each node as the lab made it, before anything below runs."""
+    return {n.name: {"snapshot": snapshot(n), "docker_images": docker_image_ids(n)}
+            for n in migration_lab.inventory.nodes}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    return tmp_path_factory.mktemp("migration-reports")
+
+
+def cli_args(lab, out, *more: str) -> list[str]:
+    return ["-i", str(lab.inventory_path), "--out", str(out), *more]
+
+
+def test_preflight_prints_findings_and_writes_them_as_json(migration_lab, before, harness_cli,
+                                                           reports):
+    """Preflight passes on the lab's Docker nodes and reports where each daemon.json setting
+    goes; its findings are machine-readable JSON per node."""
+    done = harness_cli("preflight", *cli_args(migration_lab, reports / "preflight"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    findings = json.loads((reports / "preflight" / "preflight.json").read_text())
+    assert sorted(findings) == migration_lab.node_names
+    for node, entry in findings.items():
+        ids = {f["id"]: f for f in entry["findings"]}
+        assert entry["passed"], (node, entry["findings"])
+        assert {"daemon-json:registry-mirrors", "daemon-json:insecure-registries",
+                "daemon-json:log-opts"} <= set(ids), ids
+        assert entry["facts"]["kubelet"]["runtime"] == "dockershim"
+        assert entry["settings"]["container_log_max_size"] == "10Mi"
+        assert entry["node"]["runtime_version"].startswith("docker://")
+    assert "daemon-json:log-opts" in done.stdout
+
+
+def test_plan_shows_every_change_and_changes_nothing(migration_lab, before, harness_cli,
+                                                     reports):
+    """`migrate --plan` prints the containerd config and kubelet flags as diffs and the images
+    to copy, and leaves every node exactly as it was."""
+    done = harness_cli("migrate", "--plan", *cli_args(migration_lab, reports / "plan"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    for node in migration_lab.inventory.nodes:
+        section = done.stdout.split(f"=== {node.name}:")[1].split("===")[0]
+        assert "/etc/containerd/config.toml (after)" in section
+        assert "+KUBELET_KUBEADM_ARGS=" in section and "--container-runtime=remote" in section
+        assert re.search(r"image harness\.local/web:1\.0 \(\d+ bytes\) would be copied", section)
+        assert snapshot(node) == before[node.name]["snapshot"]
+    assert all(v.startswith("docker://") for v in runtimes(migration_lab.api).values())
+
+
+def test_migrate_moves_every_node_canary_first_with_zero_failed_probes(
+        migration_lab, before, harness_cli, reports):
+    """Both nodes end on containerd, the canary (first node) finished before the second node
+    started, and a PDB-protected service probed through every node's NodePort never failed."""
+    workload.deploy(migration_lab.api)
+    addresses = [n.host for n in migration_lab.inventory.nodes]
+    with workload.Prober(addresses) as prober:
+        done = harness_cli("migrate", *cli_args(migration_lab, reports / "migrate"))
+    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+    assert all(v.startswith("containerd://") for v in runtimes(migration_lab.api).values())
+    assert prober.ok > 50
+    assert prober.failures == [], prober.failures[:20]
+    first, second = migration_lab.node_names
+    lines = done.stderr.splitlines()
+    last_first = max(i for i, line in enumerate(lines) if line.startswith(f"[{first}]"))
+    first_second = min(i for i, line in enumerate(lines) if line.startswith(f"[{second}]")
+                       and "Drain" in line)
+    assert last_first < first_second, "the second node started before the canary finished"
+
+
+def test_migrate_writes_one_junit_row_per_task_per_node(migration_lab, reports):
+    """JUnit: one suite per node for the migrate phase, one passing testcase per task."""
+    for node in migration_lab.node_names:
+        xml = JUnitXml.fromfile(str(reports / "migrate" / "junit" /
+                                    f"junit-{node}-migrate.xml"))
+        cases = {case.name: case for suite in xml for case in suite}
+        assert "Copy Docker's images into containerd's k8s.io namespace" in cases
+        assert "Wait until the node is Ready on containerd" in cases
+        assert all(case.is_passed or case.is_skipped for case in cases.values())
+
+
+def test_every_docker_image_is_in_containerd_with_the_same_id(migration_lab, before):
+    """Every tagged Docker image is listed by CRI under the same tag with Docker's image ID."""
+    for node in migration_lab.inventory.nodes:
+        docker = before[node.name]["docker_images"]
+        cri = cri_image_ids(node)
+        assert docker, "the lab node had no Docker images"
+        assert {ref: cri.get(ref) for ref in docker} == docker
+
+
+def test_verify_passes_on_migrated_nodes(migration_lab, harness_cli, reports):
+    done = harness_cli("verify", *cli_args(migration_lab, reports / "verify"))
+    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+
+
+def test_second_migrate_changes_nothing(migration_lab, reports):
+    """Molecule's idempotence check: a second run has zero changed tasks."""
+    from harness.commands import migrate
+    from harness.crictl import build
+
+    spec = runner.RunSpec("migrate", migration_lab.inventory, reports / "again", (),
+                          {"kubeconfig": str(migration_lab.inventory.cluster.kubeconfig),
+                           "harness_serial": migrate.serial(1, 1),
+                           "crictl_binary": str(build())})
+    result = runner.run(spec, say=lambda node, message: None)
+    assert result.exit_code == 0, [(t.node, t.task, t.message) for t in result.failed()]
+    assert [(t.node, t.task) for t in result.changed()] == []
+    assert all(result.result(n, "Leave a node that is already on containerd as it is")
+               for n in migration_lab.node_names)
+
+
+def test_cri_and_oci_suites_pass_on_migrated_nodes(migration_lab, harness_cli, reports):
+    """The CRI gate, red on Docker nodes by design, passes once the nodes are migrated."""
+    done = harness_cli("run", "--lab", migration_lab.name, "--suites", "cri,oci",
+                       "--out", str(reports / "run"), timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+    for node in migration_lab.node_names:
+        row = next(line for line in done.stdout.splitlines()
+                   if line.startswith(node) and " cri " in line)
+        assert int(row.split()[3]) > 100, row  # passed
+
+
+def test_rollback_returns_one_node_to_docker_byte_for_byte(migration_lab, before, harness_cli,
+                                                           reports):
+    """`rollback --node X`: X is Ready on Docker again with its files as they were; the other
+    node stays on containerd; verify then fails for X and says why."""
+    first, second = migration_lab.inventory.nodes
+    done = harness_cli("rollback", "--node", first.name,
+                       *cli_args(migration_lab, reports / "rollback"))
+    assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+    now = runtimes(migration_lab.api)
+    assert now[first.name].startswith("docker://") and now[second.name].startswith("containerd")
+    after = [line for line in snapshot(first) if not line.startswith(("k8s.io ", "state "))]
+    was = [line for line in before[first.name]["snapshot"]
+           if not line.startswith(("k8s.io ", "state "))]
+    assert after == was
+    done = harness_cli("verify", *cli_args(migration_lab, reports / "verify-after-rollback"))
+    assert done.returncode == 1
+    assert f"FAILED {first.name}: The Node reports containerd as its runtime" in done.stdout
+    assert f"FAILED {second.name}" not in done.stdout
