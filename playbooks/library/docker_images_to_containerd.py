@@ -14,13 +14,12 @@ import json
 import os
 import platform
 import re
-import socket
 import subprocess
 import tempfile
 import time
-from urllib.parse import urlencode
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.docker_api import DockerAPI, DockerUnavailable
 
 DOCUMENTATION = r"""
 module: docker_images_to_containerd
@@ -96,56 +95,28 @@ class CopyError(Exception):
     """An export or import failed; the message says which side and why."""
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str):
-        super().__init__("docker", timeout=DOCKER_TIMEOUT)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.socket_path)
-
-
 class Docker:
-    """Docker's Engine API on its unix socket, with the standard library (nodes have no SDK)."""
+    """The Engine API calls the copy needs; errors as CopyError."""
 
     def __init__(self, host: str):
-        self.path = host.removeprefix("unix://")
+        self.api = DockerAPI(host, timeout=DOCKER_TIMEOUT)
 
     @contextlib.contextmanager
-    def get(self, url: str):
-        """The open response to GET `url`, closed after the block; CopyError if it is not 200."""
-        conn = UnixHTTPConnection(self.path)
+    def get(self, path: str, query: list[tuple[str, str]] | None = None):
+        """The open response to GET `path`, closed after the block."""
         try:
-            yield self._response(conn, url)
-        finally:
-            conn.close()
-
-    def _response(self, conn: UnixHTTPConnection, url: str):
-        try:
-            conn.request("GET", url)
-            response = conn.getresponse()
-        except (OSError, http.client.HTTPException) as err:
-            raise CopyError(f"Docker at {self.path}: {err}") from None
-        if response.status != 200:
-            raise CopyError(f"Docker answered HTTP {response.status}: {error_of(response)}")
-        return response
+            response = self.api.request("GET", path, query)
+        except DockerUnavailable as err:
+            raise CopyError(str(err)) from None
+        with response:
+            yield response
 
     def images(self) -> list[dict]:
-        with self.get("/images/json?all=0") as response:
+        with self.get("/images/json", [("all", "0")]) as response:
             return json.loads(response.read())
 
     def export(self, names: list[str]):
-        return self.get("/images/get?" + urlencode([("names", n) for n in names]))
-
-
-def error_of(response) -> str:
-    body = response.read().decode(errors="replace")
-    try:
-        return json.loads(body)["message"]
-    except (ValueError, KeyError, TypeError):
-        return body.strip()
+        return self.get("/images/get", [("names", n) for n in names])
 
 
 def normalize_ref(ref: str) -> str:

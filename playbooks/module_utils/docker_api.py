@@ -3,6 +3,7 @@ Docker SDK): the playbooks' modules read Docker's state here instead of parsing 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -37,13 +38,15 @@ class DockerAPI:
         try:
             conn.request(method, url)
             response = conn.getresponse()
-        except OSError as err:
+        except (OSError, http.client.HTTPException) as err:
             conn.close()
             raise DockerUnavailable(f"Docker at {self.path}: {err}") from None
         if response.status >= 400:
             body = response.read().decode(errors="replace").strip()
             conn.close()
-            raise DockerUnavailable(f"Docker {method} {path}: HTTP {response.status} {body}")
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                body = json.loads(body)["message"]
+            raise DockerUnavailable(f"Docker answered HTTP {response.status}: {body}")
         return response
 
     def get_json(self, path: str, query: list[tuple[str, str]] | None = None):

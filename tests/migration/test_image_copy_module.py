@@ -113,6 +113,7 @@ def run_module(tmp_path_factory, check: bool = False, **args) -> dict:
         inventory="localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3",
         # This venv's ansible-playbook, whatever PATH pytest was started with.
         envvars={"ANSIBLE_LIBRARY": str(LIBRARY),
+                 "ANSIBLE_MODULE_UTILS": str(LIBRARY.parent / "module_utils"),
                  "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
         quiet=True,
     )

@@ -40,7 +40,8 @@ def deploy(api, node_port: int = 30080) -> None:
                               "spec": {"terminationGracePeriodSeconds": 20,
                                        "containers": [container]}}}})
     client.PolicyV1Api(api).create_namespaced_pod_disruption_budget(NAMESPACE, {
-        "metadata": {"name": NAME}, "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}})
+        "metadata": {"name": NAME},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}})
     client.CoreV1Api(api).create_namespaced_service(NAMESPACE, {
         "metadata": {"name": NAME},
         "spec": {"type": "NodePort", "selector": labels,
