@@ -24,6 +24,8 @@ from harness.inventory import NATIVE_TOP, Inventory
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 PHASES = ("preflight", "migrate", "verify", "rollback")
 # Ansible event -> outcome of one task on one node.
+# The task that refuses a node preflight blocks: a failure of the input, not of a step.
+REFUSAL_TASK = "Refuse a node that preflight blocks"
 OUTCOMES = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipped": "skipped",
             "runner_on_unreachable": "unreachable"}
 
@@ -74,9 +76,14 @@ class PlaybookRun:
 
     @property
     def exit_code(self) -> int:
-        if any(t.outcome == "unreachable" for t in self.tasks):
+        """3 for an unreachable node, 2 when every failure is a node refused before anything
+        changed, else 1 for any failure."""
+        failed = self.failed()
+        if any(t.outcome == "unreachable" for t in failed):
             return 3
-        return 1 if self.failed() or self.rc != 0 else 0
+        if failed and all(t.task == REFUSAL_TASK for t in failed):
+            return 2
+        return 1 if failed or self.rc != 0 else 0
 
 
 @dataclass(frozen=True)
@@ -148,11 +155,25 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
                  "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
     )
     outcome.rc = result.rc
+    write_node_artifacts(outcome)
     if result.rc != 0 and not outcome.tasks:
         output = result.stdout.read().strip().splitlines() if result.stdout else []
         raise StepFailed(f"ansible-playbook {spec.phase}.yml failed before any task ran",
                          hint=" / ".join(output[-3:]) or f"see {private}/artifacts")
     return outcome
+
+
+def write_node_artifacts(run_: PlaybookRun) -> None:
+    """<artifacts>/nodes/<node>.json: that node's tasks in order, with their outcomes, times
+    and module results (Ansible's own event files interleave every node)."""
+    directory = run_.artifacts / "nodes"
+    directory.mkdir(exist_ok=True)
+    for node in run_.nodes():
+        tasks = [{"task": t.task, "outcome": t.outcome, "seconds": round(t.seconds, 3),
+                  "result": t.result} for t in run_.tasks if t.node == node]
+        (directory / f"{junit.identity(node)}.json").write_text(
+            json.dumps({"phase": run_.phase, "node": node, "counts": run_.counts(node),
+                        "tasks": tasks}, indent=1, default=str))
 
 
 def ansible_inventory(inventory: Inventory, private: Path) -> Path:

@@ -4,8 +4,12 @@ harness SSH transport."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.images import build
 from harness.lab import lifecycle, state
@@ -77,12 +81,27 @@ def test_lab_up_again_keeps_the_running_nodes(lab):
 
 
 def test_lab_status_shows_every_node_running_with_ssh_and_docker(lab, harness_lab):
-    """`harness lab status`: one row per node with address, state, ssh ok, docker ok."""
+    """`harness lab status`: one row per node with address, state, ssh ok, runtime ok."""
     result = harness_lab("status", "--name", "hlt")
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()]
-    assert rows[0] == ["NODE", "ADDRESS", "STATE", "SSH", "DOCKER"]
+    assert rows[0] == ["NODE", "ADDRESS", "STATE", "SSH", "RUNTIME"]
     assert rows[1:] == [[n.name, n.host, "running", "ok", "ok"] for n in lab.nodes]
+
+
+def test_ansible_reads_the_lab_inventory(lab):
+    """One file for both: `ansible-inventory` lists the lab's nodes with the addresses, key and
+    pinned known_hosts the harness uses."""
+    listed = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i",
+                             str(lab.source), "--list"], capture_output=True, text=True,
+                            check=True)
+    hostvars = json.loads(listed.stdout)["_meta"]["hostvars"]
+    assert {name: v["ansible_host"] for name, v in hostvars.items()} == {
+        n.name: n.host for n in lab.nodes}
+    for node in lab.nodes:
+        assert hostvars[node.name]["ansible_ssh_private_key_file"] == str(node.ssh_key)
+        assert f"UserKnownHostsFile={node.vars['known_hosts']}" in \
+            hostvars[node.name]["ansible_ssh_common_args"]
 
 
 def test_inventory_provider_reaches_existing_nodes(lab):
@@ -97,8 +116,10 @@ def test_inventory_provider_reports_an_unreachable_node(lab, tmp_path):
     that answer (one dead node must not hide the others)."""
     net = state.load("hlt").network
     inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(lab.source.read_text().replace(
-        "nodes:\n", f"nodes:\n- name: ghost\n  host: {net.node_address(99)}\n", 1))
+    doc = yaml.safe_load(lab.source.read_text())
+    doc["all"]["children"]["lab"]["children"]["lab_hlt"]["hosts"]["ghost"] = {
+        "ansible_host": net.node_address(99)}
+    inventory.write_text(yaml.safe_dump(doc))
     status = {s.name: s for s in InventoryProvider(inventory).status()}
     assert (status["ghost"].state, status["ghost"].ssh_ok) == ("unreachable", False)
     assert all(status[n.name].ssh_ok and status[n.name].runtime_ok for n in lab.nodes)

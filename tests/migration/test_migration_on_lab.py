@@ -14,7 +14,8 @@ from kubernetes import client
 
 from harness.migration import runner
 from harness.providers.reach import open_transport
-from tests.migration import workload
+
+from . import workload
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -97,7 +98,8 @@ def test_plan_shows_every_change_and_changes_nothing(migration_lab, before, harn
     assert done.returncode == 0, done.stdout + done.stderr
     for node in migration_lab.inventory.nodes:
         section = done.stdout.split(f"=== {node.name}:")[1].split("===")[0]
-        assert "/etc/containerd/config.toml (after)" in section
+        assert "+++ Write /etc/containerd/config.toml" in section
+        assert '+    sandbox_image = "harness.local/pause:3.9"' in section
         assert "+KUBELET_KUBEADM_ARGS=" in section and "--container-runtime=remote" in section
         assert re.search(r"image harness\.local/web:1\.0 \(\d+ bytes\) would be copied", section)
         assert snapshot(node) == before[node.name]["snapshot"]
@@ -120,7 +122,7 @@ def test_migrate_moves_every_node_canary_first_with_zero_failed_probes(
     lines = done.stderr.splitlines()
     last_first = max(i for i, line in enumerate(lines) if line.startswith(f"[{first}]"))
     first_second = min(i for i, line in enumerate(lines) if line.startswith(f"[{second}]")
-                       and "Drain" in line)
+                       and "Cordon and drain" in line)
     assert last_first < first_second, "the second node started before the canary finished"
 
 
@@ -194,3 +196,147 @@ def test_rollback_returns_one_node_to_docker_byte_for_byte(migration_lab, before
     assert done.returncode == 1
     assert f"FAILED {first.name}: The Node reports containerd as its runtime" in done.stdout
     assert f"FAILED {second.name}" not in done.stdout
+
+
+# Every verify check goes red when the real thing it guards is broken (and green again once it
+# is put back). Each: (name, break command, restore command, the failing check's task name).
+VERIFY_BREAKS = [
+    ("docker-enabled", "systemctl enable --quiet docker.socket docker.service",
+     "systemctl disable --quiet docker.socket docker.service", "Docker is stopped and disabled"),
+    ("image-id-mismatch",
+     "ctr -n k8s.io images tag --force harness.local/pause:3.9 harness.local/busybox:1.0",
+     "ctr -n k8s.io images tag --force sha256:$(cat /tmp/busybox-id) harness.local/busybox:1.0",
+     "Every copied image is listed by CRI with the same ID"),
+    ("crictl-endpoint", "cp /etc/crictl.yaml /tmp/crictl.yaml && sed -i "
+     "'s#containerd.sock#nowhere.sock#' /etc/crictl.yaml", "cp /tmp/crictl.yaml /etc/crictl.yaml",
+     "List the images CRI sees (crictl with no flags, through /etc/crictl.yaml)"),
+    ("no-cni-config", "mv /etc/cni/net.d/10-harness-bridge.conflist /tmp/ && sleep 3",
+     "mv /tmp/10-harness-bridge.conflist /etc/cni/net.d/ && sleep 3",
+     "The CRI runtime and its network are ready"),
+    ("docker-container-runs", "systemctl start docker && docker run -d --name hx "
+     "harness.local/busybox:1.0 sleep 600",
+     "docker rm -f hx && systemctl stop docker.socket docker.service",
+     "No Docker-managed container still runs"),
+]
+
+
+@pytest.mark.parametrize("name,breaks,restores,check", VERIFY_BREAKS,
+                         ids=[b[0] for b in VERIFY_BREAKS])
+def test_verify_goes_red_when_what_it_checks_is_broken(migration_lab, harness_cli, reports,
+                                                        name, breaks, restores, check):
+    node = migration_lab.inventory.nodes[1]  # stays on containerd to the end
+    with open_transport(node) as t:
+        busybox = cri_image_ids(node)["harness.local/busybox:1.0"].removeprefix("sha256:")
+        t.run(f"echo {busybox} > /tmp/busybox-id", check=True)
+        t.run(breaks, timeout=60, check=True)
+        try:
+            done = harness_cli("verify", "--node", node.name,
+                               *cli_args(migration_lab, reports / f"red-{name}"))
+        finally:
+            t.run(restores, timeout=60, check=True)
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    assert f"FAILED {node.name}: {check}" in done.stdout, done.stdout
+    again = harness_cli("verify", "--node", node.name,
+                        *cli_args(migration_lab, reports / f"green-{name}"))
+    assert again.returncode == 0, again.stdout
+
+
+def test_verify_goes_red_on_a_cordoned_node(migration_lab, harness_cli, reports):
+    node = migration_lab.node_names[1]
+    core = client.CoreV1Api(migration_lab.api)
+    core.patch_node(node, {"spec": {"unschedulable": True}})
+    try:
+        done = harness_cli("verify", "--node", node, *cli_args(migration_lab, reports / "cordon"))
+    finally:
+        core.patch_node(node, {"spec": {"unschedulable": False}})
+    assert done.returncode == 1
+    assert f"FAILED {node}: The Node is Ready and schedulable" in done.stdout, done.stdout
+
+
+def test_verify_goes_red_on_a_pod_that_cannot_run(migration_lab, harness_cli, reports):
+    """A pod whose image is not on the node (pull policy Never) is named by verify."""
+    node = migration_lab.node_names[1]
+    core = client.CoreV1Api(migration_lab.api)
+    core.create_namespaced_pod("default", {
+        "metadata": {"name": "no-image"},
+        "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [
+            {"name": "c", "image": "harness.local/absent:1", "imagePullPolicy": "Never"}]}})
+    try:
+        done = harness_cli("verify", "--node", node,
+                           *cli_args(migration_lab, reports / "pod-down"))
+    finally:
+        core.delete_namespaced_pod("no-image", "default", grace_period_seconds=0)
+    assert done.returncode == 1
+    assert f"FAILED {node}: The node's pods are Running" in done.stdout, done.stdout
+    assert "default/no-image" in done.stdout
+
+
+def test_preflight_goes_red_on_a_docker_socket_user_and_a_blocking_budget(
+        migration_lab, harness_cli, reports):
+    """A pod mounting Docker's socket, protected by a PodDisruptionBudget that allows no
+    eviction, on a node back on Docker: preflight names both and fails."""
+    node = migration_lab.node_names[0]  # rolled back to Docker above
+    labels = {"app": "docker-agent"}
+    apps, policy = client.AppsV1Api(migration_lab.api), client.PolicyV1Api(migration_lab.api)
+    apps.create_namespaced_deployment("default", {
+        "metadata": {"name": "docker-agent"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0,
+                     "volumes": [{"name": "sock", "hostPath": {"path": "/var/run/docker.sock"}}],
+                     "containers": [{"name": "c", "image": "harness.local/busybox:1.0",
+                                     "imagePullPolicy": "Never", "command": ["sleep", "600"],
+                                     "volumeMounts": [{"name": "sock",
+                                                       "mountPath": "/var/run/docker.sock"}]}]}}}})
+    policy.create_namespaced_pod_disruption_budget("default", {
+        "metadata": {"name": "docker-agent"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}})
+    try:
+        workload_ready(migration_lab.api, "docker-agent")
+        done = harness_cli("preflight", "--node", node,
+                           *cli_args(migration_lab, reports / "preflight-red"))
+    finally:
+        apps.delete_namespaced_deployment("docker-agent", "default")
+        policy.delete_namespaced_pod_disruption_budget("docker-agent", "default")
+    assert done.returncode == 1, done.stdout
+    findings = json.loads((reports / "preflight-red" / "preflight.json").read_text())[node]
+    ids = {f["id"]: f["message"] for f in findings["findings"]}
+    assert "/var/run/docker.sock" in ids["docker-socket-user"]
+    assert "default/docker-agent" in ids["drain-blocked"]
+
+
+def test_a_node_whose_docker_is_down_is_refused_and_nothing_changes(migration_lab, harness_cli,
+                                                                   reports):
+    """migrate refuses a Docker node whose Docker does not answer (exit 2, one line naming
+    the node), before changing anything on it."""
+    node = migration_lab.inventory.nodes[0]
+    with open_transport(node) as t:
+        t.run("systemctl stop docker.socket docker.service", timeout=60, check=True)
+        try:
+            was = snapshot(node)
+            done = harness_cli("migrate", "--node", node.name,
+                               *cli_args(migration_lab, reports / "refused"))
+            assert snapshot(node) == was
+        finally:
+            t.run("systemctl start docker.socket docker.service", timeout=60, check=True)
+    assert done.returncode == 2, done.stdout + done.stderr[-3000:]
+    assert f"FAILED {node.name}: Refuse a node that preflight blocks: {node.name}: Docker does " \
+        "not answer" in done.stdout, done.stdout
+
+
+def test_an_unknown_node_is_an_input_error(migration_lab, harness_cli, reports):
+    done = harness_cli("migrate", "--node", "nosuch", *cli_args(migration_lab, reports / "x"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"harness migrate: {migration_lab.inventory_path}: no node named 'nosuch': nodes are: "
+        f"{', '.join(migration_lab.node_names)}"]
+
+
+def workload_ready(api, name: str, timeout: float = 120) -> None:
+    import time
+
+    apps = client.AppsV1Api(api)
+    deadline = time.monotonic() + timeout
+    while (apps.read_namespaced_deployment(name, "default").status.ready_replicas or 0) < 1:
+        assert time.monotonic() < deadline, f"{name} not ready within {timeout}s"
+        time.sleep(1)
