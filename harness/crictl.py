@@ -47,13 +47,8 @@ def cache_root() -> Path:
 
 def check_version(version: str, flag: str = "--crictl-version") -> str:
     """`version` without its "v", if it is one this harness can build."""
-    version = version.removeprefix("v")
-    if version not in RELEASES:
-        raise InputError(
-            f"{flag} {version}: not a crictl version this harness can build",
-            hint=f"use one of {', '.join(RELEASES)} (harness/crictl.py RELEASES)",
-        )
-    return version
+    return kube_build.pinned(version, RELEASES, flag, "a crictl version this harness can build",
+                             "harness/crictl.py")
 
 
 def build(version: str = DEFAULT_VERSION, *, rebuild: bool = False, say=None) -> Path:

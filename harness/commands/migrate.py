@@ -25,6 +25,9 @@ def register(sub):
     parser.add_argument("--max-fail", type=int, default=0, metavar="PERCENT",
                         help="stop once more than this share of a batch failed (default 0: "
                         "stop at the first failure)")
+    parser.add_argument("--images", choices=("all", "in-use"), default="all",
+                        help="Docker images to copy into containerd: every tagged image (default) "
+                        "or only those the node's pods run, with the sandbox image")
     parser.add_argument("--crictl-version", default=crictl.DEFAULT_VERSION, metavar="VERSION",
                         help=f"crictl built for the nodes (default {crictl.DEFAULT_VERSION})")
     return parser
@@ -43,6 +46,7 @@ def run(args) -> int:
         raise InputError("--max-fail: a percentage from 0 to 100")
     extravars = {"harness_serial": serial(args.canary, args.batch_size),
                  "harness_max_fail_percentage": args.max_fail,
+                 "copy_images": args.images,
                  "crictl_binary": str(crictl.build(crictl.check_version(args.crictl_version)))}
     result = phase.run(args, "migrate", extravars, check=args.plan)
     if args.plan:

@@ -92,13 +92,17 @@ def cache_root() -> Path:
 
 
 def release(version: str, flag: str = "--version") -> Release:
+    return RELEASES[pinned(version, RELEASES, flag, "a pinned Kubernetes version",
+                           "harness/kube/build.py")]
+
+
+def pinned(version: str, releases: dict, flag: str, what: str, source: str) -> str:
+    """`version` without its "v" if `releases` has it; else an InputError naming the flag."""
     version = version.removeprefix("v")
-    if version not in RELEASES:
-        raise InputError(
-            f"{flag} {version}: not a pinned Kubernetes version",
-            hint=f"use one of {', '.join(RELEASES)} (harness/kube/build.py RELEASES)",
-        )
-    return RELEASES[version]
+    if version not in releases:
+        raise InputError(f"{flag} {version}: not {what}",
+                         hint=f"use one of {', '.join(releases)} ({source} RELEASES)")
+    return version
 
 
 def build(version: str, *, rebuild: bool = False, say=None) -> Built:

@@ -32,6 +32,7 @@ RETURN = r"""
 node: {description: runtime and kubelet versions, Ready, unschedulable, cri-socket, type: dict}
 docker_dependents: {description: pods on the node with a hostPath reaching Docker, type: list}
 pods_not_running: {description: pods on the node neither Running nor Succeeded, type: list}
+pod_images: {description: images the node's pods run, type: list}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -40,6 +41,7 @@ from ansible.module_utils.kube_api import (
     docker_dependents,
     node_summary,
     not_running,
+    pod_images,
     pods_on,
     wait_until,
 )
@@ -80,7 +82,7 @@ def main() -> None:
     if action == "info":
         pods = pods_on(core, p["name"])
         module.exit_json(changed=False, node=summary, docker_dependents=docker_dependents(pods),
-                         pods_not_running=not_running(pods))
+                         pods_not_running=not_running(pods), pod_images=pod_images(pods))
     if action in ("cordon", "uncordon"):
         wanted = action == "cordon"
         changed = summary["unschedulable"] != wanted

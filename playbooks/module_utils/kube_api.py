@@ -62,6 +62,12 @@ def not_running(pods: list) -> list[str]:
     return out
 
 
+def pod_images(pods: list) -> list[str]:
+    """Every image the pods' containers and init containers run."""
+    return sorted({c.image for pod in pods
+                   for c in [*(pod.spec.init_containers or []), *pod.spec.containers]})
+
+
 def is_daemonset_pod(pod) -> bool:
     return any(ref.kind == "DaemonSet" for ref in pod.metadata.owner_references or [])
 

@@ -106,6 +106,16 @@ def test_plan_shows_every_change_and_changes_nothing(migration_lab, before, harn
     assert all(v.startswith("docker://") for v in runtimes(migration_lab.api).values())
 
 
+def test_plan_with_images_in_use_copies_only_what_the_pods_run(migration_lab, harness_cli,
+                                                              reports):
+    """No pod runs on the lab's nodes yet: `--images in-use` would copy the sandbox image only."""
+    done = harness_cli("migrate", "--plan", "--images", "in-use",
+                       *cli_args(migration_lab, reports / "plan-in-use"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    copied = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("image ")]
+    assert copied == ["harness.local/pause:3.9"] * len(migration_lab.node_names)
+
+
 def test_migrate_moves_every_node_canary_first_with_zero_failed_probes(
         migration_lab, before, harness_cli, reports):
     """Both nodes end on containerd, the canary (first node) finished before the second node
