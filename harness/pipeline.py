@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,9 +85,10 @@ def node_job(node: Node, bundle: Path | None, opts: RunOptions, junit_dir: Path)
                 return
             stage = _step(steps, node, "stage", lambda: staging.stage(transport, bundle))
             for suite in opts.suites:
-                _step(steps, node, f"suite {suite}",
-                      lambda suite=suite: run_suite(transport, stage, node, suite, opts,
-                                                    junit_dir))
+                with runtime_to_itself(transport, steps, node, suite):
+                    _step(steps, node, f"suite {suite}",
+                          lambda suite=suite: run_suite(transport, stage, node, suite, opts,
+                                                        junit_dir))
     except HarnessError as err:
         progress(node.name, f"stopped: {err}")
     except Exception as err:  # a bug: its traceback is in the step's JUnit row, not on stderr
@@ -112,6 +114,24 @@ def _step(steps: junit.StepRecorder, node: Node, name: str, action: Callable):
         result = action()
     progress(node.name, f"{name} done")
     return result
+
+
+@contextmanager
+def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Node, suite: str):
+    """The CRI suite needs the runtime to itself, as critest does: a running kubelet kills the
+    suite's sandboxes as pods it does not know. It is stopped for the suite (its pods keep
+    running) and started again afterwards; nodes without a running kubelet are left alone."""
+    if suite != "cri" or not transport.run("systemctl is-active --quiet kubelet",
+                                           timeout=30).ok:
+        yield
+        return
+    _step(steps, node, "stop kubelet for the CRI suite",
+          lambda: transport.run("systemctl stop kubelet", timeout=120, check=True))
+    try:
+        yield
+    finally:
+        _step(steps, node, "start kubelet after the CRI suite",
+              lambda: transport.run("systemctl start kubelet", timeout=120, check=True))
 
 
 def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str, opts: RunOptions,

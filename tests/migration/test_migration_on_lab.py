@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+import yaml
 from junitparser import JUnitXml
 from kubernetes import client
 
@@ -350,3 +351,28 @@ def workload_ready(api, name: str, timeout: float = 120) -> None:
     while (apps.read_namespaced_deployment(name, "default").status.ready_replicas or 0) < 1:
         assert time.monotonic() < deadline, f"{name} not ready within {timeout}s"
         time.sleep(1)
+
+
+def test_an_unreachable_node_is_reported_and_the_others_still_checked(migration_lab, harness_cli,
+                                                                      reports, tmp_path):
+    """A node that does not answer SSH is an UNREACHABLE row and exit code 3; every other node
+    is still checked."""
+    from harness.lab import state
+
+    doc = yaml.safe_load(migration_lab.inventory_path.read_text())
+    address = state.load(migration_lab.name).network.node_address(99)  # nothing there
+    doc["all"]["children"]["lab"]["children"][f"lab_{migration_lab.name}"]["hosts"]["ghost"] = {
+        "ansible_host": address}
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(yaml.safe_dump(doc))
+    out = reports / "unreachable"
+    done = harness_cli("preflight", "-i", str(inventory), "--out", str(out))
+    assert done.returncode == 3, done.stdout + done.stderr[-3000:]
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()
+            if line.split() and line.split()[0] in ("ghost", *migration_lab.node_names)
+            and "preflight" in line.split()}
+    assert rows["ghost"][-1] == "1"  # UNREACHABLE
+    assert all(rows[n][4] == "0" for n in migration_lab.node_names)  # FAILED
+    case = next(c for s in JUnitXml.fromfile(str(out / "junit" / "junit-ghost-preflight.xml"))
+                for c in s)
+    assert case.result[0].type == "UNREACHABLE"
