@@ -88,6 +88,9 @@ def backup(rec: Record, paths: list[str], values: dict, check: bool) -> None:
         if not os.path.exists(path):
             files[path] = {"absent": True}
             continue
+        if os.path.isdir(path):
+            files[path] = {"directory": True}  # there before: kept as it is
+            continue
         if not check:
             dest = rec.backup_path(path)
             os.makedirs(os.path.dirname(dest), exist_ok=True)
@@ -103,12 +106,15 @@ def backup(rec: Record, paths: list[str], values: dict, check: bool) -> None:
 
 def restore(rec: Record, check: bool) -> list[str]:
     restored = []
-    for path, entry in sorted(rec.data.get("files", {}).items()):
+    # Deepest first, so a directory the migration created is empty when its turn comes.
+    for path, entry in sorted(rec.data.get("files", {}).items(), reverse=True):
+        if entry.get("directory"):
+            continue
         if entry.get("absent"):
             if os.path.lexists(path):
                 restored.append(f"removed {path}")
                 if not check:
-                    os.unlink(path)
+                    remove(path)
             continue
         if os.path.exists(path) and sha256(path) == entry["sha256"]:
             continue
@@ -124,6 +130,14 @@ def restore(rec: Record, check: bool) -> list[str]:
             if sha256(path) != entry["sha256"]:
                 raise OSError(f"{path}: restored bytes differ from the backup")
     return restored
+
+
+def remove(path: str) -> None:
+    """A file, or a directory the migration created (refused if something else is in it)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.rmdir(path)
+    else:
+        os.unlink(path)
 
 
 def main() -> None:
