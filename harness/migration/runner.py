@@ -189,6 +189,10 @@ def ansible_inventory(inventory: Inventory, private: Path) -> Path:
                 "ansible_become": node.become, **node.vars}
         if node.ssh_key:
             host["ansible_ssh_private_key_file"] = str(node.ssh_key)
+        if node.vars.get("known_hosts") and "ansible_ssh_common_args" not in node.vars:
+            # the node's pinned host keys, as the harness's own SSH transport uses them
+            host["ansible_ssh_common_args"] = (f"-o UserKnownHostsFile={node.vars['known_hosts']}"
+                                               " -o StrictHostKeyChecking=yes")
         if node.docker_endpoint:
             host["docker_endpoint"] = node.docker_endpoint
         if node.cri_endpoint:
