@@ -40,9 +40,12 @@ class TaskResult:
 
     @property
     def message(self) -> str:
+        """The module's message, with a failed command's last line of stderr."""
         res = self.result
-        text = res.get("msg") or res.get("stderr") or ""
-        return text if isinstance(text, str) else json.dumps(text)
+        text = res.get("msg") or ""
+        text = text if isinstance(text, str) else json.dumps(text)
+        stderr = (res.get("stderr") or "").strip().splitlines()
+        return f"{text}: {stderr[-1]}" if stderr and text else text or (stderr or [""])[-1]
 
 
 @dataclass
