@@ -44,11 +44,13 @@ def serial(canary: int, batch_size: int) -> list[int]:
 def run(args) -> int:
     if not 0 <= args.max_fail <= 100:
         raise InputError("--max-fail: a percentage from 0 to 100")
-    extravars = {"harness_serial": serial(args.canary, args.batch_size),
+    batches = serial(args.canary, args.batch_size)
+    inventory = phase.inventory(args)  # input errors before crictl is built
+    extravars = {"harness_serial": batches,
                  "harness_max_fail_percentage": args.max_fail,
                  "copy_images": args.images,
                  "crictl_binary": str(crictl.build(crictl.check_version(args.crictl_version)))}
-    result = phase.run(args, "migrate", extravars, check=args.plan)
+    result = phase.run(args, "migrate", extravars, check=args.plan, inv=inventory)
     if args.plan:
         print(plan(result))
     print(phase.summarize(result))

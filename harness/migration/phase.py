@@ -43,12 +43,14 @@ def inventory(args) -> Inventory:
         raise InputError(f"kubeconfig {kubeconfig} does not exist",
                          hint="pass the cluster's admin kubeconfig with --kubeconfig")
     found.cluster.kubeconfig = Path(kubeconfig)
+    for name in args.node:
+        found.node(name)  # an unknown node is an input error before anything runs
     return found
 
 
-def run(args, phase: str, extravars: dict | None = None, check: bool = False
-        ) -> runner.PlaybookRun:
-    inv = inventory(args)
+def run(args, phase: str, extravars: dict | None = None, check: bool = False,
+        inv: Inventory | None = None) -> runner.PlaybookRun:
+    inv = inv or inventory(args)
     spec = runner.RunSpec(phase, inv, args.out, tuple(args.node),
                           {"kubeconfig": str(inv.cluster.kubeconfig), **(extravars or {})}, check)
     result = runner.run(spec)

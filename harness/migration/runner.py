@@ -110,7 +110,7 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
     if spec.phase not in PHASES:
         raise InputError(f"no playbook for phase {spec.phase!r}", hint=f"one of {PHASES}")
     for name in spec.nodes:
-        spec.inventory.node(name)  # an unknown node is an input error before anything runs
+        spec.inventory.node(name)  # an unknown node is an input error, also for API callers
     private = spec.out_dir / "ansible" / spec.phase
     shutil.rmtree(private, ignore_errors=True)  # an earlier run's artifacts must not count
     private.mkdir(parents=True)
