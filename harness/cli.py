@@ -23,8 +23,8 @@ COMMANDS = {
     "rollback": "return migrated nodes to Docker",
     "conformance": "run the CRI and OCI conformance suites against nodes",
     "smoke": "run workload smoke tests against nodes",
-    "run": "the whole pipeline: provision, preflight, migrate, verify, suites, report",
-    "report": "merge JUnit results and render the HTML report",
+    "run": "provision nodes (the local lab or an inventory), run the suites on each, report",
+    "report": "merge JUnit results and print the summary per node and suite",
 }
 PLANNED = frozenset({"smoke"})
 
@@ -55,7 +55,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show debug output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, help_text in COMMANDS.items():
         if name != chosen:

@@ -10,7 +10,8 @@ from harness.inventory import load_inventory_or_none
 
 def register(sub):
     parser = sub.add_parser(
-        "run", help="the whole pipeline: provision, preflight, migrate, verify, suites, report",
+        "run", help="provision nodes (the local lab or an inventory), run the suites on each, "
+        "report",
         description="Provision (the local lab unless an inventory is given), gather node facts, "
         "run the suites on every node, and merge the JUnit into one report.")
     parser.add_argument("-i", "--inventory", type=Path, metavar="FILE",

@@ -262,6 +262,30 @@ def settings(facts: dict, endpoint: str) -> dict:
     }
 
 
+def cni_facts(kubelet: dict) -> dict:
+    """The CNI plugins and configs containerd will use (the kubelet's directories): which CNI
+    protocol versions the loopback plugin speaks, and each config's cniVersion."""
+    bin_dir = kubelet["cni_bin_dir"] or "/opt/cni/bin"
+    conf_dir = kubelet["cni_conf_dir"] or "/etc/cni/net.d"
+    about = subprocess.run([os.path.join(bin_dir, "loopback")], capture_output=True, text=True,
+                           env={}) if os.path.exists(os.path.join(bin_dir, "loopback")) else None
+    match = re.search(r"supported: (.*)", (about.stderr + about.stdout) if about else "")
+    configs = {}
+    for name in sorted(os.listdir(conf_dir)) if os.path.isdir(conf_dir) else []:
+        try:
+            configs[name] = json.loads(read(os.path.join(conf_dir, name)) or "{}").get(
+                "cniVersion")
+        except ValueError:
+            configs[name] = None
+    return {"bin_dir": bin_dir, "conf_dir": conf_dir,
+            "protocols": [v.strip() for v in match.group(1).split(",")] if match else [],
+            "configs": configs}
+
+
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", text or "")[:3])
+
+
 def negative_oom_score_adj_refused() -> bool:
     """Try in a child: some sandboxes refuse lowering it even to root (lab notes)."""
     code = "import os; os.write(os.open('/proc/self/oom_score_adj', os.O_WRONLY), b'-1')"
@@ -306,6 +330,20 @@ def findings(facts: dict) -> list[dict]:
     if not containerd["version"]:
         add("containerd-missing", "error", "containerd is not installed (apt-get install "
             "containerd)")
+    if containerd["version"]:
+        add("versions", "info", f"kubelet {kubelet['version']}, Docker {docker.get('version')},"
+            f" containerd {containerd['version']}, runc {facts['runc']}, CNI protocols "
+            f"{', '.join(facts['cni']['protocols']) or 'unknown'}")
+    if containerd["version"] and version_tuple(containerd["version"]) < (1, 6, 4):
+        add("containerd-version", "error", f"containerd {containerd['version']}: 1.6.0-1.6.3 "
+            "fail pod networking with older CNI plugins; install 1.6.4 or later")
+    if facts["cni"]["protocols"] and "1.0.0" not in facts["cni"]["protocols"]:
+        add("cni-plugins", "error", f"the CNI plugins in {facts['cni']['bin_dir']} do not speak "
+            "CNI 1.0.0, which containerd 1.6 needs: install plugins 1.0 or later")
+    for name, version in facts["cni"]["configs"].items():
+        if not version:
+            add("cni-config-version", "error", f"{facts['cni']['conf_dir']}/{name} declares no "
+                "cniVersion; containerd 1.6 refuses it")
     if containerd["config_error"]:
         add("containerd-config-invalid", "error", f"{CONTAINERD_CONFIG}: "
             f"{containerd['config_error']}")
@@ -347,11 +385,13 @@ def main() -> None:
         "state_dir": {"type": "path", "default": "/var/lib/harness/migration"},
         "endpoint": {"type": "str", "default": "unix:///run/containerd/containerd.sock"},
     }, supports_check_mode=True)
+    kubelet = kubelet_facts()
     facts = {
-        "kubelet": kubelet_facts(),
+        "kubelet": kubelet,
         "docker": docker_facts(DockerAPI(module.params["docker_host"])),
         "containerd": containerd_facts(),
         "runc": (run("runc", "--version") or "").split()[-1] or None,
+        "cni": cni_facts(kubelet),
         "crictl": shutil.which("crictl"),
         "cri_dockerd": systemctl("is-enabled", "cri-docker.service") not in ("unknown", ""),
         "node": {"negative_oom_score_adj_refused": negative_oom_score_adj_refused(),

@@ -86,6 +86,8 @@ def test_preflight_prints_findings_and_writes_them_as_json(migration_lab, before
         assert {"daemon-json:registry-mirrors", "daemon-json:insecure-registries",
                 "daemon-json:log-opts"} <= set(ids), ids
         assert entry["facts"]["kubelet"]["runtime"] == "dockershim"
+        assert "1.0.0" in entry["facts"]["cni"]["protocols"]  # what containerd 1.6 needs
+        assert "containerd 1.6.20" in ids["versions"]["message"]
         assert entry["settings"]["container_log_max_size"] == "10Mi"
         assert entry["node"]["runtime_version"].startswith("docker://")
     assert "daemon-json:log-opts" in done.stdout
