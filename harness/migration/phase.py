@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness import junit
 from harness.errors import InputError
 from harness.inventory import Inventory, load_inventory, load_inventory_or_none
 from harness.lab import state
@@ -69,9 +68,8 @@ def summarize(result: runner.PlaybookRun) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]
     lines += [f"FAILED {t.node}: {t.task}: {t.message}" for t in result.failed()]
-    lines.append(f"JUnit: {junit.junit_path(Path('.'), '<node>', result.phase).name} in "
-                 f"{result.artifacts.parent.parent / 'junit'}; Ansible artifacts: "
-                 f"{result.artifacts}")
+    lines.append(f"JUnit: {result.artifacts.parent.parent / 'junit'}/junit-<node>-"
+                 f"{result.phase}.xml; Ansible artifacts: {result.artifacts}")
     return "\n".join(lines)
 
 

@@ -356,10 +356,13 @@ def findings(facts: dict) -> list[dict]:
     if kubelet["runtime"] == "dockershim" and not kubelet["pod_infra_image"]:
         add("sandbox-image-unknown", "warning", "no --pod-infra-container-image: containerd "
             "will use its own default pause image, which must be present offline")
-    needed = int(docker.get("image_bytes", 0) * 1.1)
+    # Docker stages an export under its data root before streaming it, and containerd stores the
+    # copy: on one filesystem (the usual case) the copy needs the images' size twice.
+    needed = int(docker.get("image_bytes", 0) * 2.1)
     if needed and facts["node"]["containerd_free_bytes"] < needed:
         add("disk-space", "error", f"{facts['node']['containerd_free_bytes']} bytes free for "
-            f"containerd, the image copy needs about {needed}")
+            f"containerd, the image copy needs about {needed} (Docker's staged export and "
+            "containerd's copy)")
     daemon_json = docker["daemon_json"]
     if "__invalid__" in daemon_json:
         add("daemon-json-invalid", "error", f"{DAEMON_JSON}: {daemon_json['__invalid__']}")
