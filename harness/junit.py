@@ -38,6 +38,7 @@ from harness.errors import (
     InputError,
     UnreachableError,
 )
+from harness.table import format_table
 
 UNREACHABLE = "UNREACHABLE"
 TIMEOUT = "TIMEOUT"
@@ -280,7 +281,4 @@ def format_summary(summary: Summary) -> str:
     def row(c: SuiteCounts) -> tuple[str, ...]:
         return (c.node, c.suite or "-", *(str(n) for n in (
             c.tests, c.passed, c.failures, c.errors, c.skipped, c.unreachable)))
-    rows = [header, *(row(s) for s in summary.suites), row(summary.total())]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return format_table([header, *(row(s) for s in summary.suites), row(summary.total())])

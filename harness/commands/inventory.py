@@ -2,6 +2,7 @@
 
 from harness.errors import EXIT_OK, EXIT_UNREACHABLE, UnreachableError
 from harness.inventory import Inventory, load_inventory
+from harness.table import format_table
 
 
 def register(sub):
@@ -41,9 +42,7 @@ def format_nodes(inventory: Inventory) -> str:
          ",".join(n.groups) or "-", str(n.ssh_key) if n.ssh_key else "(default)")
         for n in inventory.nodes
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [format_table(rows)]
     cluster = inventory.cluster
     lines.append(f"{len(inventory.nodes)} node(s); kubernetes "
                  f"{cluster.kubernetes_version or '(not set)'}; kubeconfig "

@@ -7,6 +7,7 @@ import argparse
 from harness.lab import state
 from harness.lab.paths import cache_root
 from harness.providers.lab import LabProvider
+from harness.table import format_table
 
 DESCRIPTION = """Provision, inspect and tear down the local lab: systemd nodes (systemd-nspawn
 machines) running Docker, on a private bridge of this machine.
@@ -74,9 +75,7 @@ def _status(args) -> int:
     rows = [("NODE", "ADDRESS", "STATE", "SSH", "RUNTIME")]
     statuses = LabProvider(args.name).status()
     rows += [(s.name, s.address, s.state, _ok(s.ssh_ok), _ok(s.runtime_ok)) for s in statuses]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(format_table(rows))
     return 0 if all(s.ssh_ok and s.runtime_ok for s in statuses) else 1
 
 

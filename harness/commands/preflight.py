@@ -4,6 +4,7 @@ printed and written as JSON (<out>/preflight.json), and a blocking one fails the
 import json
 
 from harness.migration import phase
+from harness.table import format_table
 
 FACTS_TASK = "Read the kubelet, Docker and containerd configuration"
 API_TASK = "Read the Node object"
@@ -39,9 +40,7 @@ def table(per_node: dict) -> str:
     rows = [("NODE", "SEVERITY", "FINDING", "MESSAGE")]
     for node, entry in per_node.items():
         rows += [(node, f["severity"], f["id"], f["message"]) for f in entry["findings"]]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)),
-                                r[3]]) for r in rows)
+    return format_table(rows)
 
 
 def run(args) -> int:

@@ -10,6 +10,7 @@ from harness.errors import InputError
 from harness.inventory import Inventory, load_inventory, load_inventory_or_none
 from harness.lab import state
 from harness.migration import runner
+from harness.table import format_table
 
 
 def add_arguments(parser) -> None:
@@ -64,9 +65,7 @@ def summarize(result: runner.PlaybookRun) -> str:
         c = result.counts(node)
         rows.append((node, result.phase, *(str(c[k]) for k in
                                            ("ok", "changed", "failed", "skipped", "unreachable"))))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [format_table(rows)]
     lines += [f"FAILED {t.node}: {t.task}: {t.message}" for t in result.failed()]
     lines.append(f"JUnit: {result.artifacts.parent.parent / 'junit'}/junit-<node>-"
                  f"{result.phase}.xml; Ansible artifacts: {result.artifacts}")
