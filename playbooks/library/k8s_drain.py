@@ -49,11 +49,8 @@ def label(pod) -> str:
     return f"{pod.metadata.namespace}/{pod.metadata.name}"
 
 
-def budgets_for(pod, kubeconfig: str) -> list[str]:
+def budgets_for(pod, policy) -> list[str]:
     """Names of the PodDisruptionBudgets in the pod's namespace that select it."""
-    from kubernetes import client, config
-
-    policy = client.PolicyV1Api(config.new_client_from_config(config_file=kubeconfig))
     labels = pod.metadata.labels or {}
     names = []
     for pdb in policy.list_namespaced_pod_disruption_budget(pod.metadata.namespace).items:
@@ -91,7 +88,10 @@ def main() -> None:
     }, supports_check_mode=True)
     p = module.params
     dry_run = p["dry_run"] or module.check_mode
+    from kubernetes import client
+
     core = core_api(p["kubeconfig"])
+    policy = client.PolicyV1Api(core.api_client)  # one connection for the budget lookups
     started = time.monotonic()
     node = core.read_node(p["name"])
     cordon = not node.spec.unschedulable
@@ -113,7 +113,7 @@ def main() -> None:
         for name, pod in list(pending.items()):
             status = evict(core, pod, dry_run)
             if status == 429:
-                blocked[name] = budgets_for(pod, p["kubeconfig"])
+                blocked[name] = budgets_for(pod, policy)
             else:
                 blocked.pop(name, None)
                 del pending[name]
