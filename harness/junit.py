@@ -120,14 +120,28 @@ def relabel_pytest_junit(src: Path, out_dir: Path, node: str, suite: str,
                          host: str | None = None) -> Path:
     """Rewrite a `pytest --junitxml` file as node `node`'s `suite` suite: the suite renamed to
     the node, every classname prefixed with the node and made dot-free."""
-    testsuite = _new_suite(node, suite, host)
-    cases = []
+    return split_pytest_junit_by_node(src, out_dir, suite, {node: host} if host else {},
+                                      node)[node]
+
+
+def split_pytest_junit_by_node(src: Path, out_dir: Path, suite: str, hosts: dict[str, str | None],
+                               rest: str) -> dict[str, Path]:
+    """Rewrite a `pytest --junitxml` file as one `suite` suite per node: a test whose parameter
+    id is a node's name (`test_x[worker-1]`) goes to that node, every other test to `rest`.
+    Returns node -> file written (`rest` always gets one, empty if no test was its)."""
+    groups: dict[str, list[TestCase]] = {rest: []}
     for source_suite in read(src):
         for case in source_suite:
+            param = case.name.rpartition("[")[2].removesuffix("]") if "[" in case.name else ""
+            node = param if param in hosts else rest
             case.classname = classname(node, case.classname or suite)
-            cases.append(case)
-    testsuite.add_testcases(cases)
-    return _write(testsuite, junit_path(out_dir, node, suite))
+            groups.setdefault(node, []).append(case)
+    written = {}
+    for node, cases in groups.items():
+        testsuite = _new_suite(node, suite, hosts.get(node))
+        testsuite.add_testcases(cases)
+        written[node] = _write(testsuite, junit_path(out_dir, node, suite))
+    return written
 
 
 def _write(testsuite: TestSuite, path: Path) -> Path:
@@ -245,12 +259,17 @@ class Summary:
             total.unreachable += s.unreachable
         return total
 
+    def all_skipped(self) -> list[SuiteCounts]:
+        """Suites that ran tests and skipped every one: they checked nothing."""
+        return [s for s in self.suites if s.tests and s.skipped == s.tests]
+
     def exit_code(self) -> int:
-        """3 if a node was unreachable or timed out, else 1 on any failure or error, else 0."""
+        """3 if a node was unreachable or timed out, else 1 on any failure or error or on a
+        suite that skipped every test (a gate that checked nothing did not pass), else 0."""
         total = self.total()
         if total.unreachable:
             return EXIT_UNREACHABLE
-        if total.failures or total.errors:
+        if total.failures or total.errors or self.all_skipped():
             return EXIT_FAILURES
         return EXIT_OK
 
@@ -276,9 +295,44 @@ def verify(xml: JUnitXml) -> Summary:
     return summary
 
 
+@dataclass(frozen=True)
+class FailingTest:
+    node: str
+    suite: str
+    test: str
+    message: str
+
+
+def failures(xml: JUnitXml) -> list[FailingTest]:
+    """Every failed or erroring testcase, with its node and suite, in file order."""
+    found = []
+    for testsuite in xml:
+        props = {p.name: p.value for p in testsuite.properties()}
+        for case in testsuite:
+            for result in case.result:
+                if isinstance(result, (Failure, Error)):
+                    message = " ".join((result.message or result.type or "").split())
+                    found.append(FailingTest(testsuite.name or "?", props.get("suite", ""),
+                                             case.name, message))
+    return found
+
+
+def format_failures(xml: JUnitXml, limit: int = 40) -> str:
+    """A table of the failing tests (node, suite or phase, test, message); empty if none."""
+    failing = failures(xml)
+    if not failing:
+        return ""
+    rows = [("NODE", "SUITE", "FAILING TEST", "MESSAGE")]
+    rows += [(f.node, f.suite, f.test, f.message[:100]) for f in failing[:limit]]
+    more = f"\n... and {len(failing) - limit} more" if len(failing) > limit else ""
+    return format_table(rows) + more
+
+
 def format_summary(summary: Summary) -> str:
     header = ("NODE", "SUITE", "TESTS", "PASSED", "FAILED", "ERRORS", "SKIPPED", "UNREACHABLE")
     def row(c: SuiteCounts) -> tuple[str, ...]:
         return (c.node, c.suite or "-", *(str(n) for n in (
             c.tests, c.passed, c.failures, c.errors, c.skipped, c.unreachable)))
-    return format_table([header, *(row(s) for s in summary.suites), row(summary.total())])
+    table = format_table([header, *(row(s) for s in summary.suites), row(summary.total())])
+    empty = [f"{s.node} {s.suite}" for s in summary.all_skipped()]
+    return table + (f"\nFAILED: every test skipped in {', '.join(empty)}" if empty else "")

@@ -85,11 +85,17 @@ def pytest_argv(args, suite: str, junit: Path, endpoint: str | None = None) -> l
     return argv + list(args.pytest_args)
 
 
-def run_suite(argv: list[str], junit: Path, label: str) -> int:
+def run_suite(argv: list[str], junit_file: Path, label: str) -> int:
     status = subprocess.run(argv, check=False).returncode
-    report = f"JUnit {junit}" if junit.exists() else "no JUnit written"
+    report = f"JUnit {junit_file}" if junit_file.exists() else "no JUnit written"
     print(f"harness conformance: {label}: pytest exit {status}, {report}", file=sys.stderr)
-    return PYTEST_EXIT.get(status, EXIT_FAILURES)
+    code = PYTEST_EXIT.get(status, EXIT_FAILURES)
+    if code == EXIT_OK and junit_file.exists() and \
+            junit.verify(junit.read(junit_file)).all_skipped():
+        print(f"harness conformance: {label}: every test skipped, nothing was checked",
+              file=sys.stderr)
+        return EXIT_FAILURES
+    return code
 
 
 def worst_of(codes) -> int:

@@ -24,6 +24,9 @@ def run(args) -> int:
     merged = junit.merge(files, args.out)
     summary = junit.verify(merged)
     print(junit.format_summary(summary))
+    failing = junit.format_failures(merged)
+    if failing:
+        print(failing)
     print(f"merged {len(files)} file(s) into {args.out}")
     # The HTML report (a later issue) renders from `merged` and `summary` here.
     return summary.exit_code()

@@ -40,3 +40,12 @@ def test_unreachable_endpoint_exits_3_in_one_line(tmp_path):
     assert done.returncode == 3
     assert f"{missing} (from --cri-endpoint)" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_run_where_every_test_skipped_exits_1(private_containerd, tmp_path):
+    """The restart check skips without --allow-runtime-restart: a run of only that checked
+    nothing, and must not pass the gate."""
+    done = harness("--cri-endpoint", private_containerd.endpoint, "--junit-dir", str(tmp_path),
+                   "--workers", "1", "--", "-k", "test_restart_keeps_sandboxes_and_containers")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "every test skipped, nothing was checked" in done.stderr

@@ -108,6 +108,19 @@ def test_all_passed_maps_to_exit_0(tmp_path):
     assert junit.verify(junit.merge(junit.junit_files(tmp_path))).exit_code() == 0
 
 
+def test_a_suite_that_skipped_every_test_fails_the_gate(tmp_path):
+    """A suite whose every test skipped checked nothing: the run is not green, and the summary
+    says which suite on which node."""
+    junit.write_suite(tmp_path, "worker-1", "cri", [junit.CaseResult("pulls", "skipped",
+                                                                     message="no registry")])
+    junit.write_suite(tmp_path, "worker-1", "oci", [junit.CaseResult("runs"),
+                                                    junit.CaseResult("hooks", "skipped")])
+    summary = junit.verify(junit.merge(junit.junit_files(tmp_path)))
+    assert summary.exit_code() == 1
+    assert [(s.node, s.suite) for s in summary.all_skipped()] == [("worker-1", "cri")]
+    assert junit.format_summary(summary).endswith("FAILED: every test skipped in worker-1 cri")
+
+
 def test_pipeline_steps_become_testcases(tmp_path):
     steps = junit.StepRecorder("10.0.0.3", "migration")
     with steps.step("drain"):
