@@ -24,7 +24,9 @@ from packaging.requirements import Requirement
 
 import harness
 from harness import images
+from harness.cri import suite_images
 from harness.errors import InputError, StepFailed
+from harness.images.build import shipped_name
 from harness.transport.base import Transport
 
 # What the suites import on a node, beyond the standard library; requirements follow.
@@ -38,9 +40,15 @@ SUITE_DISTRIBUTIONS = (
     "jsonschema",
     "requests",
     "filelock",
+    "bcrypt",  # the CRI suite's registry with basic auth
 )
-# `large` is for benchmarks only; every other fixture image goes with its default parameters.
+# `large` at its default size is for benchmarks only; every other fixture image goes with its
+# default parameters, and the CRI suite's parameterised images with theirs.
 UNSTAGED_IMAGES = ("large",)
+# Programs the suites start on the node: the CRI suite's pull tests push to a registry on the
+# node's loopback (which containerd pulls from over plain HTTP). Nodes rarely have one, so the
+# harness's own goes along (Go, linked against libc only).
+STAGED_PROGRAMS = ("/usr/bin/docker-registry",)
 REMOTE_ROOT = "/opt/harness"
 PROJECT_ROOT = Path(harness.__file__).resolve().parent.parent
 
@@ -63,7 +71,8 @@ class Stage:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
         args = ["python3", "-m", "pytest", f"suites/{suite}", "-p", "no:cacheprovider",
                 "-q", f"--junitxml={junit}", *extra]
-        return f"cd {shlex.quote(self.root)}/src && env {env} {shlex.join(args)}"
+        return (f"cd {shlex.quote(self.root)}/src && env {env} "
+                f"PATH={shlex.quote(self.root + '/bin')}:\"$PATH\" {shlex.join(args)}")
 
 
 def distributions(names: Iterable[str]) -> list[metadata.Distribution]:
@@ -102,17 +111,22 @@ def build_bundle(out_dir: Path) -> Path:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         _add_tree(tar, PROJECT_ROOT / "harness", "src/harness")
         _add_tree(tar, PROJECT_ROOT / "suites", "src/suites")
+        for program in map(Path, STAGED_PROGRAMS):
+            if program.is_file():
+                tar.add(program, f"bin/{program.name}")
         for dist in distributions(SUITE_DISTRIBUTIONS):
             for file in sorted(dist.files or (), key=str):
                 located = Path(dist.locate_file(file))
                 if located.is_file() and ".." not in file.parts and file.suffix != ".pyc":
                     tar.add(located, f"site/{file}", recursive=False)
-        for name in (n for n in images.recipes() if n not in UNSTAGED_IMAGES):
-            built = images.build(name)
-            tar.add(built.oci_layout.parent / "image.json", f"images/{name}/image.json")
-            tar.add(built.oci_layout, f"images/{name}/oci")
-            tar.add(built.oci_archive, f"images/{name}/oci.tar")
-            tar.add(built.docker_archive, f"images/{name}/docker.tar")
+        variants = [(n, {}) for n in images.recipes() if n not in UNSTAGED_IMAGES]
+        for name, params in [*variants, *suite_images.shipped_variants()]:
+            built = images.build(name, **params)
+            where = f"images/{shipped_name(name, params)}"
+            tar.add(built.oci_layout.parent / "image.json", f"{where}/image.json")
+            tar.add(built.oci_layout, f"{where}/oci")
+            tar.add(built.oci_archive, f"{where}/oci.tar")
+            tar.add(built.docker_archive, f"{where}/docker.tar")
     data = buf.getvalue()
     bundle = out_dir / f"harness-stage-{hashlib.sha256(data).hexdigest()[:16]}.tar"
     if not bundle.exists():

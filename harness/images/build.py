@@ -208,11 +208,16 @@ def write_image(p: Plan, out: Path) -> BuiltImage:
     )
 
 
-def shipped(name: str) -> BuiltImage | None:
+def shipped_name(name: str, params: dict) -> str:
+    """The directory a shipped image lives in: `large@size=1000` for parameters."""
+    return "@".join([name, *(f"{k}={v}" for k, v in sorted(params.items()))])
+
+
+def shipped(name: str, params: dict | None = None) -> BuiltImage | None:
     """An image built elsewhere and shipped with a staged harness (see harness.staging): nodes
     have neither gcc nor busybox-static, so they take the host's bytes as they are."""
     base = os.environ.get("HARNESS_SHIPPED_IMAGES")
-    meta = Path(base, name, "image.json") if base else None
+    meta = Path(base, shipped_name(name, params or {}), "image.json") if base else None
     if meta is None or not meta.is_file():
         return None
     return BuiltImage.from_json(meta.read_text(), meta.parent)
@@ -220,7 +225,7 @@ def shipped(name: str) -> BuiltImage | None:
 
 def build(name: str, **params) -> BuiltImage:
     """Build (or take from the cache) the image of recipe `name` with `params`."""
-    if not params and (image := shipped(name)):
+    if image := shipped(name, params):
         return image
     p = plan(name, params)
     final = cache.entry_dir(name, cache.key(inputs(p)))

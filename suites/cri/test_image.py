@@ -18,6 +18,7 @@ import requests
 
 from harness import images as image_builder
 from harness.cri.client import CriError
+from harness.cri.suite_images import AUTH_IMAGE, PULL_IMAGE_KEYS, TLS_IMAGE, pull_image
 from harness.daemons.registry import Registry, RegistryConfig
 from harness.errors import MissingToolError
 from harness.images import load
@@ -41,27 +42,24 @@ def _start_registry(**cfg):
 # One distinct image per pulling test, with the extra tags it needs (all share the repository
 # harness.local/large, so tags are unique across keys): containerd 1.6's image store can race
 # when an image is pulled again right after it was removed.
-PULL_IMAGES = {
-    "by_tag": (), "digest": (), "timeout": (), "three_a": (), "three_b": (), "three_c": (),
-    "status_forms": ("forms-b", "forms-c"), "remove_tags": ("remove-b", "remove-c"),
-    "two_names": (), "after_pull": (), "after_remove": (), "concurrent": (), "id_apis": (),
-    "no_tag": ("latest",),
-}
+# Extra tags per pull image (harness.cri.suite_images.PULL_IMAGE_KEYS lists them all).
+EXTRA_TAGS = {"status_forms": ("forms-b", "forms-c"), "remove_tags": ("remove-b", "remove-c"),
+              "no_tag": ("latest",)}
 
 
 @pytest.fixture(scope="session")
 def registry(cri, facts):
-    """A plain-HTTP registry on 127.0.0.1 with the images of PULL_IMAGES (small distinct
+    """A plain-HTTP registry on 127.0.0.1 with the images of PULL_IMAGE_KEYS (small distinct
     images, by key; refs[key] lists every tag) and one image under three tags (multi)."""
     if not facts.local_socket:
         pytest.skip("the suite's registry listens on this machine's loopback: run on the node")
     registry, base = _start_registry()
     try:
-        built = {key: image_builder.build("large", size=1000 + i)
-                 for i, key in enumerate(PULL_IMAGES)}
+        built = {key: image_builder.build(name, **params)
+                 for key in PULL_IMAGE_KEYS for name, params in [pull_image(key)]}
         built["multi"] = image_builder.build("multi-tag")
         refs = {key: load.into_registry(registry.url, img) for key, img in built.items()}
-        for key, tags in PULL_IMAGES.items():
+        for key, tags in EXTRA_TAGS.items():
             for tag in tags:
                 refs[key].append(_retag(registry.url, refs[key][0], tag))
         yield registry, built, refs
@@ -174,7 +172,7 @@ def auth_registry(facts):
         pytest.skip("the suite's registry listens on this machine's loopback: run on the node")
     plain, base = _start_registry()
     try:
-        refs = load.into_registry(plain.url, image_builder.build("many-layers", layers=4))
+        refs = load.into_registry(plain.url, image_builder.build(AUTH_IMAGE[0], **AUTH_IMAGE[1]))
     finally:
         plain.stop()
     registry = Registry(RegistryConfig(base_dir=base, auth=AUTH, port=plain.port)).start()
@@ -211,7 +209,7 @@ def test_pull_from_tls_registry_with_ca(cri, pytestconfig, facts):
         pytest.skip("no --tls-registry given: TLS pulls need a registry the runtime's own "
                     "config trusts (containerd: config_path/<host>/hosts.toml with ca)")
     ca = pytestconfig.getoption("tls_registry_ca")
-    ref = load.into_registry(f"https://{host}", image_builder.build("many-layers", layers=5),
+    ref = load.into_registry(f"https://{host}", image_builder.build(TLS_IMAGE[0], **TLS_IMAGE[1]),
                              ca=ca)[0]
     try:
         cri.pull_image(ref)
