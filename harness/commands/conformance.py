@@ -1,6 +1,6 @@
 """`harness conformance`: run the conformance suites (pytest) against this node's runtime, or
-against inventory nodes through an SSH-forwarded CRI socket, with one JUnit file per suite and
-node.
+staged onto inventory nodes and run there (as `harness run` does), with one JUnit file per suite
+and node.
 
 Thin on purpose: the suites own their options (see suites/cri/README.md); this picks the suite,
 passes the endpoint and runtime settings through, and maps pytest's exit status onto the CLI's.
@@ -20,13 +20,10 @@ from harness.errors import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     InputError,
-    StepFailed,
-    UnreachableError,
 )
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
 SUITES = ("cri",)
-DEFAULT_NODE_ENDPOINT = "unix:///run/containerd/containerd.sock"
 # pytest: 0 passed, 1 tests failed, 2 interrupted, 3 internal error or pytest.exit(3) from the
 # suite (endpoint unreachable), 4 usage error, 5 nothing collected.
 PYTEST_EXIT = {0: EXIT_OK, 1: EXIT_FAILURES, 2: EXIT_USAGE, 3: EXIT_UNREACHABLE, 4: EXIT_USAGE,
@@ -48,9 +45,11 @@ def register(sub):
     parser.add_argument("--cri-image-endpoint", help="CRI image endpoint if separate")
     parser.add_argument("--runtime-handler", default="", help="runtime handler for every pod")
     parser.add_argument("--inventory", type=Path, metavar="FILE",
-                        help="run against the inventory's nodes over SSH (the node's "
-                        "cri_endpoint, default the containerd socket, forwarded here); tests "
-                        "needing the node's filesystem skip")
+                        help="run on the inventory's nodes: the suites are staged onto each "
+                        "node over SSH and run there (the node's cri_endpoint, else found as "
+                        "crictl finds it)")
+    parser.add_argument("--forks", type=int, default=5, metavar="N",
+                        help="inventory nodes worked on at once (default 5)")
     parser.add_argument("--node", action="append", metavar="NAME",
                         help="only this inventory node (repeatable)")
     parser.add_argument("--junit-dir", type=Path, default=Path("reports"),
@@ -58,7 +57,9 @@ def register(sub):
     parser.add_argument("--workers", type=int, default=2,
                         help="parallel pytest workers (default 2; 1 = no xdist)")
     parser.add_argument("--allow-runtime-restart", action="store_true",
-                        help="also run the restart check (restarts the runtime; forces 1 worker)")
+                        help="also run the restart check (restarts the runtime; forces 1 worker; "
+                        "on inventory nodes only where the kubelet is stopped or the node is "
+                        "cordoned)")
     parser.add_argument("--runtime-restart-command",
                         help="shell command restarting the runtime (suite default: "
                         "systemctl restart containerd)")
@@ -67,22 +68,16 @@ def register(sub):
     return parser
 
 
-def pytest_argv(args, suite: str, junit: Path, endpoint: str | None = None) -> list[str]:
-    """The suite's command line; `endpoint` is a forwarded socket of a remote node."""
+def pytest_argv(args, suite: str, junit_file: Path) -> list[str]:
+    """The suite's command line on this machine."""
     argv = [sys.executable, "-m", "pytest", str(SUITES_DIR / suite), "-p", "no:cacheprovider",
-            "-q", f"--junitxml={junit}"]
-    if endpoint:
-        argv += ["--cri-endpoint", endpoint, "--cri-remote"]
-    for flag in ("cri_endpoint", "cri_image_endpoint", "runtime_restart_command"):
-        if getattr(args, flag) and not (endpoint and flag == "cri_endpoint"):
+            "-q", f"--junitxml={junit_file}"]
+    for flag in ("cri_endpoint", "cri_image_endpoint"):
+        if getattr(args, flag):
             argv += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
-    if args.runtime_handler:
-        argv += ["--runtime-handler", args.runtime_handler]
-    if args.allow_runtime_restart:
-        argv.append("--allow-runtime-restart")
-    elif args.workers > 1:
+    if args.workers > 1 and not args.allow_runtime_restart:
         argv += ["-n", str(args.workers), "--dist", "loadgroup"]
-    return argv + list(args.pytest_args)
+    return argv + suite_args(args)
 
 
 def run_suite(argv: list[str], junit_file: Path, label: str) -> int:
@@ -103,30 +98,46 @@ def worst_of(codes) -> int:
     return max(codes, key=lambda c: (c != EXIT_OK, c), default=EXIT_OK)
 
 
-def run_on_node(args, node, suites: list[str]) -> int:
-    """Forward the node's CRI socket over SSH, put the suite's images there, run the suites;
-    each suite's JUnit is relabelled for the node (junit-<node>-<suite>.xml, dot-free)."""
-    from harness.cri.suite_images import build_all, load_on_node
-    from harness.providers.reach import open_transport
+def run_on_nodes(args, suites: list[str]) -> int:
+    """The suites staged onto each inventory node and run there (harness.node_suites, as
+    `harness run` does); the verdict is the JUnit's, steps included."""
+    from harness import node_suites
+    from harness.inventory import load_inventory
 
-    endpoint = node.cri_endpoint or DEFAULT_NODE_ENDPOINT
-    try:
-        with open_transport(node) as transport, \
-                transport.forward_unix_socket(endpoint) as local:
-            load_on_node(transport, endpoint, build_all())
-            codes = []
-            for suite in suites:
-                raw = args.junit_dir / "raw" / f"{suite}-{node.name}.xml"
-                argv = pytest_argv(args, suite, raw, endpoint=f"unix://{local}")
-                codes.append(run_suite(argv, raw, f"{suite} on {node.name}"))
-                if raw.exists():
-                    junit.relabel_pytest_junit(raw, args.junit_dir, node.name, suite, node.host)
-            return worst_of(codes)
-    except (UnreachableError, StepFailed) as err:  # this node only; the others still run
-        print(f"harness conformance: {node.name}: {err}", file=sys.stderr)
-        for suite in suites:
-            junit.write_unreachable(args.junit_dir, node.name, suite, err, node.host)
-        return err.exit_code
+    inventory = load_inventory(args.inventory)
+    nodes = selected_nodes(inventory, args.node)
+    spec = node_suites.SuiteRun(
+        tuple(suites), args.junit_dir, {"cri": tuple(suite_args(args))}, forks=args.forks,
+        disruptive=args.allow_runtime_restart, cordoned=cordoned_in(inventory))
+    steps = {n.name: junit.StepRecorder(n.name, "conformance steps", n.host) for n in nodes}
+    node_suites.run_on_nodes(nodes, spec, steps)
+    files = [recorder.write(args.junit_dir) for recorder in steps.values()]
+    files += [junit.junit_path(args.junit_dir, n.name, s) for n in nodes for s in suites]
+    summary = junit.verify(junit.merge(f for f in files if f.exists()))
+    print(junit.format_summary(summary))
+    return summary.exit_code()
+
+
+def suite_args(args) -> list[str]:
+    """The CRI suite's options as given here (the endpoint is each node's own)."""
+    argv = []
+    if args.runtime_handler:
+        argv += ["--runtime-handler", args.runtime_handler]
+    if args.runtime_restart_command:
+        argv += ["--runtime-restart-command", args.runtime_restart_command]
+    if args.allow_runtime_restart:
+        argv.append("--allow-runtime-restart")
+    return argv + list(args.pytest_args)
+
+
+def cordoned_in(inventory):
+    """node name -> whether its Node is cordoned, when the inventory names a cluster."""
+    if inventory.cluster.kubeconfig is None:
+        return None
+    from kubernetes import client, config
+
+    api = client.CoreV1Api(config.new_client_from_config(str(inventory.cluster.kubeconfig)))
+    return lambda name: bool(api.read_node(name).spec.unschedulable)
 
 
 def run(args) -> int:
@@ -139,7 +150,7 @@ def run(args) -> int:
                          hint="run harness from its source checkout")
     args.junit_dir.mkdir(parents=True, exist_ok=True)
     if args.inventory:
-        return worst_of(run_on_node(args, node, suites) for node in selected_nodes(args))
+        return run_on_nodes(args, suites)
     return worst_of(run_here(args, suite) for suite in suites)
 
 
@@ -153,13 +164,7 @@ def run_here(args, suite: str) -> int:
     return code
 
 
-def selected_nodes(args):
-    from harness.inventory import load_inventory
-
-    nodes = load_inventory(args.inventory).nodes
-    wanted = set(args.node or ())
-    unknown = wanted - {n.name for n in nodes}
-    if unknown:
-        raise InputError(f"{args.inventory}: no node named {sorted(unknown)[0]}",
-                         hint=f"nodes: {', '.join(n.name for n in nodes)}")
-    return [n for n in nodes if not wanted or n.name in wanted]
+def selected_nodes(inventory, names: list[str] | None):
+    for name in names or ():
+        inventory.node(name)  # an unknown name is an input error naming the inventory
+    return [n for n in inventory.nodes if not names or n.name in names]

@@ -49,9 +49,9 @@ def _systemd_cgroup(cri: CriClient, config: dict, handler: str) -> bool:
     return bool(options.get("SystemdCgroup") or config.get("systemdCgroup"))
 
 
-def gather(cri: CriClient, handler: str = "", on_node: bool = True) -> RuntimeFacts:
-    """Facts about the runtime behind `cri`; `on_node` false when its socket is forwarded from
-    another machine (then nothing on this machine's filesystem belongs to the runtime)."""
+def gather(cri: CriClient, handler: str = "") -> RuntimeFacts:
+    """Facts about the runtime behind `cri`, which the suite reaches on its own node (a TCP
+    endpoint has no socket here)."""
     version = cri.version()
     try:
         status = cri.status(verbose=True)
@@ -64,7 +64,7 @@ def gather(cri: CriClient, handler: str = "", on_node: bool = True) -> RuntimeFa
             "recursive_read_only_mounts": handler.features.recursive_read_only_mounts,
             "user_namespaces": handler.features.user_namespaces,
         }
-    local = on_node and cri.endpoint.startswith("unix://")
+    local = cri.endpoint.startswith("unix://")
     socket = cri.endpoint.removeprefix("unix://") if local else None
     config = info.get("config") if isinstance(info.get("config"), dict) else {}
     return RuntimeFacts(
@@ -75,7 +75,7 @@ def gather(cri: CriClient, handler: str = "", on_node: bool = True) -> RuntimeFa
         sandbox_image=config.get("sandboxImage"),
         status_info=info,
         handler_features=handlers,
-        apparmor=on_node and APPARMOR_ENABLED.exists()
+        apparmor=APPARMOR_ENABLED.exists()
         and APPARMOR_ENABLED.read_text().strip() == "Y",
         systemd_cgroup=_systemd_cgroup(cri, config, handler),
     )

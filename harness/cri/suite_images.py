@@ -1,17 +1,12 @@
-"""The fixture images the CRI suite runs its containers from, and putting them on a node
-whose runtime the suite reaches through a forwarded socket."""
+"""The fixture images the CRI suite runs its containers from and pulls."""
 
 from __future__ import annotations
 
-import shlex
-
 from harness import images
 from harness.images.image import BuiltImage
-from harness.transport.base import Transport, socket_path
 
 SUITE_IMAGES = ("busybox", "web", "nonewprivs", "user-uid", "user-name", "user-uid-gid",
                 "user-name-group")
-REMOTE_DIR = "/tmp/hc-cri-images"
 # Images the pull tests push to their own registry: small, distinct (one per test, so tests do
 # not share pulls), and a many-layered one for the auth and TLS pulls. Built from parameters,
 # which a node cannot do (no busybox-static there): staging ships these exact variants.
@@ -34,18 +29,3 @@ def shipped_variants() -> list[tuple[str, dict]]:
 
 def build_all() -> dict[str, BuiltImage]:
     return {name: images.build(name) for name in SUITE_IMAGES}
-
-
-def load_on_node(transport: Transport, endpoint: str, built: dict[str, BuiltImage]) -> None:
-    """Copy each OCI archive to the node and `ctr images import` it into containerd's k8s.io
-    namespace there (the node needs no registry); the copies are removed afterwards."""
-    sock = shlex.quote(socket_path(endpoint))
-    transport.run(["mkdir", "-p", REMOTE_DIR], check=True)
-    try:
-        for name, image in built.items():
-            remote = f"{REMOTE_DIR}/{name}.tar"
-            transport.put(image.oci_archive, remote)
-            transport.run(f"ctr --address {sock} --namespace k8s.io images import {remote}",
-                          timeout=300, check=True)
-    finally:
-        transport.run(["rm", "-rf", REMOTE_DIR])

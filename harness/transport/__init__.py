@@ -9,7 +9,6 @@ from harness.transport.base import (
     CommandResult,
     HostKeyError,
     Transport,
-    socket_path,
 )
 from harness.transport.local import LocalTransport
 
@@ -34,5 +33,5 @@ def __getattr__(name: str):
 
 __all__ = [
     "AuthenticationError", "CommandResult", "HostKeyError", "LocalTransport", "SSHTransport",
-    "Transport", "socket_path", "transport_for",
+    "Transport", "transport_for",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shlex
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,11 +57,6 @@ class Transport(ABC):
     def get(self, remote: str, local: Path | str) -> None:
         """Copy the node's file `remote` to `local`."""
 
-    @abstractmethod
-    def forward_unix_socket(self, remote_path: str) -> AbstractContextManager[Path]:
-        """Yield a local unix socket path connected to the node's socket `remote_path`
-        (`unix://` prefix allowed); dial it as f"unix://{path}"."""
-
     def close(self) -> None:  # noqa: B027 - optional: only connection-holding transports close
         """Release connections; the default has none."""
 
@@ -79,15 +73,6 @@ def command_text(cmd: Command) -> str:
 
 def as_bytes(data: str | bytes | None) -> bytes | None:
     return data.encode() if isinstance(data, str) else data
-
-
-def socket_path(endpoint: str) -> str:
-    """`unix:///run/x.sock` or `/run/x.sock` -> `/run/x.sock`."""
-    path = endpoint.removeprefix("unix://")
-    if not path.startswith("/"):
-        raise InputError(f"socket {endpoint!r} is not an absolute unix socket path",
-                         hint="use unix:///path/to.sock")
-    return path
 
 
 def checked(result: CommandResult, node_name: str) -> CommandResult:

@@ -7,8 +7,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import HarnessTimeout, StepFailed
@@ -20,7 +18,6 @@ from harness.transport.base import (
     as_bytes,
     checked,
     command_text,
-    socket_path,
 )
 
 
@@ -69,7 +66,3 @@ class LocalTransport(Transport):
         except OSError as err:
             raise StepFailed(f"node {self.node_name}: cannot copy {remote} to {local}: "
                              f"{err.strerror}") from None
-
-    @contextmanager
-    def forward_unix_socket(self, remote_path: str) -> Iterator[Path]:
-        yield Path(socket_path(remote_path))  # already local: nothing to relay

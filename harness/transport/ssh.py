@@ -1,4 +1,4 @@
-"""Commands, files and unix-socket forwarding on a node over SSH (paramiko).
+"""Commands and files on a node over SSH (paramiko).
 
 Host keys are verified against a known_hosts file; an unknown host is refused unless
 trust-on-first-use was asked for, in which case its key is recorded. Only connecting is retried
@@ -17,12 +17,9 @@ import shlex
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import paramiko
-from paramiko.common import cMSG_CHANNEL_OPEN
 
 from harness.errors import HarnessTimeout, InputError, StepFailed, UnreachableError
 from harness.inventory import Node
@@ -36,27 +33,12 @@ from harness.transport.base import (
     as_bytes,
     checked,
     command_text,
-    socket_path,
 )
-from harness.transport.forward import UnixSocketRelay
 
 log = logging.getLogger("harness.transport")
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 PASSPHRASE_ENV = "HARNESS_SSH_KEY_PASSPHRASE"
-STREAMLOCAL = "direct-streamlocal@openssh.com"
-
-# When sshd refuses streamlocal forwarding (a hardened sshd_config), a python3 on the node
-# relays its stdin/stdout to the socket instead (python3 is on every node Ansible manages).
-_REMOTE_RELAY = (
-    "import os,socket,sys,threading\n"
-    "s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1])\n"
-    "def up():\n"
-    " while d:=os.read(0,65536):s.sendall(d)\n"
-    " s.shutdown(socket.SHUT_WR)\n"
-    "threading.Thread(target=up,daemon=True).start()\n"
-    "while d:=s.recv(65536):sys.stdout.buffer.write(d);sys.stdout.buffer.flush()\n"
-)
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -95,46 +77,6 @@ class _RecordNewHost(paramiko.MissingHostKeyPolicy):
             fingerprint(key),
             self.known_hosts,
         )
-
-
-# paramiko's open_channel packs the extra fields of tcpip and x11 channels only. OpenSSH's
-# streamlocal channel (its PROTOCOL file, 2.4) needs: string socket path, string reserved,
-# uint32 reserved. They are appended to the CHANNEL_OPEN message on its way out; the path is
-# handed over in a thread-local because open_channel sends from the calling thread.
-_pending_streamlocal = threading.local()
-_OPEN_STREAMLOCAL_PREFIX = (
-    cMSG_CHANNEL_OPEN + len(STREAMLOCAL).to_bytes(4, "big") + STREAMLOCAL.encode()
-)
-
-
-def _install_streamlocal_fields(transport: paramiko.Transport) -> None:
-    if getattr(transport, "_harness_streamlocal", False):
-        return
-    send = transport._send_user_message
-
-    def send_with_streamlocal_fields(message: paramiko.Message):
-        path = getattr(_pending_streamlocal, "path", None)
-        if path is not None and message.asbytes().startswith(_OPEN_STREAMLOCAL_PREFIX):
-            message.add_string(path)
-            message.add_string("")
-            message.add_int(0)
-            _pending_streamlocal.path = None
-        return send(message)
-
-    transport._send_user_message = send_with_streamlocal_fields
-    transport._harness_streamlocal = True
-
-
-def open_streamlocal(
-    transport: paramiko.Transport, path: str, timeout: float = 10.0
-) -> paramiko.Channel:
-    """An SSH channel connected to the unix socket `path` on the server."""
-    _install_streamlocal_fields(transport)
-    _pending_streamlocal.path = path
-    try:
-        return transport.open_channel(STREAMLOCAL, timeout=timeout)
-    finally:
-        _pending_streamlocal.path = None
 
 
 class SSHTransport(Transport):
@@ -367,40 +309,6 @@ class SSHTransport(Transport):
         finally:
             if source != remote:
                 self.run(["rm", "-f", source])
-
-    # --- unix sockets ---------------------------------------------------------------------
-
-    @contextmanager
-    def forward_unix_socket(self, remote_path: str) -> Iterator[Path]:
-        path = socket_path(remote_path)
-        use_relay = False
-
-        def open_stream():
-            nonlocal use_relay
-            transport = self._ssh()
-            if not use_relay:
-                try:
-                    return open_streamlocal(transport, path, self.connect_timeout)
-                except paramiko.ChannelException as err:
-                    # Refused outright (AllowStreamLocalForwarding no) or, in sshd 9.2, as
-                    # "connect failed" when TCP forwarding is off: relay from then on.
-                    log.info(
-                        "node %s: sshd refused streamlocal forwarding to %s (%s); "
-                        "relaying through python3",
-                        self.node.name,
-                        path,
-                        err.text,
-                    )
-                    use_relay = True
-            chan = transport.open_session(timeout=self.connect_timeout)
-            chan.exec_command(
-                self._remote_command(["python3", "-c", _REMOTE_RELAY, path], become=None)
-            )
-            return chan
-
-        self.connect()
-        with UnixSocketRelay(open_stream, f"{self.node.name}:{path}") as local:
-            yield local
 
 
 def _feed(chan: paramiko.Channel, data: bytes | None) -> None:

@@ -43,10 +43,6 @@ def pytest_addoption(parser):
     group.addoption("--cri-image-endpoint", help="CRI image endpoint (default: the runtime's)")
     group.addoption("--cri-timeout", type=float, help="deadline per RPC in seconds "
                     "(default: crictl.yaml timeout, else 30)")
-    group.addoption("--cri-remote", action="store_true",
-                    help="the endpoint is forwarded from another machine: tests that need the "
-                    "node's filesystem, mounts, cgroups or loopback skip (fixture images must "
-                    "already be in the runtime; `harness conformance --inventory` puts them)")
     group.addoption("--runtime-handler", default="",
                     help="runtime handler (RuntimeClass) for every pod sandbox of the suite")
     group.addoption("--allow-runtime-restart", action="store_true",
@@ -114,8 +110,8 @@ def cri(endpoints, pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def facts(cri, runtime_handler, pytestconfig):
-    return gather(cri, runtime_handler, on_node=not pytestconfig.getoption("cri_remote"))
+def facts(cri, runtime_handler):
+    return gather(cri, runtime_handler)
 
 
 @pytest.fixture(scope="session")

@@ -283,7 +283,7 @@ def inherited_filters(facts) -> int:
     one on a systemd-nspawn machine (nspawn filters the whole machine). Read from the node's
     init, so a runtime's filter is told apart from the node's own."""
     if facts.local_socket is None:
-        pytest.skip("needs the node's /proc: the endpoint is forwarded (--cri-remote)")
+        pytest.skip("needs the node's /proc: the suite does not run on the runtime's node")
     status = dict(line.split(":", 1) for line in Path("/proc/1/status").read_text().splitlines()
                   if line.startswith("Seccomp"))
     return 0 if status["Seccomp"].strip() == "0" else int(status["Seccomp_filters"])

@@ -48,15 +48,13 @@ def test_check_names_the_node(tmp_path):
         LocalTransport("hf-local").run(["false"], check=True)
 
 
-def test_put_get_and_forward(tmp_path):
+def test_put_and_get(tmp_path):
     local = LocalTransport("hf-local")
     (tmp_path / "a").write_text("data")
     local.put(tmp_path / "a", str(tmp_path / "b"), mode=0o600)
     local.get(str(tmp_path / "b"), tmp_path / "c")
     assert (tmp_path / "c").read_text() == "data"
     assert (tmp_path / "b").stat().st_mode & 0o777 == 0o600
-    with local.forward_unix_socket("unix:///run/hf-x.sock") as path:
-        assert str(path) == "/run/hf-x.sock"
 
 
 def test_transport_for_picks_by_connection():

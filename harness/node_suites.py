@@ -1,0 +1,146 @@
+"""Running the conformance suites on nodes: the one way `harness run` and `harness conformance
+--inventory` both use. Per node: connect, gather facts, stage the suites (harness.staging), run
+each suite there with pytest, bring its JUnit back relabelled for the node. Every step is a row
+of the node's step recorder, so a dashboard shows where a node stopped; an unreachable node
+stops its own steps, not the others'. At most `forks` nodes are worked on at once.
+
+The suites run on the node, never over a forwarded socket: their checks read the node's
+cgroupfs, /proc and host paths, the streaming URLs (exec, attach, port-forward) point at the
+node's loopback, and a runtime restart must restart the node's runtime, not this machine's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import junit, paths, staging
+from harness.errors import HarnessError, InputError
+from harness.inventory import Node
+from harness.providers.facts import NodeFacts, gather
+from harness.providers.reach import open_transport
+from harness.transport.base import Transport
+
+DEFAULT_FORKS = 5  # as Ansible's
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """Which suites to run on each node, and how."""
+
+    suites: tuple[str, ...]
+    junit_dir: Path
+    suite_args: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    timeout: float = 900.0
+    forks: int = DEFAULT_FORKS
+    # Suites that restart the runtime: only on a node whose kubelet is stopped or that is
+    # cordoned (`cordoned` answers for a node name; None: no cluster to ask).
+    disruptive: bool = False
+    cordoned: Callable[[str], bool] | None = None
+
+
+def progress(node: str, message: str) -> None:
+    print(f"[{node}] {message}", file=sys.stderr, flush=True)
+
+
+def run_on_nodes(nodes: list[Node], spec: SuiteRun,
+                 recorders: dict[str, junit.StepRecorder]) -> None:
+    """Run `spec` on every node, at most spec.forks at a time; steps go to recorders[name]."""
+    if spec.forks < 1:
+        raise InputError(f"--forks {spec.forks}: must be at least 1")
+    bundle = staging.build_bundle(paths.cache_dir("stage"))
+    with ThreadPoolExecutor(max_workers=min(spec.forks, max(1, len(nodes)))) as pool:
+        list(pool.map(lambda node: node_job(node, bundle, spec, recorders[node.name]), nodes))
+
+
+def node_job(node: Node, bundle: Path, spec: SuiteRun, steps: junit.StepRecorder) -> None:
+    try:
+        with _step(steps, node, "connect", lambda: connect(node)) as transport:
+            facts = _step(steps, node, "facts", lambda: gather(transport))
+            progress(node.name, describe(facts))
+            if spec.disruptive:
+                _step(steps, node, "node may be disrupted",
+                      lambda: check_disruptable(transport, node, spec.cordoned))
+            stage = _step(steps, node, "stage", lambda: staging.stage(transport, bundle))
+            for suite in spec.suites:
+                with runtime_to_itself(transport, steps, node, suite):
+                    _step(steps, node, f"suite {suite}",
+                          lambda suite=suite: run_suite(transport, stage, node, suite, spec))
+    except HarnessError as err:
+        progress(node.name, f"stopped: {err}")
+    except Exception as err:  # a bug: its traceback is in the step's JUnit row, not on stderr
+        progress(node.name, f"stopped by an unexpected {type(err).__name__}: {err}")
+
+
+def connect(node: Node) -> Transport:
+    """An open transport to the node, proven by running `true` there."""
+    transport = open_transport(node)
+    try:
+        transport.run("true", timeout=60, check=True)
+    except BaseException:
+        transport.close()
+        raise
+    return transport
+
+
+def _step(steps: junit.StepRecorder, node: Node, name: str, action: Callable):
+    progress(node.name, f"{name} ...")
+    with steps.step(name):
+        result = action()
+    progress(node.name, f"{name} done")
+    return result
+
+
+def kubelet_active(transport: Transport) -> bool:
+    return transport.run("systemctl is-active --quiet kubelet", timeout=30).ok
+
+
+def check_disruptable(transport: Transport, node: Node,
+                      cordoned: Callable[[str], bool] | None) -> None:
+    """A runtime restart under a node's workloads is an outage: refused unless the node runs no
+    kubelet or is cordoned (drained, as `kubectl drain` leaves it)."""
+    if not kubelet_active(transport) or (cordoned is not None and cordoned(node.name)):
+        return
+    raise InputError(f"node {node.name}: the kubelet runs and the node is not cordoned; the "
+                     "restart check would restart containerd under its pods",
+                     hint=f"drain it first (kubectl drain {node.name} --ignore-daemonsets)")
+
+
+@contextmanager
+def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Node, suite: str):
+    """The CRI suite needs the runtime to itself, as critest does: a running kubelet kills the
+    suite's sandboxes as pods it does not know. It is stopped for the suite (its pods keep
+    running) and started again afterwards; nodes without a running kubelet are left alone."""
+    if suite != "cri" or not kubelet_active(transport):
+        yield
+        return
+    _step(steps, node, "stop kubelet for the CRI suite",
+          lambda: transport.run("systemctl stop kubelet", timeout=120, check=True))
+    try:
+        yield
+    finally:
+        _step(steps, node, "start kubelet after the CRI suite",
+              lambda: transport.run("systemctl start kubelet", timeout=120, check=True))
+
+
+def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str,
+              spec: SuiteRun) -> None:
+    """Run one suite on the node; its own JUnit carries the verdict, so this step passes when
+    the suite ran at all (a test failure is not a step failure twice over)."""
+    raw = spec.junit_dir / "raw" / f"{junit.identity(node.name)}-{suite}.xml"
+    extra = list(spec.suite_args.get(suite, ()))
+    if suite == "cri" and node.cri_endpoint:
+        extra[:0] = ["--cri-endpoint", node.cri_endpoint]
+    staging.run_suite(transport, stage, suite, raw, extra, spec.timeout)
+    junit.relabel_pytest_junit(raw, spec.junit_dir, node.name, suite, node.host)
+
+
+def describe(facts: NodeFacts) -> str:
+    docker = f"docker {facts.docker_version}" if facts.docker_version else "no docker"
+    oom = ", negative oom_score_adj refused" if facts.negative_oom_score_adj_refused else ""
+    return (f"{facts.hostname}: kernel {facts.kernel}, cgroup v{facts.cgroup_version}, "
+            f"{docker}{oom}")
