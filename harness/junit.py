@@ -130,7 +130,9 @@ def split_pytest_junit_by_node(src: Path, out_dir: Path, suite: str, hosts: dict
     id is a node's name (`test_x[worker-1]`) goes to that node, every other test to `rest`.
     Returns node -> file written (`rest` always gets one, empty if no test was its)."""
     groups: dict[str, list[TestCase]] = {rest: []}
+    properties = []  # the suite's own (record_testsuite_property), kept on every part
     for source_suite in read(src):
+        properties += [(p.name, p.value) for p in source_suite.properties()]
         for case in source_suite:
             param = case.name.rpartition("[")[2].removesuffix("]") if "[" in case.name else ""
             node = param if param in hosts else rest
@@ -139,6 +141,8 @@ def split_pytest_junit_by_node(src: Path, out_dir: Path, suite: str, hosts: dict
     written = {}
     for node, cases in groups.items():
         testsuite = _new_suite(node, suite, hosts.get(node))
+        for name, value in properties:
+            testsuite.add_property(name, value)
         testsuite.add_testcases(cases)
         written[node] = _write(testsuite, junit_path(out_dir, node, suite))
     return written
