@@ -48,6 +48,7 @@ class ContainerdConfig:
     restrict_oom_score_adj: bool = field(default_factory=negative_oom_score_adj_refused)
     bridge: str = "hcni0"
     subnet: str = "10.88.0.0/24"
+    range_start: str | None = None  # first pod address (host-local IPAM), default the subnet's
     cni: bool = True  # False leaves the CNI config dir empty: NetworkReady must then be false
     handlers: tuple[RuntimeHandler, ...] = ()
     default_runtime_binary: str = "runc"
@@ -156,7 +157,8 @@ def render_cni_conflist(cfg: ContainerdConfig) -> dict:
                 "hairpinMode": True,
                 "ipam": {
                     "type": "host-local",
-                    "ranges": [[{"subnet": cfg.subnet}]],
+                    "ranges": [[{"subnet": cfg.subnet,
+                                 **({"rangeStart": cfg.range_start} if cfg.range_start else {})}]],
                     "routes": [{"dst": "0.0.0.0/0"}],
                     "dataDir": str(cfg.base_dir / "cni-ipam"),
                 },

@@ -1,6 +1,7 @@
 """Pod networking: pod IP, reachability, port mappings (CNI portmap), DNS config and hostname
 (CRI v1 PodSandboxStatus.network, PodSandboxConfig.port_mappings, dns_config, hostname)."""
 
+import socket
 import urllib.request
 
 import pytest
@@ -54,8 +55,16 @@ def test_port_mapping_with_host_port(cri, pods, images, facts):
     host_port = free_tcp_port()
     mapping = cri.pb.PortMapping(protocol=cri.pb.TCP, container_port=8080, host_port=host_port)
     pod = _web_pod(pods, images, port_mappings=[mapping])
-    gateway = pod.ip.rsplit(".", 1)[0] + ".1"
-    assert _get(f"http://{gateway}:{host_port}/") == (200, WEB_BODY)
+    node_address = _source_address_towards(pod.ip)
+    assert _get(f"http://{node_address}:{host_port}/") == (200, WEB_BODY)
+
+
+def _source_address_towards(ip: str) -> str:
+    """The node's own address on the route to `ip` (its side of the pod network, whatever the
+    network's size): what the kernel picks as source. Connecting a UDP socket sends nothing."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((ip, 9))
+        return probe.getsockname()[0]
 
 
 def test_dns_config_is_written_to_resolv_conf(cri, pods):

@@ -39,3 +39,13 @@ def test_restart_check_passes_when_allowed(containerd_factory, restart_command):
     run = run_suite(containerd.endpoint, "-k", "restart", "--allow-runtime-restart",
                     "--runtime-restart-command", restart_command(containerd))
     assert run.of("test_restart_keeps_sandboxes_and_containers") == "passed", run.output[-3000:]
+
+
+def test_network_tests_pass_on_a_pod_network_wider_than_a_24(containerd_factory):
+    """containerd's usual pod network is a /16 (10.88.0.0/16): once pod IPs pass .255 the
+    gateway is not the pod IP's first three octets plus .1. Pods here start in 10.94.3.x, the
+    bridge is 10.94.0.1."""
+    containerd = containerd_factory(subnet="10.94.0.0/16", range_start="10.94.3.10")
+    run = run_suite(containerd.endpoint, "-k", "test_network")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.of("test_port_mapping_with_host_port") == "passed"
