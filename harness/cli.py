@@ -21,6 +21,7 @@ COMMANDS = {
     "migrate": "switch nodes from Docker to containerd",
     "verify": "check that migrated nodes run on containerd",
     "rollback": "return migrated nodes to Docker",
+    "upgrade": "upgrade the control plane and each node's kubelet, one node at a time",
     "conformance": "run the CRI and OCI conformance suites against nodes",
     "smoke": "run workload smoke tests against nodes",
     "run": "provision nodes (the local lab or an inventory), run the suites on each, report",

@@ -3,6 +3,7 @@ printed and written as JSON (<out>/preflight.json), and a blocking one fails the
 
 import json
 
+from harness.kube import build
 from harness.migration import phase
 from harness.table import format_table
 
@@ -15,6 +16,10 @@ def register(sub):
     parser = sub.add_parser("preflight", help="check that nodes are ready to migrate (read-only)",
                             description=__doc__)
     phase.add_arguments(parser)
+    parser.add_argument("--kubernetes-target", metavar="VERSION",
+                        help="the Kubernetes version the nodes are to be upgraded to (harness "
+                        "upgrade --to): from 1.24 on, a kubelet still on dockershim is a "
+                        "blocking finding")
     return parser
 
 
@@ -44,7 +49,11 @@ def table(per_node: dict) -> str:
 
 
 def run(args) -> int:
-    result = phase.run(args, "preflight")
+    extravars = {}
+    if args.kubernetes_target:
+        extravars["kubernetes_target"] = build.release(args.kubernetes_target,
+                                                       "--kubernetes-target").version
+    result = phase.run(args, "preflight", extravars)
     per_node = findings(result)
     path = args.out / "preflight.json"
     path.write_text(json.dumps(per_node, indent=1, sort_keys=True))

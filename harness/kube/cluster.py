@@ -149,10 +149,10 @@ def down(lab: str) -> bool:
         access.set_cluster(_inventory(lab), None, None)
     if record is not None:
         for name in reversed(list(record.pids)):
-            _stop_pid(record.pids[name], record.argv0[name])
+            stop_pid(record.pids[name], record.argv0[name])
         ClusterRecord.path(lab).unlink()
     for pid, argv0 in _strays(cluster_dir(lab)):
-        _stop_pid(pid, argv0)
+        stop_pid(pid, argv0)
     return record is not None
 
 
@@ -169,7 +169,7 @@ def _strays(directory: Path) -> list[tuple[int, str]]:
         pid = int(proc.name)
         try:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
-            # Only group leaders: daemons start in their own session, and _stop_pid kills groups.
+            # Only group leaders: daemons start in their own session, and stop_pid kills groups.
             leader = os.getpgid(pid) == pid
         except OSError:
             continue
@@ -178,7 +178,7 @@ def _strays(directory: Path) -> list[tuple[int, str]]:
     return found
 
 
-def _stop_pid(pid: int, argv0: str, timeout: float = 10.0) -> None:
+def stop_pid(pid: int, argv0: str, timeout: float = 10.0) -> None:
     """SIGTERM the process group of `pid` if `pid` still runs `argv0`; SIGKILL after timeout."""
     if not process_runs(pid, argv0):
         return

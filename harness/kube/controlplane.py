@@ -30,17 +30,30 @@ POD_CIDR = "10.244.0.0/16"
 ETCD = "/usr/bin/etcd"  # Debian etcd-server 3.4
 
 
+# The Kubernetes components, in start order; etcd (and its data) outlives a restart of these.
+COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
 @dataclass
 class ControlPlane:
     built: Built
     state_dir: Path
     address: str  # where the apiserver (and thus the cluster) is reached
+    port: int = 0  # the apiserver's; 0: a free one
+    etcd_url: str = ""  # an etcd that already runs (start_components()); "": start() starts one
     daemons: list[Daemon] = field(default_factory=list, init=False)
 
     def __post_init__(self):
-        self.port = free_tcp_port(self.address)
+        self.port = self.port or free_tcp_port(self.address)
         self.server = f"https://{self.address}:{self.port}"
         self.pki = pki_mod.ControlPlanePKI(self.state_dir / "pki")
+
+    @classmethod
+    def existing(cls, built: Built, state_dir: Path, server: str, etcd_url: str) -> ControlPlane:
+        """The control plane an earlier start() left in `state_dir` (PKI, etcd data), served at
+        `server` with its etcd still at `etcd_url`, to run with `built`'s binaries."""
+        host, _, port = server.removeprefix("https://").rstrip("/").rpartition(":")
+        return cls(built, state_dir, host, int(port), etcd_url)
 
     @property
     def admin_kubeconfig(self) -> Path:
@@ -54,15 +67,30 @@ class ControlPlane:
             service_ip=SERVICE_IP,
             addresses=tuple(dict.fromkeys((self.address, "127.0.0.1"))),
         )
+        self._start_daemons((self._etcd, *self._components()))
+        return self
+
+    def start_components(self) -> ControlPlane:
+        """Start the apiserver, controller-manager and scheduler over the existing state and
+        etcd (see existing()): same PKI, etcd data, address and port. Only these are in
+        `daemons` afterwards; etcd keeps running under whoever started it."""
+        if not self.etcd_url:
+            raise ValueError("start_components() needs the running etcd's URL (existing())")
+        self._start_daemons(self._components())
+        return self
+
+    def _components(self) -> tuple:
+        return (self._apiserver, self._controller_manager, self._scheduler)
+
+    def _start_daemons(self, makers) -> None:
         try:
-            for make in (self._etcd, self._apiserver, self._controller_manager, self._scheduler):
+            for make in makers:
                 daemon = make()
                 self.daemons.append(daemon)
                 daemon.start()
         except BaseException:
             self.stop()
             raise
-        return self
 
     def stop(self) -> None:
         for daemon in reversed(self.daemons):

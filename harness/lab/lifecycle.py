@@ -54,6 +54,7 @@ def up(name: str, count: int) -> Inventory:
     if not 1 <= count <= MAX_NODES:
         raise InputError(f"--nodes: {count} is not between 1 and {MAX_NODES}")
     image = ensure_image()
+    _raise_inotify_instances(name)
     with _lab_lock(name):
         with state.registry_lock():
             record = state.claim(name)
@@ -64,6 +65,20 @@ def up(name: str, count: int) -> Inventory:
             say("removing the previous, incomplete or different lab first", name)
             _teardown(record)
         return _create(record, image, count)
+
+
+# inotify instances are counted per user, and every node's systemd, Docker, containerd and
+# kubelet run as the host's root: Debian's default of 128 ran out with three 2-node labs (a
+# 1.24 kubelet failed with "inotify_init: too many open files").
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+MIN_INOTIFY_INSTANCES = 1024
+
+
+def _raise_inotify_instances(lab: str) -> None:
+    if int(INOTIFY_INSTANCES.read_text()) < MIN_INOTIFY_INSTANCES:
+        INOTIFY_INSTANCES.write_text(f"{MIN_INOTIFY_INSTANCES}\n")
+        say(f"raised fs.inotify.max_user_instances to {MIN_INOTIFY_INSTANCES} (until reboot)",
+            lab)
 
 
 def down(name: str) -> bool:

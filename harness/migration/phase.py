@@ -50,12 +50,18 @@ def inventory(args) -> Inventory:
 
 def run(args, phase: str, extravars: dict | None = None, check: bool = False,
         inv: Inventory | None = None) -> runner.PlaybookRun:
-    inv = inv or inventory(args)
-    spec = runner.RunSpec(phase, inv, args.out, tuple(args.node),
+    return run_playbook(inv or inventory(args), phase, args.out, tuple(args.node), extravars,
+                        check)
+
+
+def run_playbook(inv: Inventory, phase: str, out: Path, nodes: tuple[str, ...] = (),
+                 extravars: dict | None = None, check: bool = False) -> runner.PlaybookRun:
+    """Run the phase's playbook on `nodes` (default all) of `inv`, whose cluster kubeconfig is
+    set; JUnit per node goes to <out>/junit."""
+    spec = runner.RunSpec(phase, inv, out, nodes,
                           {"kubeconfig": str(inv.cluster.kubeconfig), **(extravars or {})}, check)
     result = runner.run(spec)
-    junit_dir = args.out / "junit"
-    runner.write_junit(result, junit_dir, {n.name: n.host for n in inv.nodes})
+    runner.write_junit(result, out / "junit", {n.name: n.host for n in inv.nodes})
     return result
 
 

@@ -22,7 +22,7 @@ from harness.errors import InputError, StepFailed
 from harness.inventory import NATIVE_TOP, Inventory
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
-PHASES = ("preflight", "migrate", "verify", "rollback")
+PHASES = ("preflight", "migrate", "verify", "rollback", "upgrade")
 # Ansible event -> outcome of one task on one node.
 # The task that refuses a node preflight blocks: a failure of the input, not of a step.
 REFUSAL_TASK = "Refuse a node that preflight blocks"

@@ -17,6 +17,10 @@ options:
   annotation: {type: str, description: key to set with I(action=annotate)}
   value: {type: str, description: value to set with I(action=annotate)}
   runtime_prefix: {type: str, description: with I(action=wait_ready), e.g. containerd://}
+  kubelet_version:
+    type: str
+    description: with I(action=wait_ready), also wait until the Node reports this kubeletVersion
+      (e.g. v1.24.17)
   timeout: {type: int, default: 180}
 """
 EXAMPLES = r"""
@@ -30,6 +34,7 @@ EXAMPLES = r"""
 """
 RETURN = r"""
 node: {description: runtime and kubelet versions, Ready, unschedulable, cri-socket, type: dict}
+server_version: {description: the API server's gitVersion (action info), type: str}
 docker_dependents: {description: pods on the node with a hostPath reaching Docker, type: list}
 pods_not_running: {description: pods on the node neither Running nor Succeeded, type: list}
 pod_images: {description: images the node's pods run, type: list}
@@ -45,6 +50,13 @@ from ansible.module_utils.kube_api import (
     pods_on,
     wait_until,
 )
+
+
+def server_version(kubeconfig: str) -> str:
+    from kubernetes import client, config
+
+    return client.VersionApi(config.new_client_from_config(config_file=kubeconfig)).get_code(
+    ).git_version
 
 
 def read_node(core, name: str, module: AnsibleModule):
@@ -70,6 +82,7 @@ def main() -> None:
         "annotation": {"type": "str"},
         "value": {"type": "str"},
         "runtime_prefix": {"type": "str"},
+        "kubelet_version": {"type": "str"},
         "timeout": {"type": "int", "default": 180},
     }, required_if=[("action", "annotate", ("annotation", "value")),
                     ("action", "wait_ready", ("runtime_prefix",))],
@@ -82,7 +95,8 @@ def main() -> None:
     if action == "info":
         pods = pods_on(core, p["name"])
         module.exit_json(changed=False, node=summary, docker_dependents=docker_dependents(pods),
-                         pods_not_running=not_running(pods), pod_images=pod_images(pods))
+                         pods_not_running=not_running(pods), pod_images=pod_images(pods),
+                         server_version=server_version(p["kubeconfig"]))
     if action in ("cordon", "uncordon"):
         wanted = action == "cordon"
         changed = summary["unschedulable"] != wanted
@@ -100,17 +114,21 @@ def main() -> None:
     if module.check_mode:
         module.exit_json(changed=False, node=summary)
 
+    kubelet = p["kubelet_version"]
+
     def ready_on_runtime():
         now = node_summary(core.read_node(p["name"]))
         return now if now["ready"] and now["runtime_version"].startswith(
-            p["runtime_prefix"]) else None
+            p["runtime_prefix"]) and kubelet in (None, now["kubelet_version"]) else None
 
     ready = wait_until(ready_on_runtime, p["timeout"], interval=2)
     if not ready:
         now = node_summary(core.read_node(p["name"]))
-        module.fail_json(msg=f"node {p['name']} not Ready on {p['runtime_prefix']} within "
-                         f"{p['timeout']}s (runtime {now['runtime_version']}, Ready "
-                         f"{now['ready']}: {now['ready_message']})", node=now)
+        at = f" with kubelet {kubelet}" if kubelet else ""
+        module.fail_json(msg=f"node {p['name']} not Ready on {p['runtime_prefix']}{at} within "
+                         f"{p['timeout']}s (runtime {now['runtime_version']}, kubelet "
+                         f"{now['kubelet_version']}, Ready {now['ready']}: "
+                         f"{now['ready_message']})", node=now)
     module.exit_json(changed=False, node=ready)
 
 

@@ -19,6 +19,12 @@ options:
   containerd_root: {type: path, default: /var/lib/containerd}
   state_dir: {type: path, default: /var/lib/harness/migration}
   endpoint: {type: str, default: "unix:///run/containerd/containerd.sock"}
+  kubernetes_target:
+    type: str
+    default: ""
+    description: the Kubernetes version the node is to be upgraded to; a kubelet that still
+      uses dockershim is then a blocking finding from 1.24 on
+  node_name: {type: str, default: "", description: the node's name in messages (its hostname)}
 """
 EXAMPLES = r"""
 - name: Read the node's runtime configuration
@@ -134,8 +140,10 @@ def kubelet_facts() -> dict:
     config = top_level_scalars(read(KUBELET_CONFIG))
     endpoint = flags.get("--container-runtime-endpoint") or config.get("containerRuntimeEndpoint")
     version = (run("kubelet", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
+    proxy = (run("kube-proxy", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
     return {
         "version": version or None,
+        "kube_proxy_version": proxy or None,
         "flags_file": KUBEADM_FLAGS if flags_text is not None else None,
         "args": args,
         "extra_args": extra,
@@ -304,14 +312,18 @@ def migration_state(state_dir: str) -> dict:
     return json.loads(text) if text else {}
 
 
-def findings(facts: dict) -> list[dict]:
-    """What preflight reports: errors block the node, warnings are listed in the report."""
+def findings(facts: dict, target: str = "") -> list[dict]:
+    """What preflight reports: errors block the node, warnings are listed in the report.
+    `target`: the Kubernetes version the node is to be upgraded to, if any."""
     out = []
 
     def add(fid: str, severity: str, message: str) -> None:
         out.append({"id": fid, "severity": severity, "message": message})
 
     kubelet, docker, containerd = facts["kubelet"], facts["docker"], facts["containerd"]
+    if target and version_tuple(target)[:2] >= (1, 24) and kubelet["runtime"] == "dockershim":
+        add("dockershim-removed", "error", f"dockershim is gone in 1.24: migrate "
+            f"{facts['hostname']} to containerd first (harness migrate)")
     if kubelet["flags_file"] is None and not kubelet["version"]:
         add("kubelet-missing", "error", "no kubelet found (kubelet --version, "
             f"{KUBEADM_FLAGS})")
@@ -387,6 +399,8 @@ def main() -> None:
         "containerd_root": {"type": "path", "default": "/var/lib/containerd"},
         "state_dir": {"type": "path", "default": "/var/lib/harness/migration"},
         "endpoint": {"type": "str", "default": "unix:///run/containerd/containerd.sock"},
+        "kubernetes_target": {"type": "str", "default": ""},
+        "node_name": {"type": "str", "default": ""},
     }, supports_check_mode=True)
     kubelet = kubelet_facts()
     facts = {
@@ -402,7 +416,9 @@ def main() -> None:
                  "cgroup2": os.path.exists("/sys/fs/cgroup/cgroup.controllers")},
         "migration": migration_state(module.params["state_dir"]),
     }
-    module.exit_json(changed=False, facts=facts, findings=findings(facts),
+    facts["hostname"] = module.params["node_name"] or os.uname().nodename
+    module.exit_json(changed=False, facts=facts,
+                     findings=findings(facts, module.params["kubernetes_target"]),
                      settings=settings(facts, module.params["endpoint"]))
 
 

@@ -1,0 +1,60 @@
+"""Kubernetes labs for the tests that need a real cluster: 2 systemd-nspawn nodes on Docker and
+a 1.23.17 control plane on this machine. A lab is slow to make, so each is shared by the tests
+that walk it through one life (see the session fixtures in tests/conftest.py and
+tests/migration/conftest.py), and removed afterwards even when a test failed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.inventory import Inventory
+
+VERSION = "1.23.17"
+
+
+@dataclass(frozen=True)
+class KubeLab:
+    name: str
+    inventory: Inventory
+    api: object  # kubernetes.client.ApiClient as kubernetes-admin
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.inventory.source
+
+    @property
+    def node_names(self) -> list[str]:
+        return [n.name for n in self.inventory.nodes]
+
+
+@contextmanager
+def kube_lab(name: str, version: str = VERSION, nodes: int = 2) -> Iterator[KubeLab]:
+    from kubernetes import config
+
+    from harness.inventory import load_inventory
+    from harness.kube import cluster
+    from harness.lab import lifecycle
+
+    cluster.down(name)
+    lifecycle.down(name)  # leftovers of an aborted earlier run
+    try:
+        inventory = lifecycle.up(name, nodes)
+        record = cluster.up(name, inventory, version)
+        inventory = load_inventory(inventory.source)  # now with the cluster's kubeconfig
+        yield KubeLab(name, inventory, config.new_client_from_config(record.kubeconfig))
+    finally:
+        cluster.down(name)
+        lifecycle.down(name)
+
+
+def harness_cli(*args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+    """Run `harness ARGS` as a user would (a new process)."""
+    env = {**os.environ, "CI": "true"}
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env)
