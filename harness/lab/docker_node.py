@@ -21,13 +21,21 @@ MIRROR_PORT = 5001
 INSECURE_REGISTRY_PORT = 5000
 
 
+def chosen_cgroup_driver(facts: NodeFacts) -> str:
+    """The driver the lab configures Docker (and so the kubelet) with: a choice, not a fact.
+    systemd where systemd manages a cgroup v2 hierarchy, as the kubelet documentation
+    recommends; cgroupfs, Docker's default, on cgroup v1. Migration and preflight read the
+    configured drivers from the node, never this."""
+    return "systemd" if facts.cgroup_version == 2 and facts.init == "systemd" else "cgroupfs"
+
+
 def daemon_json(facts: NodeFacts, net: LabNetwork) -> dict:
     config = {
         "log-driver": "json-file",
         "log-opts": {"max-size": "10m", "max-file": "3"},
         "registry-mirrors": [f"http://{net.gateway}:{MIRROR_PORT}"],
         "insecure-registries": [f"{net.gateway}:{INSECURE_REGISTRY_PORT}"],
-        "exec-opts": [f"native.cgroupdriver={facts.cgroup_driver}"],
+        "exec-opts": [f"native.cgroupdriver={chosen_cgroup_driver(facts)}"],
         "storage-driver": "overlay2",
     }
     if facts.negative_oom_score_adj_refused:

@@ -80,12 +80,6 @@ class NodeFacts:
     docker_default_runtime: str | None = None
     docker_runtimes: tuple[str, ...] = ()
 
-    @property
-    def cgroup_driver(self) -> str:
-        """The driver runtimes on this node should use: systemd manages cgroup v2 nodes booted
-        by systemd; on cgroup v1 Docker's own default (cgroupfs) is what such nodes run."""
-        return "systemd" if self.cgroup_version == 2 and self.init == "systemd" else "cgroupfs"
-
 
 def gather(node: Transport) -> NodeFacts:
     """Probe the node behind `node` (one command; needs python3 there)."""
