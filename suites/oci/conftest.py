@@ -65,6 +65,7 @@ class Deviation:
     below_version: str | None
     test: str
     spec: str
+    cites: str  # the spec's own sentence
     reason: str
 
     def applies(self, info: RuntimeInfo, function: str, params: str) -> bool:
@@ -93,13 +94,14 @@ def load_deviations(path: Path) -> list[Deviation]:
                 below_version=str(e["versions"]["below"]) if e["versions"].get("below") else None,
                 test=e["test"],
                 spec=e["spec"],
+                cites=e["cites"],
                 reason=e["reason"],
             )
             for e in entries
         ]
     except (KeyError, TypeError, yaml.YAMLError) as err:
         raise pytest.UsageError(
-            f"{path}: {err}; each entry needs runtime, versions.min, test, spec and reason"
+            f"{path}: {err}; each entry needs runtime, versions.min, test, spec, cites and reason"
         ) from err
 
 
@@ -120,7 +122,8 @@ def pytest_collection_modifyitems(config, items):
         params = "-".join(p for p in item.callspec.id.split(info.id) if p).strip("-")
         for deviation in deviations:
             if deviation.applies(info, item.originalname, params):
-                reason = f"{info.id} deviates from {deviation.spec}: {deviation.reason}"
+                reason = (f"{info.id} deviates from {deviation.spec} (\"{deviation.cites}\"): "
+                          f"{deviation.reason}")
                 item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 
 

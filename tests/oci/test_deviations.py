@@ -31,4 +31,4 @@ def test_deviation_names_an_existing_test(entry):
     assert name in functions, f"deviations.yaml: no test {name} in suites/oci"
     if case:
         assert f'"{case.rstrip("]")}"' in functions[name], f"no case {case} for {name}"
-    assert entry["spec"] and entry["reason"] and "min" in entry["versions"]
+    assert entry["spec"] and entry["cites"] and entry["reason"] and "min" in entry["versions"]
