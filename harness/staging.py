@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata as metadata
 import io
+import platform
+import re
 import shlex
 import sys
 import tarfile
@@ -142,6 +144,10 @@ def stage(node: Transport, bundle: Path) -> Stage:
         return Stage(root)
     tmp = f"{REMOTE_ROOT}/{bundle.name}"
     node.run(["mkdir", "-p", REMOTE_ROOT], timeout=30, check=True)
+    # Stages of other harness versions pile up (each ~100 MB); one untouched for a day is not
+    # in use by a run, since a run lasts hours at most.
+    node.run(f"find {REMOTE_ROOT} -mindepth 1 -maxdepth 1 -name 'harness-stage-*' "
+             "-mmin +1440 -exec rm -rf {} +", timeout=120)
     node.put(bundle, tmp, mode=0o600)
     # Unpack aside and rename, so a crash never leaves a half stage that looks complete.
     node.run(f"rm -rf {root}.part && mkdir {root}.part && tar -xf {tmp} -C {root}.part"
@@ -150,14 +156,53 @@ def stage(node: Transport, bundle: Path) -> Stage:
     return Stage(root)
 
 
+_MANYLINUX = re.compile(r"manylinux_(\d+)_(\d+)_(\w+)$")
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def compiled_needs(dists: Iterable[metadata.Distribution]) -> tuple[str, tuple[int, int]]:
+    """(machine, oldest glibc) the staged compiled wheels run on: each wheel's most lenient
+    manylinux tag, the strictest over all wheels."""
+    machine, glibc = platform.machine(), (2, 5)
+    for dist in dists:
+        tags = [line.split(":", 1)[1].strip().rsplit("-", 1)[1]
+                for line in (dist.read_text("WHEEL") or "").splitlines()
+                if line.startswith("Tag:")]
+        needs = []
+        for tag in tags:
+            if m := _MANYLINUX.match(tag):
+                needs.append((int(m[1]), int(m[2])))
+            elif (legacy := tag.rsplit("_", 1)[0]) in _LEGACY_MANYLINUX:
+                needs.append(_LEGACY_MANYLINUX[legacy])
+        if needs:
+            glibc = max(glibc, min(needs))
+    return machine, glibc
+
+
+_PROBE = ("import platform, sys; print('%d.%d' % sys.version_info[:2], platform.machine(), "
+          "*platform.libc_ver())")
+
+
 def _check_python(node: Transport) -> None:
+    """The node's python3 must import what is staged: the same minor version (compiled
+    modules are per version), machine, and a glibc at least as new as the wheels need."""
     want = f"{sys.version_info.major}.{sys.version_info.minor}"
-    probe = node.run(["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                     timeout=30)
-    have = probe.stdout.strip() if probe.ok else "none"
+    machine, glibc = compiled_needs(distributions(SUITE_DISTRIBUTIONS))
+    probe = node.run(["python3", "-c", _PROBE], timeout=30)
+    fields = probe.stdout.split() if probe.ok else []
+    have, arch, libc, version = (fields + ["none"] * 4)[:4]
+    name = node.node_name
     if have != want:
-        raise StepFailed(f"node {node.node_name}: python3 is {have}, the staged suites need {want}",
+        raise StepFailed(f"node {name}: python3 is {have}, the staged suites need {want}",
                          hint="install python3 " + want + " on the node")
+    if arch != machine:
+        raise StepFailed(f"node {name}: its machine is {arch}, the staged wheels are {machine}",
+                         hint="run the harness from a machine of the node's architecture")
+    have_glibc = tuple(int(n) for n in version.split(".")[:2]) if libc == "glibc" else (0, 0)
+    if have_glibc < glibc:
+        raise StepFailed(f"node {name}: C library {libc} {version}, the staged wheels need "
+                         f"glibc {glibc[0]}.{glibc[1]} or newer",
+                         hint="use nodes with a newer glibc, or run the suites there by hand")
 
 
 def run_suite(node: Transport, st: Stage, suite: str, local_junit: Path,
