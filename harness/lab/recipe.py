@@ -15,9 +15,12 @@ BASE_PACKAGES = (
     "ca-certificates", "procps",
 )
 # The "before" runtime stack of a Docker node, installed with apt inside the new root;
-# iputils-ping lets tests and users check node-to-node reachability.
+# socat and conntrack are what kubeadm's preflight asks of every node (dockershim's
+# port-forward runs socat; kube-proxy clears conntrack entries); iputils-ping lets tests and
+# users check node-to-node reachability.
 RUNTIME_PACKAGES = (
-    "docker.io", "containerd", "runc", "containernetworking-plugins", "iputils-ping",
+    "docker.io", "containerd", "runc", "containernetworking-plugins", "socat", "conntrack",
+    "iputils-ping",
 )
 
 
