@@ -6,12 +6,11 @@ import importlib
 import sys
 
 from harness import __version__
-from harness.errors import EXIT_USAGE, HarnessError, InputError
+from harness.errors import EXIT_USAGE, HarnessError
 
 # Subcommand -> one-line help. Each has a module under harness.commands exposing
 # register(subparsers) and run(args); only the chosen one is imported, so `harness X` does not
-# pay for every command's dependencies (paramiko, grpc, docker) at start-up. Commands in
-# PLANNED have no module yet: they are listed so the CLI's shape is known, and say so when run.
+# pay for every command's dependencies (paramiko, grpc, docker) at start-up.
 COMMANDS = {
     "lab": "provision, inspect and tear down the local lab of systemd nodes",
     "images": "build the fixture images and load them into Docker, containerd or a registry",
@@ -24,10 +23,9 @@ COMMANDS = {
     "upgrade": "upgrade the control plane and each node's kubelet, one node at a time",
     "conformance": "run the CRI and OCI conformance suites against nodes",
     "smoke": "run workload smoke tests against nodes",
-    "run": "provision nodes (the local lab or an inventory), run the suites on each, report",
+    "run": "the whole pipeline: provision, preflight, smoke, migrate, verify, suites, report",
     "report": "merge JUnit results and print the summary per node and suite",
 }
-PLANNED = frozenset({"smoke"})
 
 EPILOG = """exit codes:
   0  everything passed
@@ -61,9 +59,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         if name != chosen:
             sub.add_parser(name, help=help_text)
             continue
-        if name in PLANNED:
-            sub.add_parser(name, help=help_text).set_defaults(handler=_planned)
-            continue
         module = importlib.import_module(f"harness.commands.{name}")
         command = module.register(sub)
         command.set_defaults(handler=module.run)
@@ -71,10 +66,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         if not command.epilog:
             command.epilog = EPILOG
     return parser
-
-
-def _planned(args) -> int:
-    raise InputError("not in this version yet", hint="see the README for what works today")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,50 +1,87 @@
-"""The main job, top-down: provision -> facts -> suites -> report.
+"""The main job, top-down:
 
-Each step is a small function over explicit inputs; every step on every node is also a JUnit
-testcase (suite "pipeline"), so a dashboard shows where a node stopped, not only which tests
-failed. Preflight, migrate and verify join between facts and suites as the migration lands.
+    provision -> preflight -> smoke-before -> migrate -> verify -> cri, oci (on each migrated
+    node) -> smoke-after -> upgrade (with --upgrade-to) -> smoke-upgraded -> report
+
+Each phase is a small function over explicit inputs (the inventory, the options, the nodes it
+may run on) that writes its own JUnit and returns the nodes it failed on. The Gate decides what a
+phase may run on: a node that failed a phase a later one needs gets a skipped row naming that
+phase instead, so a dashboard never silently misses a phase; phases not chosen with --phases are
+not run and not reported. Every phase also has a row per node in the "pipeline" suite (passed
+when it ran at all: a failing test is counted once, in its own suite).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import junit, paths, staging
-from harness.errors import HarnessError
-from harness.inventory import Inventory, Node
+from harness import junit, node_suites, smoke
+from harness.errors import EXIT_USAGE, HarnessError, InputError
+from harness.inventory import Inventory
 from harness.providers.base import Provider
-from harness.providers.facts import NodeFacts, gather
-from harness.providers.reach import open_transport
-from harness.transport.base import Transport
 
-SUITES = ("oci", "cri")
+PHASES = ("preflight", "smoke-before", "migrate", "verify", "cri", "oci", "smoke-after",
+          "upgrade", "smoke-upgraded")
+ALIASES = {"smoke": ("smoke-before", "smoke-after", "smoke-upgraded"), "suites": ("cri", "oci")}
+DEFAULT_PHASES = tuple(p for p in PHASES if p not in ("upgrade", "smoke-upgraded"))
+NODE_SUITES = ("cri", "oci")
+# What each phase needs to have passed on a node before it runs there.
+NEEDS = {
+    "migrate": ("preflight",),
+    "verify": ("migrate",),
+    "cri": ("migrate", "verify"),
+    "oci": ("migrate", "verify"),
+    "smoke-after": ("migrate",),
+    "upgrade": ("migrate", "verify"),
+    "smoke-upgraded": ("upgrade",),
+}
+# Phases about the whole cluster: run once, and only when no node is blocked.
+CLUSTER_PHASES = ("smoke-before", "smoke-after", "upgrade", "smoke-upgraded")
+KUBE_PHASES = ("preflight", "migrate", "verify", "upgrade", *ALIASES["smoke"])
 
 
 @dataclass(frozen=True)
 class RunOptions:
     out_dir: Path
-    suites: tuple[str, ...] = ("oci",)
+    phases: tuple[str, ...] = DEFAULT_PHASES
     suite_args: dict[str, tuple[str, ...]] = field(default_factory=dict)
     suite_timeout: float = 900.0
+    upgrade_to: str | None = None
+    crictl_version: str | None = None  # None: crictl's default
+    forks: int = node_suites.DEFAULT_FORKS  # nodes running suites at once
 
 
 @dataclass(frozen=True)
 class RunResult:
     summary: junit.Summary
     merged: Path
+    regressions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
         return self.summary.exit_code()
 
 
-def progress(node: str, message: str) -> None:
-    print(f"[{node}] {message}", file=sys.stderr, flush=True)
+def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
+    """`--phases` (names or the aliases smoke and suites) in pipeline order; the default is
+    every phase, the upgrade ones only with --upgrade-to."""
+    if text is None:
+        return PHASES if upgrade_to else DEFAULT_PHASES
+    chosen = set()
+    for name in (s.strip() for s in text.split(",") if s.strip()):
+        if name not in PHASES and name not in ALIASES:
+            raise InputError(f"--phases: unknown phase {name!r}",
+                             hint=f"choose from {', '.join((*PHASES, *ALIASES))}")
+        chosen.update(ALIASES.get(name, (name,)))
+    if "upgrade" in chosen and not upgrade_to:
+        raise InputError("--phases upgrade needs --upgrade-to VERSION")
+    return tuple(p for p in PHASES if p in chosen)
+
+
+progress = node_suites.progress
 
 
 def run(provider: Provider, opts: RunOptions) -> RunResult:
@@ -52,17 +89,38 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     _clear(junit_dir)
     try:
         inventory = provision(provider, junit_dir)
+        if set(opts.phases) & set(KUBE_PHASES) and inventory.cluster.kubeconfig is None:
+            raise InputError(f"{inventory.source}: no kubeconfig for the cluster",
+                             hint="set kubeconfig under all.vars (or pass --kubeconfig), or "
+                             "choose --phases cri,oci")
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml")
-    bundle = staging.build_bundle(paths.cache_dir("stage")) if opts.suites else None
-    with ThreadPoolExecutor(max_workers=max(1, len(inventory.nodes))) as pool:
-        list(pool.map(lambda node: node_job(node, bundle, opts, junit_dir), inventory.nodes))
-    return report(junit_dir, opts.out_dir / "junit.xml")
+    gate = Gate(inventory, junit_dir, opts.phases)
+    smokes = set(opts.phases) & set(ALIASES["smoke"])
+    with provider.smoke_registry(opts.out_dir / "registry") if smokes else nullcontext() \
+            as registry:
+        before = gate.run("smoke-before", lambda nodes: smoke_phase(
+            inventory, "smoke-before", registry, opts, junit_dir))
+        gate.run("preflight", lambda nodes: playbook_phase(inventory, "preflight", nodes, opts))
+        gate.run("migrate", lambda nodes: playbook_phase(inventory, "migrate", nodes, opts))
+        gate.run("verify", lambda nodes: playbook_phase(inventory, "verify", nodes, opts))
+        gate.run_nodes(NODE_SUITES, lambda suites, nodes: conformance_phase(
+            inventory, nodes, suites, opts, gate))
+        after = gate.run("smoke-after", lambda nodes: smoke_phase(
+            inventory, "smoke-after", registry, opts, junit_dir))
+        gate.run("upgrade", lambda nodes: upgrade_phase(inventory, opts))
+        upgraded = gate.run("smoke-upgraded", lambda nodes: smoke_phase(
+            inventory, "smoke-upgraded", registry, opts, junit_dir))
+    regressions = compare_smoke(before, [after, upgraded], inventory, junit_dir)
+    gate.write()
+    result = report(junit_dir, opts.out_dir / "junit.xml")
+    return RunResult(result.summary, result.merged, regressions)
 
 
 def provision(provider: Provider, junit_dir: Path) -> Inventory:
-    """Bring the nodes up (or reach them); a failure is recorded for the whole run."""
+    """Bring the nodes (and, for the lab, the cluster) up or reach them; a failure is recorded
+    for the whole run."""
     steps = junit.StepRecorder(provider.name, "pipeline")
     progress(provider.name, "provisioning")
     try:
@@ -74,81 +132,159 @@ def provision(provider: Provider, junit_dir: Path) -> Inventory:
     return inventory
 
 
-def node_job(node: Node, bundle: Path | None, opts: RunOptions, junit_dir: Path) -> None:
-    """Everything done on one node; an unreachable node stops its own steps, not the others'."""
-    steps = junit.StepRecorder(node.name, "pipeline", node.host)
-    try:
-        with _step(steps, node, "connect", lambda: connect(node)) as transport:
-            facts = _step(steps, node, "facts", lambda: gather(transport))
-            progress(node.name, describe(facts))
-            if bundle is None:
-                return
-            stage = _step(steps, node, "stage", lambda: staging.stage(transport, bundle))
-            for suite in opts.suites:
-                with runtime_to_itself(transport, steps, node, suite):
-                    _step(steps, node, f"suite {suite}",
-                          lambda suite=suite: run_suite(transport, stage, node, suite, opts,
-                                                        junit_dir))
-    except HarnessError as err:
-        progress(node.name, f"stopped: {err}")
-    except Exception as err:  # a bug: its traceback is in the step's JUnit row, not on stderr
-        progress(node.name, f"stopped by an unexpected {type(err).__name__}: {err}")
-    finally:
-        steps.write(junit_dir)
+@dataclass
+class Gate:
+    """Which phases failed on which node, and each node's row per phase (suite "pipeline")."""
+
+    inventory: Inventory
+    junit_dir: Path
+    chosen: tuple[str, ...]
+    failed: dict[str, set[str]] = field(default_factory=dict)  # phase -> nodes
+    steps: dict[str, junit.StepRecorder] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.steps = {n.name: junit.StepRecorder(n.name, "pipeline", n.host)
+                      for n in self.inventory.nodes}
+        self.steps[smoke.CLUSTER] = junit.StepRecorder(smoke.CLUSTER, "pipeline")
+
+    def blocker(self, phase: str, node: str) -> str | None:
+        for needed in NEEDS.get(phase, ()):
+            if node in self.failed.get(needed, ()):
+                return f"{phase} not run on {node}: {needed} failed there"
+        return None
+
+    def run(self, phase: str, action: Callable[[list[str]], object]):
+        """Run `action(nodes)` for a chosen phase on the nodes it may run on; its result, or
+        None when it did not run. The action returns a PhaseResult or a SmokeRun."""
+        if phase not in self.chosen:
+            return None
+        nodes = [n.name for n in self.inventory.nodes]
+        blocked = {n: r for n in nodes if (r := self.blocker(phase, n))}
+        if phase in CLUSTER_PHASES and blocked:
+            reason = next(iter(blocked.values()))
+            for node in [*nodes, smoke.CLUSTER]:
+                self.steps[node].skip(phase, blocked.get(node, reason))
+            progress(smoke.CLUSTER, f"{phase} skipped: {reason}")
+            self.failed[phase] = set(nodes)
+            return None
+        for node, reason in blocked.items():
+            self.steps[node].skip(phase, reason)
+        runnable = [n for n in nodes if n not in blocked]
+        progress(smoke.CLUSTER if phase in CLUSTER_PHASES else ", ".join(runnable), f"{phase} ...")
+        # A cluster phase has one row (the cluster's); a node phase one per node it ran on.
+        rows = [self.steps[smoke.CLUSTER]] if phase in CLUSTER_PHASES else \
+            [self.steps[n] for n in runnable]
+        try:
+            with rows[0].step(phase):
+                result = action(runnable)
+        except Exception as err:  # recorded in the phase's row (a bug's traceback too)
+            progress(smoke.CLUSTER, f"{phase} stopped: {err}")
+            for recorder in rows[1:]:
+                recorder.cases.append(rows[0].cases[-1])
+            self.failed[phase] = set(nodes)
+            return None
+        for recorder in rows[1:]:
+            recorder.cases.append(junit.CaseResult(phase, "passed", rows[0].cases[-1].time))
+        failed = set(result.failed_nodes(runnable)) | set(blocked)
+        self.failed[phase] = failed
+        progress(smoke.CLUSTER, f"{phase} done" + (f"; failed on {', '.join(sorted(failed))}"
+                                                   if failed else ""))
+        return result
+
+    def run_nodes(self, suites: tuple[str, ...], action: Callable[[tuple, list[str]], None]):
+        """The node suites: each runs on the nodes not blocked for it."""
+        chosen = tuple(s for s in suites if s in self.chosen)
+        if not chosen:
+            return
+        runnable = []
+        for node in (n.name for n in self.inventory.nodes):
+            reasons = [r for s in chosen if (r := self.blocker(s, node))]
+            for suite, reason in zip(chosen, reasons, strict=False):
+                self.steps[node].skip(f"suite {suite}", reason)
+            if not reasons:
+                runnable.append(node)
+        if runnable:
+            action(chosen, runnable)
+
+    def write(self) -> None:
+        for recorder in self.steps.values():
+            if recorder.cases:
+                recorder.write(self.junit_dir)
 
 
-def connect(node: Node) -> Transport:
-    """An open transport to the node, proven by running `true` there."""
-    transport = open_transport(node)
-    try:
-        transport.run("true", timeout=60, check=True)
-    except BaseException:
-        transport.close()
-        raise
-    return transport
+@dataclass(frozen=True)
+class PhaseResult:
+    """A phase that ran on nodes: those it failed on (or that it never reached)."""
+
+    passed: frozenset[str]
+
+    def failed_nodes(self, ran_on: list[str]) -> list[str]:
+        return [n for n in ran_on if n not in self.passed]
 
 
-def _step(steps: junit.StepRecorder, node: Node, name: str, action: Callable):
-    progress(node.name, f"{name} ...")
-    with steps.step(name):
-        result = action()
-    progress(node.name, f"{name} done")
-    return result
+def playbook_phase(inventory: Inventory, phase: str, nodes: list[str],
+                   opts: RunOptions) -> PhaseResult:
+    """preflight, migrate or verify through its playbook; a node passes when every task on it
+    passed (a node a stopped batch never reached has not)."""
+    from harness.commands import migrate as migrate_command  # Ansible only when it runs
+    from harness.crictl import DEFAULT_VERSION
+    from harness.migration import phase as phase_mod
+
+    extravars = {}
+    if phase == "migrate":
+        extravars = migrate_command.extravars([1, 1], 0, "all",
+                                              opts.crictl_version or DEFAULT_VERSION)
+    result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes), extravars)
+    failed = {t.node for t in result.failed()}
+    return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))
 
 
-@contextmanager
-def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Node, suite: str):
-    """The CRI suite needs the runtime to itself, as critest does: a running kubelet kills the
-    suite's sandboxes as pods it does not know. It is stopped for the suite (its pods keep
-    running) and started again afterwards; nodes without a running kubelet are left alone."""
-    if suite != "cri" or not transport.run("systemctl is-active --quiet kubelet",
-                                           timeout=30).ok:
-        yield
-        return
-    _step(steps, node, "stop kubelet for the CRI suite",
-          lambda: transport.run("systemctl stop kubelet", timeout=120, check=True))
-    try:
-        yield
-    finally:
-        _step(steps, node, "start kubelet after the CRI suite",
-              lambda: transport.run("systemctl start kubelet", timeout=120, check=True))
+def smoke_phase(inventory: Inventory, label: str, registry: smoke.Registry | None,
+                opts: RunOptions, junit_dir: Path) -> smoke.SmokeRun:
+    return smoke.run(inventory.cluster.kubeconfig, junit_dir, label,
+                     {n.name: n.host for n in inventory.nodes}, registry,
+                     opts.suite_args.get("smoke", ()), opts.suite_timeout)
 
 
-def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str, opts: RunOptions,
-              junit_dir: Path) -> None:
-    """Run one suite on the node; its own JUnit carries the verdict, so this step passes when
-    the suite ran at all (a test failure is not a pipeline failure twice over)."""
-    raw = junit_dir / "raw" / f"{junit.identity(node.name)}-{suite}.xml"
-    staging.run_suite(transport, stage, suite, raw, opts.suite_args.get(suite, ()),
-                      opts.suite_timeout)
-    junit.relabel_pytest_junit(raw, junit_dir, node.name, suite, node.host)
+def upgrade_phase(inventory: Inventory, opts: RunOptions) -> PhaseResult:
+    """Every node checked (none may still be on dockershim), the control plane first (the
+    lab's; an inventory's must already be there), then each node's kubelet, drained and
+    upgraded one at a time."""
+    from harness.commands import upgrade
+
+    result = upgrade.upgrade_cluster(inventory, opts.upgrade_to, opts.out_dir)
+    if result.exit_code == EXIT_USAGE:  # refused before anything changed: say why
+        raise InputError("; ".join(dict.fromkeys(f"{t.node}: {t.message}"
+                                                 for t in result.failed())))
+    failed = {t.node for t in result.failed()}
+    return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))
 
 
-def describe(facts: NodeFacts) -> str:
-    docker = f"docker {facts.docker_version}" if facts.docker_version else "no docker"
-    oom = ", negative oom_score_adj refused" if facts.negative_oom_score_adj_refused else ""
-    return (f"{facts.hostname}: kernel {facts.kernel}, cgroup v{facts.cgroup_version}, "
-            f"{docker}{oom}")
+def compare_smoke(before: smoke.SmokeRun | None, later: list[smoke.SmokeRun | None],
+                  inventory: Inventory, junit_dir: Path) -> dict[str, list[str]]:
+    """Each later smoke run against the one before the migration: regressions per node."""
+    found: dict[str, list[str]] = {}
+    if before is None:
+        return found
+    hosts = {n.name: n.host for n in inventory.nodes}
+    for run_ in (r for r in later if r is not None):
+        for node, tests in smoke.write_regressions(junit_dir, before, run_, hosts).items():
+            found.setdefault(node, []).extend(f"{t} ({run_.label})" for t in tests)
+            for test in tests:
+                progress(node, f"REGRESSION: {test} passed in {before.label}, fails in "
+                         f"{run_.label}")
+    return found
+
+
+def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str, ...],
+                      opts: RunOptions, gate: Gate) -> None:
+    """The CRI and OCI suites, staged onto each node and run there, `opts.forks` at a time."""
+    spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", opts.suite_args,
+                                opts.suite_timeout, opts.forks)
+    node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)
+
+
+# --- Report -----------------------------------------------------------------------------------
 
 
 def report(junit_dir: Path, merged: Path) -> RunResult:

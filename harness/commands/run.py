@@ -1,61 +1,86 @@
-"""`harness run`: the whole pipeline on the nodes of an inventory, or on the local lab when no
-inventory is given; JUnit per node, suite and step, a merged file, and the run's exit code."""
+"""`harness run`: the whole pipeline on the nodes of an inventory, or on the local lab (with a
+Kubernetes cluster) when no inventory is given; JUnit per node, phase, suite and test, a merged
+file, and the run's exit code."""
 
+import os
 from pathlib import Path
 
 from harness import junit, pipeline
 from harness.errors import InputError
 from harness.inventory import load_inventory_or_none
 
+LAB_KUBERNETES = "1.23.17"  # the last release with dockershim: the lab's "before" state
+
 
 def register(sub):
     parser = sub.add_parser(
-        "run", help="provision nodes (the local lab or an inventory), run the suites on each, "
-        "report",
-        description="Provision (the local lab unless an inventory is given), gather node facts, "
-        "run the suites on every node, and merge the JUnit into one report.")
+        "run", help="the whole pipeline: provision, preflight, smoke, migrate, verify, CRI and "
+        "OCI suites, smoke again, optional upgrade, report",
+        description="Provision (the local lab with Kubernetes unless an inventory is given), "
+        "then run, in order: " + " -> ".join(pipeline.PHASES) + ", and merge the JUnit into "
+        "one report. A phase that cannot run because one it needs failed is a skipped row with "
+        "that reason. Smoke results after the migration (and the upgrade) are compared test by "
+        "test with those before it; a test that passed before and fails after is a regression.")
     parser.add_argument("-i", "--inventory", type=Path, metavar="FILE",
                         help="nodes to work on (default: $HARNESS_INVENTORY, else the local lab)")
+    parser.add_argument("--kubeconfig", type=Path, metavar="FILE",
+                        help="the cluster's admin kubeconfig (default: the inventory's)")
     parser.add_argument("--lab", default=None, metavar="NAME",
                         help="name of the local lab to bring up (default: the lab's default)")
     parser.add_argument("--nodes", type=int, default=2, metavar="N",
                         help="lab nodes to bring up (default 2)")
-    parser.add_argument("--suites", default="oci", metavar="LIST",
-                        help=f"comma-separated suites to run on each node, of "
-                        f"{', '.join(pipeline.SUITES)}; empty for none (default: oci)")
+    parser.add_argument("--kubernetes", default=LAB_KUBERNETES, metavar="VERSION",
+                        help=f"the lab's Kubernetes version (default {LAB_KUBERNETES})")
+    parser.add_argument("--phases", default=None, metavar="LIST",
+                        help=f"comma-separated phases to run, of {', '.join(pipeline.PHASES)}, "
+                        "or smoke (every smoke phase) and suites (cri,oci); default: all, the "
+                        "upgrade ones only with --upgrade-to")
+    parser.add_argument("--upgrade-to", default=None, metavar="VERSION",
+                        help="after the migration, upgrade the control plane, then each node's "
+                        "kubelet one at a time, to this version (e.g. 1.24.17), and smoke again")
     parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                         help="where JUnit files and the merged report go (default: reports/)")
     parser.add_argument("--suite-timeout", type=float, default=900.0, metavar="SECONDS",
                         help="per suite and node (default 900)")
+    parser.add_argument("--forks", type=int, default=5, metavar="N",
+                        help="nodes running the CRI and OCI suites at once (default 5)")
     return parser
 
 
-def _suites(text: str) -> tuple[str, ...]:
-    names = tuple(s.strip() for s in text.split(",") if s.strip())
-    unknown = [s for s in names if s not in pipeline.SUITES]
-    if unknown:
-        raise InputError(f"--suites: unknown suite {unknown[0]!r}",
-                         hint=f"choose from {', '.join(pipeline.SUITES)}")
-    return names
-
-
 def _provider(args):
-    inventory = load_inventory_or_none(args.inventory)
+    path = args.inventory or os.environ.get("HARNESS_INVENTORY") or None
+    inventory = load_inventory_or_none(path)
     if inventory is not None:
         from harness.providers.inventory import InventoryProvider
 
-        return InventoryProvider(inventory.source)
+        return InventoryProvider(inventory.source, args.kubeconfig)
+    from harness.lab import state
     from harness.providers.lab import LabProvider
 
     if args.nodes < 1:
         raise InputError("--nodes: must be at least 1")
-    return LabProvider(args.lab, args.nodes) if args.lab else LabProvider(nodes=args.nodes)
+    if args.kubeconfig:
+        raise InputError("--kubeconfig: the local lab brings its own cluster",
+                         hint="pass -i INVENTORY with it, or leave it out")
+    return LabProvider(args.lab or state.DEFAULT_LAB, args.nodes, args.kubernetes)
 
 
 def run(args) -> int:
-    opts = pipeline.RunOptions(out_dir=args.out, suites=_suites(args.suites),
-                               suite_timeout=args.suite_timeout)
+    phases = pipeline.parse_phases(args.phases, args.upgrade_to)
+    if args.upgrade_to:
+        from harness.kube import build
+
+        args.upgrade_to = build.release(args.upgrade_to, "--upgrade-to").version
+    if args.forks < 1:
+        raise InputError(f"--forks {args.forks}: must be at least 1")
+    opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
+                               upgrade_to=args.upgrade_to, forks=args.forks)
     result = pipeline.run(_provider(args), opts)
     print(junit.format_summary(result.summary))
+    failing = junit.format_failures(junit.read(result.merged))
+    if failing:
+        print(failing)
+    for node, tests in result.regressions.items():
+        print(f"REGRESSION on {node}: {', '.join(tests)}")
     print(f"merged JUnit: {result.merged}")
     return result.exit_code

@@ -1,4 +1,5 @@
-"""A private OCI registry (Debian's docker-registry, distribution 2.8) on a loopback port.
+"""A private OCI registry (Debian's docker-registry, distribution 2.8) on a loopback port, or on
+another host address (RegistryConfig.host, e.g. a lab bridge its nodes pull from).
 
 No registry is reachable from here and nodes are often air-gapped, so pull tests push the
 fixture images to this one. Variants: plain HTTP, basic auth (htpasswd with bcrypt, the only
@@ -27,6 +28,7 @@ class RegistryConfig:
     auth: tuple[str, str] | None = None  # (user, password) for basic auth
     tls: bool = False
     port: int = 0  # 0: a free port
+    host: str = LISTEN_HOST  # the address to listen on (e.g. a lab bridge for its nodes)
 
 
 def make_tls_files(out: Path, ip: str = LISTEN_HOST) -> tuple[Path, Path, Path]:
@@ -121,7 +123,7 @@ def render_config(cfg: RegistryConfig, port: int, tls: tuple[Path, Path, Path] |
             "filesystem": {"rootdirectory": str(cfg.base_dir / "storage")},
             "delete": {"enabled": True},
         },
-        "http": {"addr": f"{LISTEN_HOST}:{port}", "secret": "harness-test-registry"},
+        "http": {"addr": f"{cfg.host}:{port}", "secret": "harness-test-registry"},
     }
     if tls:
         config["http"]["tls"] = {"certificate": str(tls[1]), "key": str(tls[2])}
@@ -137,19 +139,19 @@ class Registry:
 
     def __init__(self, cfg: RegistryConfig):
         self.cfg = cfg
-        self.port = cfg.port or free_tcp_port(LISTEN_HOST)
+        self.port = cfg.port or free_tcp_port(cfg.host)
         self.ca: Path | None = None
         self.daemon = Daemon(
             name=f"docker-registry ({cfg.base_dir})",
             argv=["docker-registry", "serve", str(cfg.base_dir / "config.yml")],
             log_path=cfg.base_dir / "registry.log",
-            ready=lambda: tcp_port_answers(LISTEN_HOST, self.port),
+            ready=lambda: tcp_port_answers(cfg.host, self.port),
         )
 
     @property
     def host(self) -> str:
         """host:port, the registry part of image refs."""
-        return f"{LISTEN_HOST}:{self.port}"
+        return f"{self.cfg.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -158,7 +160,7 @@ class Registry:
     def start(self) -> Registry:
         base = self.cfg.base_dir
         (base / "storage").mkdir(parents=True, exist_ok=True)
-        tls = make_tls_files(base / "tls") if self.cfg.tls else None
+        tls = make_tls_files(base / "tls", self.cfg.host) if self.cfg.tls else None
         self.ca = tls[0] if tls else None
         if self.cfg.auth:
             (base / "htpasswd").write_text(htpasswd_line(*self.cfg.auth))

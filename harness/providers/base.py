@@ -4,7 +4,10 @@ an Inventory. Later providers (qemu, cloud) implement the same four methods."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.inventory import Inventory, Node
@@ -40,6 +43,13 @@ class Provider(ABC):
     @abstractmethod
     def inventory(self) -> Inventory:
         """The nodes as an Inventory, without changing anything."""
+
+    @contextmanager
+    def smoke_registry(self, work_dir: Path) -> Iterator[object | None]:
+        """A registry the nodes pull from, for the smoke suite's imagePullSecrets test, as a
+        harness.smoke.Registry; None when the provider has none (the suite then reads
+        $HARNESS_SMOKE_REGISTRY, or skips that test saying so)."""
+        yield None
 
     def facts(self) -> dict[str, NodeFacts]:
         """Properties detected on each node (kernel, cgroups, oom_score_adj, Docker)."""

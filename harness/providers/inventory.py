@@ -12,11 +12,15 @@ from harness.providers.base import NodeStatus, Provider, check_node
 class InventoryProvider(Provider):
     name = "inventory"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, kubeconfig: Path | None = None):
         self.path = Path(path)
+        self.kubeconfig = kubeconfig  # instead of the inventory's own
 
     def inventory(self) -> Inventory:
-        return load_inventory(self.path)
+        inventory = load_inventory(self.path)
+        if self.kubeconfig is not None:
+            inventory.cluster.kubeconfig = self.kubeconfig
+        return inventory
 
     def up(self) -> Inventory:
         """The machines exist already: nothing to create. Whether each answers is that node's

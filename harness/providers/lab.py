@@ -2,21 +2,59 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from harness.errors import InputError
 from harness.inventory import Inventory, load_inventory
 from harness.lab import lifecycle, machine, state
+from harness.lab.docker_node import INSECURE_REGISTRY_PORT
+from harness.lab.progress import say
 from harness.providers.base import NodeStatus, Provider, check_node
 
 
 class LabProvider(Provider):
     name = "lab"
 
-    def __init__(self, lab: str = state.DEFAULT_LAB, nodes: int = 2):
+    def __init__(self, lab: str = state.DEFAULT_LAB, nodes: int = 2,
+                 kubernetes: str | None = None):
         self.lab = state.check_name(lab)
         self.nodes = nodes
+        self.kubernetes = kubernetes  # also run a cluster of this version
 
     def up(self) -> Inventory:
-        return lifecycle.up(self.lab, self.nodes)
+        """The lab's nodes, and its cluster when asked for one; a lab and cluster already up
+        (in whatever state an earlier run left them: migrated, upgraded) are reused."""
+        inventory = lifecycle.up(self.lab, self.nodes)
+        if self.kubernetes is None:
+            return inventory
+        from harness.kube import cluster  # the Kubernetes client, only with a cluster
+
+        record = cluster.ClusterRecord.load(self.lab)
+        if inventory.cluster.kubeconfig and record and all(
+                cluster.process_runs(pid, record.argv0[name]) for name, pid in record.pids.items()):
+            say(f"kubernetes {record.version} already up, nothing to do", self.lab)
+            return inventory
+        cluster.check_version(self.kubernetes)
+        cluster.up(self.lab, inventory, self.kubernetes)
+        return self.inventory()
+
+    @contextmanager
+    def smoke_registry(self, work_dir: Path) -> Iterator[object | None]:
+        """A registry with basic auth where the nodes already expect one: the lab bridge's host
+        address, on the port their Docker (and, once migrated, containerd) treats as plain
+        HTTP."""
+        from harness.daemons.registry import Registry, RegistryConfig
+        from harness.smoke import Registry as SmokeRegistry
+
+        gateway = state.load(self.lab).network.gateway
+        user, password = "smoke", secrets.token_urlsafe(16)
+        config = RegistryConfig(work_dir, auth=(user, password), port=INSECURE_REGISTRY_PORT,
+                                host=gateway)
+        with Registry(config) as registry:
+            yield SmokeRegistry(registry.host, user, password)
 
     def down(self) -> bool:
         """The lab's cluster daemons first (their state is in the lab's directory), then the

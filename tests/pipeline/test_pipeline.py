@@ -1,6 +1,9 @@
 """The main job over real SSH: staging the suites onto a node, running them there, and the
 report's verdict, including a node that does not answer."""
 
+import importlib.metadata as metadata
+import platform
+
 import pytest
 
 from harness import junit, pipeline, staging
@@ -22,7 +25,7 @@ def cases(merged_path):
 def test_a_run_stages_the_suite_runs_it_on_the_node_and_reports_per_node(
         node_entry, write_inventory, tmp_path):
     inventory = write_inventory(node_entry("node-a"))
-    opts = pipeline.RunOptions(out_dir=tmp_path / "out", suites=("oci",),
+    opts = pipeline.RunOptions(out_dir=tmp_path / "out", phases=("oci",),
                                suite_args={"oci": QUICK_OCI})
     result = pipeline.run(InventoryProvider(inventory), opts)
     assert result.exit_code == EXIT_OK, junit.format_summary(result.summary)
@@ -38,7 +41,8 @@ def test_an_unreachable_node_is_exit_3_and_the_other_node_still_runs(
     closed = free_tcp_port()
     inventory = write_inventory(node_entry("node-up"),
                                 node_entry("node-down", port=closed))
-    opts = pipeline.RunOptions(out_dir=tmp_path / "out", suites=())
+    opts = pipeline.RunOptions(out_dir=tmp_path / "out", phases=("oci",),
+                               suite_args={"oci": QUICK_OCI})
     result = pipeline.run(InventoryProvider(inventory), opts)
     assert result.exit_code == EXIT_UNREACHABLE
     found = cases(result.merged)
@@ -59,3 +63,24 @@ def test_staging_twice_copies_once(sshd, tmp_path):
 
 def test_the_bundle_is_the_same_file_for_the_same_inputs(tmp_path):
     assert staging.build_bundle(tmp_path / "a").name == staging.build_bundle(tmp_path / "b").name
+
+
+def test_staging_removes_stages_of_other_versions_left_for_a_day(sshd, tmp_path):
+    bundle = staging.build_bundle(tmp_path / "stage")
+    stale, recent = (f"{staging.REMOTE_ROOT}/harness-stage-{name}" for name in ("old", "new"))
+    with open_transport(sshd.inventory_node("node-s")) as node:
+        node.run(f"rm -rf {staging.REMOTE_ROOT}/{bundle.stem} && mkdir -p {stale} {recent} && "
+                 f"touch -d '2 days ago' {stale}", check=True)
+        staging.stage(node, bundle)
+        assert not node.run(["test", "-e", stale]).ok
+        assert node.run(["test", "-d", recent]).ok
+        node.run(["rm", "-rf", recent], check=True)
+
+
+def test_the_wheels_staged_say_which_glibc_nodes_need():
+    """Each compiled wheel's most lenient manylinux tag, the strictest over all: bcrypt's
+    wheel here is manylinux_2_34 only, grpcio's 2_17."""
+    machine, glibc = staging.compiled_needs(staging.distributions(staging.SUITE_DISTRIBUTIONS))
+    assert machine == platform.machine()
+    assert glibc == staging.compiled_needs([metadata.distribution("bcrypt")])[1] == (2, 34)
+    assert staging.compiled_needs([metadata.distribution("grpcio")])[1] == (2, 17)

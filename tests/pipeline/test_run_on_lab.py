@@ -1,61 +1,165 @@
-"""The README's main job, as a user runs it: `harness run` with no inventory brings up the local
-lab, runs the suites on every node and exits with the run's verdict."""
+"""The README's main job, as a user runs it: `harness run` on the local lab (2 nodes, Kubernetes
+1.23.17 on Docker) takes it through the whole pipeline and past dockershim.
 
-import subprocess
-import sys
+The tests walk one lab (`pipeline_lab`, shared with tests/upgrade) through one life, in file
+order: refusals while it is still on Docker, the whole run with the upgrade, then an injected
+fault on the migrated cluster."""
+
+import json
+import re
 
 import pytest
+from kubernetes import client
+from labs import harness_cli
 
 from harness import junit
-from harness.errors import EXIT_OK
+from harness.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from harness.kube.cluster import ClusterRecord
+from harness.providers.reach import open_transport
+from harness.smoke import outcome
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1200)]  # a cold lab image
-LAB = "hpipe"
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
+FROM, TO = "1.23.17", "1.24.17"
+REFUSAL = "dockershim is gone in 1.24: migrate {node} to containerd first (harness migrate)"
+
+
+def run(lab, out, *args: str):
+    return harness_cli("run", "--lab", lab.name, "--out", str(out), *args, timeout=2400)
+
+
+def outcomes(out) -> dict[tuple[str, str, str], str]:
+    """(node, suite, test) -> passed | failed | error | skipped, from the merged JUnit."""
+    found = {}
+    for suite in junit.read(out / "junit.xml"):
+        props = {p.name: p.value for p in suite.properties()}
+        for case in suite:
+            found[(suite.name, props["suite"], case.name)] = outcome(case)
+    return found
+
+
+def versions(lab) -> tuple[str, set[str]]:
+    """The API server's version and the kubelets'."""
+    server = client.VersionApi(lab.api).get_code().git_version
+    return server, {n.status.node_info.kubelet_version
+                    for n in client.CoreV1Api(lab.api).list_node().items}
+
+
+def test_harness_upgrade_is_refused_on_dockershim_nodes_and_nothing_changes(pipeline_lab,
+                                                                            tmp_path):
+    done = harness_cli("upgrade", "--to", TO, "--lab", pipeline_lab.name, "--out", str(tmp_path))
+    assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
+    for name in pipeline_lab.node_names:
+        assert REFUSAL.format(node=name) in done.stdout
+    assert versions(pipeline_lab) == (f"v{FROM}", {f"v{FROM}"})
+    assert ClusterRecord.load(pipeline_lab.name).version == FROM
+    assert not any(n.spec.unschedulable
+                   for n in client.CoreV1Api(pipeline_lab.api).list_node().items)
+
+
+def test_preflight_with_a_target_reports_dockershim_as_blocking(pipeline_lab, tmp_path):
+    done = harness_cli("preflight", "--lab", pipeline_lab.name, "--kubernetes-target", TO,
+                       "--out", str(tmp_path))
+    assert done.returncode == EXIT_FAILURES, done.stdout + done.stderr
+    found = json.loads((tmp_path / "preflight.json").read_text())
+    for name in pipeline_lab.node_names:
+        blocking = [f for f in found[name]["findings"] if f["id"] == "dockershim-removed"]
+        assert blocking == [{"id": "dockershim-removed", "severity": "error",
+                             "message": REFUSAL.format(node=name)}]
+        assert not found[name]["passed"]
+
+
+def test_the_pipeline_upgrade_is_refused_on_dockershim_nodes(pipeline_lab, tmp_path):
+    done = run(pipeline_lab, tmp_path, "--phases", "upgrade", "--upgrade-to", TO)
+    assert done.returncode == EXIT_FAILURES, done.stderr[-3000:]
+    assert REFUSAL.format(node=pipeline_lab.node_names[0]) in done.stderr
+    assert outcomes(tmp_path)[("cluster", "pipeline", "upgrade")] == "error"
+    assert versions(pipeline_lab) == (f"v{FROM}", {f"v{FROM}"})
+
+
+def test_the_cri_gate_fails_on_nodes_still_on_docker(pipeline_lab, tmp_path):
+    """Before migration the node's containerd runs Debian's default config: no CNI network and
+    no sandbox image it can get offline. The gate must say so, not pass."""
+    done = run(pipeline_lab, tmp_path, "--phases", "cri")
+    assert done.returncode == EXIT_FAILURES, done.stderr[-2000:]
+    failed = {test for (_, suite, test), result in outcomes(tmp_path).items()
+              if suite == "cri" and result == "failed"}
+    assert "test_status_network_ready" in failed
+    assert any(name.startswith("test_sandbox_image") for name in failed), sorted(failed)
 
 
 @pytest.fixture(scope="module")
-def lab_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    harness = [sys.executable, "-m", "harness"]
-    try:
-        run = subprocess.run([*harness, "run", "--lab", LAB, "--out", str(out)],
-                             capture_output=True, text=True, timeout=1800)
-        yield run, out
-    finally:
-        subprocess.run([*harness, "lab", "down", "--name", LAB], capture_output=True,
-                       timeout=300)
+def whole_run(pipeline_lab, tmp_path_factory):
+    """The README's main command on the lab, with the upgrade gate."""
+    out = tmp_path_factory.mktemp("whole-run")
+    return run(pipeline_lab, out, "--upgrade-to", TO), out
 
 
-def test_the_main_job_passes_on_the_lab(lab_run):
-    run, _ = lab_run
-    assert run.returncode == EXIT_OK, run.stdout[-2000:] + run.stderr[-2000:]
-    assert "Traceback" not in run.stderr
+def test_the_whole_pipeline_passes_and_upgrades_past_dockershim(whole_run):
+    done, _ = whole_run
+    assert done.returncode == EXIT_OK, done.stdout[-4000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert "REGRESSION" not in done.stdout
 
 
-def test_every_node_has_its_suite_and_its_steps_in_the_report(lab_run):
-    _, out = lab_run
-    summary = junit.verify(junit.read(out / "junit.xml"))
-    rows = {(s.node, s.suite): s for s in summary.suites}
-    nodes = {node for node, suite in rows if suite == "oci"}
-    assert len(nodes) == 2
+def test_every_phase_ran_on_every_node_in_order(pipeline_lab, whole_run):
+    done, out = whole_run
+    rows = outcomes(out)
+    for node in pipeline_lab.node_names:
+        for phase in ("preflight", "migrate", "verify", "suite cri", "suite oci"):
+            assert rows[(node, "pipeline", phase)] == "passed", (node, phase)
+    for phase in ("smoke-before", "smoke-after", "upgrade", "smoke-upgraded"):
+        assert rows[("cluster", "pipeline", phase)] == "passed", phase
+    started = [done.stderr.index(f"] {phase} ...") for phase in (
+        "smoke-before", "preflight", "migrate", "verify", "suite cri", "smoke-after", "upgrade",
+        "smoke-upgraded")]
+    assert started == sorted(started)
+
+
+def test_each_node_has_its_own_junit_per_phase_and_suite(pipeline_lab, whole_run):
+    _, out = whole_run
+    rows = outcomes(out)
+    for node in pipeline_lab.node_names:
+        for suite in ("pipeline", "preflight", "migrate", "verify", "cri", "oci", "smoke-before",
+                      "smoke-after", "smoke-upgraded", "upgrade"):
+            assert junit.junit_path(out / "junit", node, suite).is_file(), \
+                (node, suite)
+        smoke_after = [r for (n, s, _), r in rows.items() if n == node and s == "smoke-after"]
+        assert len(smoke_after) > 10 and set(smoke_after) == {"passed"}
+        assert rows[(node, "smoke-after regressions",
+                     "no regressions from smoke-before to smoke-after")] == "passed"
+
+
+def test_the_nodes_end_on_containerd_and_the_target_version(pipeline_lab, whole_run):
+    nodes = client.CoreV1Api(pipeline_lab.api).list_node().items
+    assert {n.metadata.name for n in nodes} == set(pipeline_lab.node_names)
     for node in nodes:
-        assert rows[(node, "oci")].passed > 100
-        assert rows[(node, "pipeline")].passed == rows[(node, "pipeline")].tests
+        info = node.status.node_info
+        assert re.fullmatch(r"containerd://1\.\d+\.\d+\S*", info.container_runtime_version)
+        assert info.kubelet_version == f"v{TO}"
+    assert versions(pipeline_lab)[0] == f"v{TO}"
 
 
-def test_progress_is_shown_per_node_and_step(lab_run):
-    run, _ = lab_run
-    for step in ("connect", "facts", "stage", "suite oci"):
-        assert f"] {step} done" in run.stderr
-
-
-def test_the_cri_gate_fails_on_nodes_still_on_docker(lab_run, tmp_path):
-    """Before migration the node's containerd runs Debian's default config: no CNI network and
-    no sandbox image it can get offline. The gate must say so, not pass."""
-    run = subprocess.run([sys.executable, "-m", "harness", "run", "--lab", LAB, "--suites", "cri",
-                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=1800)
-    assert run.returncode == 1, run.stderr[-2000:]
-    failed = {case.name for suite in junit.read(tmp_path / "junit.xml") for case in suite
-              if any(type(r).__name__ == "Failure" for r in case.result)}
-    assert "test_status_network_ready" in failed
-    assert any(name.startswith("test_sandbox_image") for name in failed), sorted(failed)
+def test_a_broken_containerd_after_the_migration_fails_the_run_naming_node_phase_and_tests(
+        pipeline_lab, whole_run, tmp_path):
+    """One node's containerd loses its CNI configuration: the run goes red, and its failing-test
+    table names that node, the phase (verify or the CRI suite) and the tests; the other node
+    stays green."""
+    healthy, broken = pipeline_lab.node_names
+    with open_transport(pipeline_lab.inventory.node(broken)) as t:
+        t.run("cp /etc/containerd/config.toml /root/config.toml.good && "
+              "sed -i 's#conf_dir = .*#conf_dir = \"/nonexistent/cni\"#' "
+              "/etc/containerd/config.toml && systemctl restart containerd", check=True,
+              timeout=120)
+        try:
+            done = run(pipeline_lab, tmp_path, "--phases", "verify,cri")
+        finally:
+            t.run("mv /root/config.toml.good /etc/containerd/config.toml && "
+                  "systemctl restart containerd", timeout=120)
+    assert done.returncode == EXIT_FAILURES, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if "FAILING TEST" in line)
+    table = [line.split() for line in lines[header + 1:] if line.startswith((broken, healthy))]
+    named = {(row[0], row[1]) for row in table}
+    assert named and {node for node, _ in named} == {broken}, done.stdout
+    assert {phase for _, phase in named} <= {"verify", "cri"}, named
+    assert outcomes(tmp_path)[(healthy, "cri", "test_status_network_ready")] == "passed"
