@@ -7,6 +7,7 @@ suite removes by label.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from harness.cri.client import CriClient
@@ -59,6 +60,13 @@ class Pod:
         """Create, start and wait until the container exited; returns its ContainerStatus."""
         container_id = self.start(name, command, **kw)
         return self.cri.wait_container_state(container_id, self.pb.CONTAINER_EXITED, timeout)
+
+    def pid(self, container_id: str) -> int | None:
+        """The host pid of the container's own (first) process from verbose ContainerStatus
+        info (containerd reports `pid` there), or None where the runtime does not."""
+        reply = self.cri.call("ContainerStatus", self.pb.ContainerStatusRequest(
+            container_id=container_id, verbose=True))
+        return json.loads(reply.info.get("info", "{}")).get("pid") or None
 
     def sh(self, container_id: str, script: str, timeout: int = 0):
         """ExecSync `sh -c script`; returns the ExecSyncResponse (stdout, stderr, exit_code)."""

@@ -1,11 +1,22 @@
 """Security context: namespaces, users and groups, capabilities, read-only rootfs,
 privileged, masked and read-only paths, seccomp, no_new_privs, AppArmor, user namespaces
-(CRI v1 LinuxSandboxSecurityContext, LinuxContainerSecurityContext)."""
+(CRI v1 LinuxSandboxSecurityContext, LinuxContainerSecurityContext).
 
+Process and filesystem settings are checked twice: in a process ExecSync starts, and on the
+container's own (first) process, the workload. They can differ: the runtime builds an
+ExecSync'd process from its own copy of the spec (containerd passes runc a separate
+process.json), while the first process is made from the bundle's config.json, so a runtime may
+apply a setting to one and not the other. The `test_first_process_*` tests read the first
+process on the node, in /proc/<pid>.
+"""
+
+import errno
 import json
+import os
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +33,52 @@ def out(pod, container_id, script) -> str:
 
 def uid(cri, value):
     return cri.pb.Int64Value(value=value)
+
+
+# -- the container's own process ----------------------------------------------------------------
+
+FIRST_COMMAND = ("sleep", "3600")
+
+
+def context(cri, fields: dict) -> dict:
+    """LinuxContainerSecurityContext fields from plain values: run_as_user and run_as_group as
+    ints, capabilities as a dict of Capability fields; anything else as given."""
+    wrap = {"run_as_user": lambda v: uid(cri, v), "run_as_group": lambda v: uid(cri, v),
+            "capabilities": lambda v: cri.pb.Capability(**v)}
+    return {key: wrap[key](value) if key in wrap else value for key, value in fields.items()}
+
+
+@pytest.fixture
+def first_process(cri, facts):
+    """Starts a container running `sleep 3600` (busybox unless `image`) with the given security
+    context (plain values, see `context`) and returns /proc/<pid> of its own process on the
+    node, once that process runs the command (before, it is still the runtime's init). The pid
+    comes from verbose ContainerStatus info."""
+    if not facts.local_socket:
+        pytest.skip("reading the container's own process needs the suite on the node (/proc)")
+    want = b"".join(arg.encode() + b"\0" for arg in FIRST_COMMAND)
+
+    def start(pod, security=None, image=None) -> Path:
+        container_id = pod.start("first", FIRST_COMMAND, image=image,
+                                 security=context(cri, security or {}))
+        pid = pod.pid(container_id)
+        if pid is None:
+            pytest.skip(f"{facts.runtime_name} does not report the container pid in verbose "
+                        "ContainerStatus info")
+        proc = Path(f"/proc/{pid}")
+        deadline = time.monotonic() + 10
+        while (proc / "cmdline").read_bytes() != want:
+            assert time.monotonic() < deadline, f"pid {pid} did not exec {FIRST_COMMAND} in 10s"
+            time.sleep(0.02)
+        return proc
+
+    return start
+
+
+def status_of(proc: Path) -> dict[str, str]:
+    """/proc/<pid>/status as field name -> value."""
+    lines = (proc / "status").read_text().splitlines()
+    return {key: value.strip() for key, value in (line.split(":", 1) for line in lines)}
 
 
 # -- namespaces ---------------------------------------------------------------------------------
@@ -173,6 +230,46 @@ def test_image_user_is_used_without_security_context(cri, pod, images):
     assert out(pod, container_id, "id -u") == "1002"
 
 
+@pytest.mark.parametrize(("security", "field", "expected"), [
+    pytest.param({"run_as_user": 1001}, "Uid", "1001", id="run_as_user"),
+    pytest.param({"run_as_username": "nobody"}, "Uid", "65534", id="run_as_username"),
+    pytest.param({"run_as_user": 1001, "run_as_group": 1002}, "Gid", "1002", id="run_as_group"),
+])
+def test_first_process_runs_as_requested_ids(pod, first_process, security, field, expected):
+    """LinuxContainerSecurityContext.run_as_user, run_as_username (busybox fixture: nobody is
+    65534) and run_as_group hold for the container's own process: real, effective, saved and
+    filesystem id."""
+    assert status_of(first_process(pod, security))[field].split() == [expected] * 4
+
+
+@pytest.mark.parametrize(("security", "expected"), [
+    pytest.param({"run_as_user": 1001, "supplemental_groups": [1234, 5678]}, {"1234", "5678"},
+                 id="supplemental_groups"),
+    pytest.param({"run_as_user": 1000}, {"1001", "1002"}, id="image_group_file"),
+])
+def test_first_process_has_supplementary_groups(pod, first_process, security, expected):
+    """LinuxContainerSecurityContext.supplemental_groups, and the groups the image's /etc/group
+    gives the uid (tester, 1000: 1001 and 1002), are groups of the container's own process."""
+    assert expected <= set(status_of(first_process(pod, security))["Groups"].split())
+
+
+def test_first_process_strict_groups_policy_ignores_image_groups(cri, pod, first_process,
+                                                                 supplemental_groups_policy):
+    """LinuxContainerSecurityContext.supplemental_groups_policy Strict: the container's own
+    process has the given group, not the image's."""
+    security = {"run_as_user": 1000, "supplemental_groups": [1234],
+                "supplemental_groups_policy": cri.pb.Strict}
+    groups = set(status_of(first_process(pod, security))["Groups"].split())
+    assert "1234" in groups and "1001" not in groups
+
+
+def test_first_process_runs_as_image_user(pod, images, first_process):
+    """No LinuxContainerSecurityContext.run_as_user: the container's own process runs as the
+    image's USER (user-uid fixture: 1002)."""
+    proc = first_process(pod, image=images["user-uid"].ref)
+    assert status_of(proc)["Uid"].split() == ["1002"] * 4
+
+
 # -- filesystem ---------------------------------------------------------------------------------
 
 
@@ -205,6 +302,39 @@ def test_readonly_path_refuses_writes(cri, pod):
     container_id = pod.start("ro", security={"readonly_paths": ["/tmp"]})
     reply = pod.sh(container_id, "touch /tmp/test")
     assert reply.stderr == b"touch: /tmp/test: Read-only file system\n"
+
+
+def _create_error(path: Path) -> str | None:
+    """The errno name creating the file `path` fails with, None when it is created."""
+    try:
+        path.touch()
+    except OSError as err:
+        return errno.errorcode.get(err.errno, str(err.errno))
+    return None
+
+
+def test_first_process_rootfs_is_writable_by_default(pod, first_process):
+    """LinuxContainerSecurityContext.readonly_rootfs false: a file can be created at / of the
+    container's own process (the node writing through /proc/<pid>/root)."""
+    assert _create_error(first_process(pod) / "root" / "hc-file") is None
+
+
+@pytest.mark.parametrize(("security", "path"), [
+    pytest.param({"readonly_rootfs": True}, "hc-file", id="readonly_rootfs"),
+    pytest.param({"readonly_paths": ["/tmp"]}, "tmp/hc-file", id="readonly_paths"),
+])
+def test_first_process_refuses_writes_to_read_only_path(pod, first_process, security, path):
+    """LinuxContainerSecurityContext.readonly_rootfs and readonly_paths: in the container's own
+    process's mounts (/proc/<pid>/root), creating a file at / or below the path fails EROFS."""
+    assert _create_error(first_process(pod, security) / "root" / path) == "EROFS"
+
+
+@pytest.mark.parametrize("path", ["etc/group", "home/tester"], ids=["file", "directory"])
+def test_first_process_sees_masked_path_empty(pod, first_process, path):
+    """LinuxContainerSecurityContext.masked_paths: in the container's own process's mounts
+    (/proc/<pid>/root) a masked file reads empty and a masked directory lists nothing."""
+    masked = first_process(pod, {"masked_paths": [f"/{path}"]}) / "root" / path
+    assert not (os.listdir(masked) if masked.is_dir() else masked.read_bytes())
 
 
 # -- privileges and capabilities ----------------------------------------------------------------
@@ -265,16 +395,55 @@ def test_drop_all_capabilities(cri, pod):
     assert _cap_bounding(pod, pod.start("cap", security={"capabilities": caps})) == 0
 
 
+CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN = 12, 13, 21  # bits in /proc/<pid>/status Cap*
+
+
+def _holds(status, field, bit) -> bool:
+    return bool(int(status[field], 16) >> bit & 1)
+
+
+@pytest.mark.parametrize(("capabilities", "bit", "held"), [
+    pytest.param({"add_capabilities": ["NET_ADMIN"]}, CAP_NET_ADMIN, True, id="add-NET_ADMIN"),
+    pytest.param({"drop_capabilities": ["NET_RAW"]}, CAP_NET_RAW, False, id="drop-NET_RAW"),
+    pytest.param({"add_capabilities": ["ALL"]}, CAP_SYS_ADMIN, True, id="add-ALL"),
+])
+def test_first_process_capability_sets(pod, first_process, capabilities, bit, held):
+    """LinuxContainerSecurityContext.capabilities add_capabilities / drop_capabilities: the
+    container's own process holds an added capability (ALL: CAP_SYS_ADMIN among them) in its
+    effective and bounding sets, and a dropped one in neither."""
+    status = status_of(first_process(pod, {"capabilities": capabilities}))
+    assert [_holds(status, field, bit) for field in ("CapEff", "CapBnd")] == [held, held]
+
+
+def test_first_process_has_no_capabilities_after_drop_all(pod, first_process):
+    """LinuxContainerSecurityContext.capabilities.drop_capabilities ALL: the container's own
+    process has empty permitted, effective and bounding sets."""
+    status = status_of(first_process(pod, {"capabilities": {"drop_capabilities": ["ALL"]}}))
+    assert [int(status[field], 16) for field in ("CapPrm", "CapEff", "CapBnd")] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("privileged", [True, False], ids=["privileged", "unprivileged"])
+def test_first_process_admin_capabilities_follow_privileged(pods, first_process, privileged):
+    """LinuxContainerSecurityContext.privileged: the container's own process has CAP_NET_ADMIN
+    and CAP_SYS_ADMIN effective when privileged, neither when not."""
+    pod = pods("priv", security={"privileged": privileged})
+    status = status_of(first_process(pod, {"privileged": privileged}))
+    held = [_holds(status, "CapEff", bit) for bit in (CAP_NET_ADMIN, CAP_SYS_ADMIN)]
+    assert held == [privileged, privileged]
+
+
 # -- seccomp ------------------------------------------------------------------------------------
 
 
+def _filters(status: dict[str, str]) -> int:
+    """How many seccomp filters a process runs under, from its /proc/<pid>/status fields."""
+    return 0 if status["Seccomp"].strip() == "0" else int(status["Seccomp_filters"])
+
+
 def _seccomp_filters(pod, container_id) -> int:
-    """How many seccomp filters the container's process runs under (/proc/self/status)."""
+    """How many seccomp filters an ExecSync'd process runs under (/proc/self/status)."""
     status = out(pod, container_id, "grep '^Seccomp' /proc/self/status")
-    fields = dict(line.split(":", 1) for line in status.splitlines())
-    if fields["Seccomp"].strip() == "0":
-        return 0
-    return int(fields["Seccomp_filters"])
+    return _filters(dict(line.split(":", 1) for line in status.splitlines()))
 
 
 @pytest.fixture(scope="session")
@@ -284,9 +453,7 @@ def inherited_filters(facts) -> int:
     init, so a runtime's filter is told apart from the node's own."""
     if facts.local_socket is None:
         pytest.skip("needs the node's /proc: the suite does not run on the runtime's node")
-    status = dict(line.split(":", 1) for line in Path("/proc/1/status").read_text().splitlines()
-                  if line.startswith("Seccomp"))
-    return 0 if status["Seccomp"].strip() == "0" else int(status["Seccomp_filters"])
+    return _filters(status_of(Path("/proc/1")))
 
 
 def profile(cri, kind, path=""):
@@ -339,6 +506,26 @@ def test_seccomp_localhost_profile_is_enforced(cri, pod, host_dir):
     assert b"Operation not permitted" in reply.stderr
 
 
+@pytest.mark.parametrize("kind", ["RuntimeDefault", "Localhost"])
+def test_first_process_runs_under_seccomp_filter(cri, pod, first_process, inherited_filters,
+                                                 host_dir, kind):
+    """LinuxContainerSecurityContext.seccomp RuntimeDefault, or Localhost with localhost_ref (a
+    profile blocking chmod): the container's own process runs under a filter the runtime
+    added."""
+    path = _blocking_profile(host_dir, ["chmod"]) if kind == "Localhost" else ""
+    proc = first_process(pod, {"seccomp": profile(cri, kind, path)})
+    assert _filters(status_of(proc)) > inherited_filters
+
+
+@pytest.mark.parametrize("kind", ["Unconfined", None], ids=["Unconfined", "nil"])
+def test_first_process_runs_without_seccomp_filter(cri, pod, first_process, inherited_filters,
+                                                   kind):
+    """LinuxContainerSecurityContext.seccomp Unconfined, or no profile: the container's own
+    process has no filter beyond the node's."""
+    proc = first_process(pod, {"seccomp": profile(cri, kind)} if kind else {})
+    assert _filters(status_of(proc)) == inherited_filters
+
+
 def test_unconfined_with_sys_admin_may_set_hostname(cri, pod):
     """Unconfined seccomp plus CAP_SYS_ADMIN: sethostname in the pod's UTS namespace works."""
     security = {"seccomp": profile(cri, "Unconfined"),
@@ -379,6 +566,14 @@ def test_without_no_new_privs_setuid_works(cri, pod, images):
     assert pod.sh(container_id, "/usr/local/bin/euid").stdout == b"euid=0 uid=1000\n"
 
 
+@pytest.mark.parametrize("no_new_privs", [True, False], ids=["set", "unset"])
+def test_first_process_no_new_privs_flag(pod, first_process, no_new_privs):
+    """LinuxContainerSecurityContext.no_new_privs: the container's own process has NoNewPrivs 1
+    when it is set and 0 when not (/proc/<pid>/status)."""
+    status = status_of(first_process(pod, {"no_new_privs": no_new_privs}))
+    assert status["NoNewPrivs"] == str(int(no_new_privs))
+
+
 # -- LSMs and user namespaces -------------------------------------------------------------------
 
 
@@ -413,6 +608,13 @@ def test_apparmor_profile_is_enforced(cri, pod, apparmor_deny_write):
     """apparmor Localhost profile denying writes: the container cannot create a file."""
     container_id = pod.start("apparmor", security=apparmor_deny_write)
     assert pod.sh(container_id, "touch /tmp/foo").exit_code != 0
+
+
+def test_first_process_runs_under_apparmor_profile(pod, first_process, apparmor_deny_write):
+    """LinuxContainerSecurityContext.apparmor (and apparmor_profile) Localhost: the container's
+    own process is confined by the profile (/proc/<pid>/attr/current)."""
+    label = (first_process(pod, apparmor_deny_write) / "attr" / "current").read_text()
+    assert label.strip("\0\n ") == "hc-cri-deny-write (enforce)"
 
 
 def test_unloaded_apparmor_profile_is_rejected(cri, pod, apparmor_deny_write):

@@ -33,6 +33,60 @@ def test_runtime_without_seccomp_fails_seccomp_tests(containerd_factory, tmp_pat
     assert run.of("test_localhost_profile_blocks_sethostname_despite_sys_admin") == "failed"
     assert run.of("test_seccomp_unconfined") == "passed"
     assert run.of("test_seccomp_nil_profile_is_unconfined") == "passed"
+    assert run.of("test_first_process_runs_under_seccomp_filter[RuntimeDefault]") == "failed"
+    assert run.of("test_first_process_runs_under_seccomp_filter[Localhost]") == "failed"
+    assert run.of("test_first_process_runs_without_seccomp_filter[Unconfined]") == "passed"
+    assert run.of("test_first_process_runs_without_seccomp_filter[nil]") == "passed"
+
+
+# The container's own process (config.json's `process`) gets none of its security settings.
+FIRST_PROCESS_FAILURES = {
+    "test_first_process_runs_as_requested_ids[run_as_user]",
+    "test_first_process_runs_as_requested_ids[run_as_username]",
+    "test_first_process_runs_as_requested_ids[run_as_group]",
+    "test_first_process_has_supplementary_groups[supplemental_groups]",
+    "test_first_process_has_supplementary_groups[image_group_file]",
+    "test_first_process_runs_as_image_user",
+    "test_first_process_capability_sets[add-NET_ADMIN]",
+    "test_first_process_capability_sets[drop-NET_RAW]",
+    "test_first_process_capability_sets[add-ALL]",
+    "test_first_process_has_no_capabilities_after_drop_all",
+    "test_first_process_admin_capabilities_follow_privileged[privileged]",
+    "test_first_process_no_new_privs_flag[set]",
+}
+# ExecSync'd processes keep them (runc exec reads the runtime's process.json, not config.json),
+# and the first process's settings outside `process` (mounts, seccomp) are unchanged.
+FIRST_PROCESS_NEIGHBOURS = {
+    "test_run_as_user", "test_run_as_username", "test_run_as_group", "test_supplemental_groups",
+    "test_supplemental_groups_from_image_group_file",
+    "test_image_user_is_used_without_security_context", "test_added_capability_is_granted",
+    "test_dropped_capability_is_removed", "test_add_all_capabilities",
+    "test_drop_all_capabilities", "test_privileged_container_may_add_bridge",
+    "test_unprivileged_container_may_not_add_bridge", "test_no_new_privs_blocks_setuid",
+    "test_without_no_new_privs_setuid_works",
+    "test_first_process_admin_capabilities_follow_privileged[unprivileged]",
+    "test_first_process_no_new_privs_flag[unset]",
+    "test_first_process_runs_under_seccomp_filter[RuntimeDefault]",
+    "test_first_process_runs_without_seccomp_filter[Unconfined]",
+    "test_first_process_rootfs_is_writable_by_default",
+    "test_first_process_refuses_writes_to_read_only_path[readonly_rootfs]",
+    "test_first_process_sees_masked_path_empty[file]",
+}
+
+
+def test_runtime_unconfining_the_first_process_fails_only_first_process_tests(
+        containerd_factory):
+    """The default runtime's binary runs the container's own process as uid/gid 0 with
+    containerd's default capabilities and without no_new_privs (it rewrites config.json's
+    `process` at create); exec'd processes keep the requested settings. Of the security tests
+    exactly the first-process checks of user, groups, capabilities and no_new_privs fail; the
+    ExecSync checks of the same settings pass."""
+    containerd = containerd_factory(
+        default_runtime_binary=lambda base: str(faulty_runtime(base, "init-unconfined")))
+    run = run_suite(containerd.endpoint, "-k", "test_security")
+    assert run.named("failed") | run.named("error") == FIRST_PROCESS_FAILURES, run.output[-3000:]
+    assert {name: run.of(name) for name in FIRST_PROCESS_NEIGHBOURS} == dict.fromkeys(
+        FIRST_PROCESS_NEIGHBOURS, "passed")
 
 
 def test_missing_sandbox_image_fails_the_sandbox_tests(containerd_factory):
@@ -55,6 +109,9 @@ def test_handler_ignoring_readonly_rootfs_fails_the_readonly_test(containerd_fac
     run = run_suite(containerd.endpoint, "--runtime-handler", "broken", "-k", "rootfs")
     assert run.of("test_readonly_rootfs_refuses_writes") == "failed"
     assert run.of("test_rootfs_is_writable_by_default") == "passed"
+    assert run.of("test_first_process_refuses_writes_to_read_only_path[readonly_rootfs]") == (
+        "failed")
+    assert run.of("test_first_process_rootfs_is_writable_by_default") == "passed"
 
 
 def test_readonly_test_passes_on_the_default_handler(containerd_factory):
@@ -63,3 +120,5 @@ def test_readonly_test_passes_on_the_default_handler(containerd_factory):
         RuntimeHandler("broken", str(faulty_runtime(base, "rw-rootfs"))),))
     run = run_suite(containerd.endpoint, "-k", "rootfs")
     assert run.of("test_readonly_rootfs_refuses_writes") == "passed"
+    assert run.of("test_first_process_refuses_writes_to_read_only_path[readonly_rootfs]") == (
+        "passed")
