@@ -18,9 +18,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import junit, node_suites, smoke
+from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
 from harness.inventory import Inventory
+from harness.nodes import suites as node_suites
 from harness.providers.base import Provider
 
 PHASES = ("preflight", "smoke-before", "migrate", "verify", "cri", "oci", "smoke-after",
@@ -226,14 +227,13 @@ def playbook_phase(inventory: Inventory, phase: str, nodes: list[str],
                    opts: RunOptions) -> PhaseResult:
     """preflight, migrate or verify through its playbook; a node passes when every task on it
     passed (a node a stopped batch never reached has not)."""
-    from harness.commands import migrate as migrate_command  # Ansible only when it runs
     from harness.crictl import DEFAULT_VERSION
-    from harness.migration import phase as phase_mod
+    from harness.migration import phase as phase_mod  # Ansible only when it runs
 
     extravars = {}
     if phase == "migrate":
-        extravars = migrate_command.extravars([1, 1], 0, "all",
-                                              opts.crictl_version or DEFAULT_VERSION)
+        extravars = phase_mod.migrate_vars([1, 1], 0, "all",
+                                           opts.crictl_version or DEFAULT_VERSION)
     result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes), extravars)
     failed = {t.node for t in result.failed()}
     return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))
@@ -250,7 +250,7 @@ def upgrade_phase(inventory: Inventory, opts: RunOptions) -> PhaseResult:
     """Every node checked (none may still be on dockershim), the control plane first (the
     lab's; an inventory's must already be there), then each node's kubelet, drained and
     upgraded one at a time."""
-    from harness.commands import upgrade
+    from harness.migration import upgrade
 
     result = upgrade.upgrade_cluster(inventory, opts.upgrade_to, opts.out_dir)
     if result.exit_code == EXIT_USAGE:  # refused before anything changed: say why

@@ -99,10 +99,10 @@ def worst_of(codes) -> int:
 
 
 def run_on_nodes(args, suites: list[str]) -> int:
-    """The suites staged onto each inventory node and run there (harness.node_suites, as
+    """The suites staged onto each inventory node and run there (harness.nodes.suites, as
     `harness run` does); the verdict is the JUnit's, steps included."""
-    from harness import node_suites
     from harness.inventory import load_inventory
+    from harness.nodes import suites as node_suites
 
     inventory = load_inventory(args.inventory)
     nodes = selected_nodes(inventory, args.node)

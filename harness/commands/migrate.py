@@ -41,20 +41,12 @@ def serial(canary: int, batch_size: int) -> list[int]:
     return [canary, batch_size] if canary else [batch_size]
 
 
-def extravars(batches: list[int], max_fail: int, images: str, crictl_version: str) -> dict:
-    """The playbook's variables for these choices; builds (or takes cached) crictl."""
-    return {"harness_serial": batches,
-            "harness_max_fail_percentage": max_fail,
-            "copy_images": images,
-            "crictl_binary": str(crictl.build(crictl.check_version(crictl_version)))}
-
-
 def run(args) -> int:
     if not 0 <= args.max_fail <= 100:
         raise InputError("--max-fail: a percentage from 0 to 100")
     batches = serial(args.canary, args.batch_size)
     inventory = phase.inventory(args)  # input errors before crictl is built
-    result = phase.run(args, "migrate", extravars(batches, args.max_fail, args.images,
+    result = phase.run(args, "migrate", phase.migrate_vars(batches, args.max_fail, args.images,
                                                   args.crictl_version),
                        check=args.plan, inv=inventory)
     if args.plan:

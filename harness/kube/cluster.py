@@ -26,8 +26,8 @@ from harness.kube import node_config as nc
 from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, ControlPlane
 from harness.lab import access, state
 from harness.lab.progress import say
-from harness.providers.facts import gather
-from harness.providers.reach import open_transport
+from harness.nodes.facts import gather
+from harness.nodes.reach import open_transport
 from harness.transport import Transport
 
 READY_TIMEOUT = 180.0

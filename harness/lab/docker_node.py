@@ -11,7 +11,7 @@ from harness.errors import StepFailed
 from harness.images import BuiltImage
 from harness.lab.network import LabNetwork
 from harness.lab.node_files import OOM_CLAMP_PATH, OOM_CLAMP_RUNTIME
-from harness.providers.facts import NodeFacts
+from harness.nodes.facts import NodeFacts
 from harness.transport import Transport
 
 FIXTURE_IMAGES = ("busybox", "pause", "web")

@@ -22,9 +22,9 @@ from harness.lab.image import NodeImage, ensure_image
 from harness.lab.paths import state_root
 from harness.lab.progress import say
 from harness.lab.state import LabRecord, NodeRecord
-from harness.providers.base import check_node
-from harness.providers.facts import gather
-from harness.providers.reach import open_transport
+from harness.nodes.facts import gather
+from harness.nodes.health import check_node
+from harness.nodes.reach import open_transport
 
 MAX_NODES = 20
 BOOT_TIMEOUT = 120.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness import crictl
 from harness.errors import InputError
 from harness.inventory import Inventory, load_inventory, load_inventory_or_none
 from harness.lab import state
@@ -91,3 +92,11 @@ def command(name: str, help_text: str):
         return result.exit_code
 
     return register, run_command
+
+
+def migrate_vars(batches: list[int], max_fail: int, images: str, crictl_version: str) -> dict:
+    """migrate.yml's variables for these choices; builds (or takes cached) crictl."""
+    return {"harness_serial": batches,
+            "harness_max_fail_percentage": max_fail,
+            "copy_images": images,
+            "crictl_binary": str(crictl.build(crictl.check_version(crictl_version)))}

@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HarnessError
-from harness.inventory import Inventory, Node
-from harness.providers.facts import NodeFacts, gather
-from harness.providers.reach import open_transport
+from harness.inventory import Inventory
+from harness.nodes.facts import NodeFacts, gather
+from harness.nodes.reach import open_transport
 
 
 @dataclass(frozen=True)
@@ -58,20 +57,3 @@ class Provider(ABC):
             with open_transport(node) as t:
                 result[node.name] = gather(t)
         return result
-
-
-# The node's container runtime: Docker while it is enabled, containerd once migrated.
-RUNTIME_CHECK = ("if systemctl is-enabled --quiet docker.service; "
-                 "then docker info --format '{{.ServerVersion}}'; else ctr version; fi")
-
-
-def check_node(node: Node) -> tuple[bool, bool]:
-    """(SSH answers, the container runtime answers) for one node, looked at now with short
-    timeouts."""
-    try:
-        with open_transport(node, connect_timeout=5, connect_retries=0) as t:
-            if not t.run("true", timeout=15).ok:
-                return False, False
-            return True, t.run(RUNTIME_CHECK, timeout=30).ok
-    except HarnessError:
-        return False, False

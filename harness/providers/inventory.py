@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.inventory import Inventory, load_inventory
-from harness.providers.base import NodeStatus, Provider, check_node
+from harness.nodes.health import check_node
+from harness.providers.base import NodeStatus, Provider
 
 
 class InventoryProvider(Provider):

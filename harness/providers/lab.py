@@ -12,7 +12,8 @@ from harness.inventory import Inventory, load_inventory
 from harness.lab import lifecycle, machine, state
 from harness.lab.docker_node import INSECURE_REGISTRY_PORT
 from harness.lab.progress import say
-from harness.providers.base import NodeStatus, Provider, check_node
+from harness.nodes.health import check_node
+from harness.providers.base import NodeStatus, Provider
 
 
 class LabProvider(Provider):

@@ -15,7 +15,7 @@ from junitparser import JUnitXml
 from kubernetes import client
 
 from harness.migration import runner
-from harness.providers.reach import open_transport
+from harness.nodes.reach import open_transport
 
 from . import workload
 

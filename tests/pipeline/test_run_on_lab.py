@@ -15,7 +15,7 @@ from labs import harness_cli
 from harness import junit
 from harness.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from harness.kube.cluster import ClusterRecord
-from harness.providers.reach import open_transport
+from harness.nodes.reach import open_transport
 from harness.smoke import outcome
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]

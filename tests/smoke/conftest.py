@@ -17,7 +17,7 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness.inventory import Inventory
-from harness.providers.reach import open_transport
+from harness.nodes.reach import open_transport
 
 REPO = Path(__file__).resolve().parents[2]
 FAULTY_RUNTIME = Path(__file__).with_name("faulty_runtime.py")

@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import junit, paths, staging
+from harness import junit, paths
 from harness.errors import HarnessError, InputError
 from harness.inventory import Node
-from harness.providers.facts import NodeFacts, gather
-from harness.providers.reach import open_transport
+from harness.nodes import staging
+from harness.nodes.facts import NodeFacts, gather
+from harness.nodes.reach import open_transport
 from harness.transport.base import Transport
 
 DEFAULT_FORKS = 5  # as Ansible's
