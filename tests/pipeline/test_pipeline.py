@@ -16,7 +16,7 @@ from harness.providers.inventory import InventoryProvider
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 # A few lifecycle tests keep the run short; the whole suite runs in tests/oci and suites/oci.
-QUICK_OCI = ("-k", "test_state_of_created_container or test_kill_delivers_signal")
+QUICK_OCI = ("-k", "test_kill_delivers_signal_to_running_process")
 
 
 def cases(merged_path):
@@ -30,8 +30,15 @@ def test_a_run_stages_the_suite_runs_it_on_the_node_and_reports_per_node(
                                suite_args={"oci": QUICK_OCI})
     result = pipeline.run(InventoryProvider(inventory), opts)
     assert result.exit_code == EXIT_OK, junit.format_summary(result.summary)
-    by_suite = {(s.node, s.suite): s for s in result.summary.suites}
-    assert by_suite[("node-a", "oci")].passed >= 1
+    oci = {case.name: case for suite in junit.read(tmp_path / "out" / "junit.xml")
+           for case in suite if suite.name == "node-a" and "oci" in case.classname}
+    assert {name.split("[")[0] for name in oci} == {"test_kill_delivers_signal_to_running_process"}
+    for name, case in oci.items():
+        if "[runc-" in name:
+            assert case.is_passed, (name, case.result)
+        else:  # crun cannot create containers on this host's hybrid cgroups: skipped, saying so
+            assert case.is_passed or "cannot create containers on this host" in \
+                case.result[0].message, (name, case.result)
     steps = {name for (node, name) in cases(result.merged) if node == "node-a"}
     assert {"connect", "facts", "stage", "suite oci"} <= steps
     assert (tmp_path / "out" / "junit" / "junit-node-a-oci.xml").is_file()
