@@ -96,6 +96,13 @@ def _step(steps: junit.StepRecorder, node: Node, name: str, action: Callable):
     return result
 
 
+# Started, and answering its health check, before the node is handed to the next phase.
+KUBELET_START = ("systemctl start kubelet && for _ in $(seq 60); do python3 -c \"import "
+                 "urllib.request; urllib.request.urlopen('http://127.0.0.1:10248/healthz', "
+                 "timeout=2)\" 2>/dev/null && exit 0; sleep 1; done; "
+                 "echo 'kubelet not healthy 60 s after its start' >&2; exit 1")
+
+
 def kubelet_active(transport: Transport) -> bool:
     return transport.run("systemctl is-active --quiet kubelet", timeout=30).ok
 
@@ -125,7 +132,7 @@ def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Nod
         yield
     finally:
         _step(steps, node, "start kubelet after the CRI suite",
-              lambda: transport.run("systemctl start kubelet", timeout=120, check=True))
+              lambda: transport.run(KUBELET_START, timeout=120, check=True))
 
 
 def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str,

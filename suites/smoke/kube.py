@@ -225,11 +225,16 @@ def is_ready(node: client.V1Node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
 
 
-def target_nodes(core: client.CoreV1Api) -> list[client.V1Node]:
-    """The schedulable Ready nodes: where a workload can land."""
-    nodes = core.list_node().items
-    return sorted((n for n in nodes if is_ready(n) and not n.spec.unschedulable),
-                  key=lambda n: n.metadata.name)
+def target_nodes(core: client.CoreV1Api, settle: float = 120.0) -> list[client.V1Node]:
+    """The schedulable Ready nodes: where a workload can land. A schedulable node that is not
+    Ready yet (its kubelet just restarted: after an upgrade, a CRI suite run) gets `settle`
+    seconds to become Ready before it is left out."""
+    deadline = time.monotonic() + settle
+    while True:
+        nodes = [n for n in core.list_node().items if not n.spec.unschedulable]
+        if all(is_ready(n) for n in nodes) or time.monotonic() > deadline:
+            return sorted((n for n in nodes if is_ready(n)), key=lambda n: n.metadata.name)
+        time.sleep(2)
 
 
 def node_ip(node: client.V1Node) -> str:
