@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.oci.bundle import Mount, Rlimit
+from harness.oci.bundle import Mount, Rlimit, User
 
 DATA = Path(__file__).parent / "data" / "realistic.yaml"
 SCRATCH_DIR = "/mnt/tmpfs"
@@ -192,6 +192,17 @@ def test_unlisted_capability_sets_stay_empty(containers, field):
     spec = containers.spec("cat /proc/self/status")
     spec.process.capability_sets = default_capability_sets()
     assert int(status_field(containers.run(spec), field), 16) == 0
+
+
+def test_default_capabilities_bound_a_non_root_process(containers):
+    """config.md#linux-process capabilities bounding, with a non-root process.user as in a
+    pod with runAsUser: the bounding set is still the default set. (Effective and permitted
+    come out empty in runc and crun alike: execve clears them for a non-root uid unless
+    ambient is set, which runtimes' default specs leave out.)"""
+    spec = realistic_spec(containers, "cat /proc/self/status")
+    spec.process.user = User(uid=1000, gid=1000)
+    mask = sum(1 << CAP_BITS[cap] for cap in realistic()["capabilities"])
+    assert int(status_field(containers.run(spec), "CapBnd"), 16) == mask
 
 
 def test_default_container_capabilities_work_under_the_profile(containers):
