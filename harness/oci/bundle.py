@@ -64,6 +64,9 @@ class Process:
     rlimits: list[Rlimit] = field(default_factory=lambda: [Rlimit("RLIMIT_NOFILE", 1024, 1024)])
     no_new_privileges: bool = True
     oom_score_adj: int | None = None
+    # Per-set capabilities ({"bounding": [...], ...}), written as given instead of
+    # `capabilities` in every set: real runtimes leave inheritable and ambient empty.
+    capability_sets: dict[str, list[str]] | None = None
 
     def to_json(self) -> dict:
         out: dict = {
@@ -75,7 +78,9 @@ class Process:
             "rlimits": [r.to_json() for r in self.rlimits],
             "noNewPrivileges": self.no_new_privileges,
         }
-        if self.capabilities is not None:
+        if self.capability_sets is not None:
+            out["capabilities"] = {kind: list(c) for kind, c in self.capability_sets.items()}
+        elif self.capabilities is not None:
             caps = list(self.capabilities)
             out["capabilities"] = {
                 kind: caps for kind in ("bounding", "effective", "permitted", "ambient")
