@@ -53,6 +53,7 @@ class RunOptions:
     upgrade_to: str | None = None
     crictl_version: str | None = None  # None: crictl's default
     forks: int = node_suites.DEFAULT_FORKS  # nodes running suites at once
+    keep_images: bool = False  # the fixture images the CRI suite imported stay on the nodes
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,7 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
                       opts: RunOptions, gate: Gate) -> None:
     """The CRI and OCI suites, staged onto each node and run there, `opts.forks` at a time."""
     spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", opts.suite_args,
-                                opts.suite_timeout, opts.forks)
+                                opts.suite_timeout, opts.forks, keep_images=opts.keep_images)
     node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)
 
 

@@ -50,6 +50,9 @@ def register(sub):
                         "crictl finds it)")
     parser.add_argument("--forks", type=int, default=5, metavar="N",
                         help="inventory nodes worked on at once (default 5)")
+    parser.add_argument("--keep-images", action="store_true",
+                        help="inventory nodes: leave the fixture images the suite imported "
+                        "(default: removed afterwards)")
     parser.add_argument("--node", action="append", metavar="NAME",
                         help="only this inventory node (repeatable)")
     parser.add_argument("--junit-dir", type=Path, default=Path("reports"),
@@ -108,7 +111,8 @@ def run_on_nodes(args, suites: list[str]) -> int:
     nodes = selected_nodes(inventory, args.node)
     spec = node_suites.SuiteRun(
         tuple(suites), args.junit_dir, {"cri": tuple(suite_args(args))}, forks=args.forks,
-        disruptive=args.allow_runtime_restart, cordoned=cordoned_in(inventory))
+        disruptive=args.allow_runtime_restart, cordoned=cordoned_in(inventory),
+        keep_images=args.keep_images)
     steps = {n.name: junit.StepRecorder(n.name, "conformance steps", n.host) for n in nodes}
     node_suites.run_on_nodes(nodes, spec, steps)
     files = [recorder.write(args.junit_dir) for recorder in steps.values()]

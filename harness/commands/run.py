@@ -44,6 +44,9 @@ def register(sub):
                         help="per suite and node (default 900)")
     parser.add_argument("--forks", type=int, default=5, metavar="N",
                         help="nodes running the CRI and OCI suites at once (default 5)")
+    parser.add_argument("--keep-images", action="store_true",
+                        help="leave the fixture images the CRI suite imported on the nodes "
+                        "(default: removed afterwards)")
     return parser
 
 
@@ -74,7 +77,8 @@ def run(args) -> int:
     if args.forks < 1:
         raise InputError(f"--forks {args.forks}: must be at least 1")
     opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
-                               upgrade_to=args.upgrade_to, forks=args.forks)
+                               upgrade_to=args.upgrade_to, forks=args.forks,
+                               keep_images=args.keep_images)
     result = pipeline.run(_provider(args), opts)
     print(junit.format_summary(result.summary))
     failing = junit.format_failures(junit.read(result.merged))

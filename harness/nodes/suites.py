@@ -11,6 +11,7 @@ node's loopback, and a runtime restart must restart the node's runtime, not this
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ class SuiteRun:
     # cordoned (`cordoned` answers for a node name; None: no cluster to ask).
     disruptive: bool = False
     cordoned: Callable[[str], bool] | None = None
+    keep_images: bool = False  # leave the fixture images the CRI suite imported on the node
 
 
 def progress(node: str, message: str) -> None:
@@ -68,7 +70,8 @@ def node_job(node: Node, bundle: Path, spec: SuiteRun, steps: junit.StepRecorder
                       lambda: check_disruptable(transport, node, spec.cordoned))
             stage = _step(steps, node, "stage", lambda: staging.stage(transport, bundle))
             for suite in spec.suites:
-                with runtime_to_itself(transport, steps, node, suite):
+                with runtime_to_itself(transport, steps, node, suite), \
+                        imports_removed(transport, steps, node, suite, spec.keep_images):
                     _step(steps, node, f"suite {suite}",
                           lambda suite=suite: run_suite(transport, stage, node, suite, spec))
     except HarnessError as err:
@@ -133,6 +136,35 @@ def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Nod
     finally:
         _step(steps, node, "start kubelet after the CRI suite",
               lambda: transport.run(KUBELET_START, timeout=120, check=True))
+
+
+FIXTURE_REPOSITORY = "harness.local/"  # every fixture image's ref starts so
+
+
+def _ctr(node: Node) -> str:
+    socket = (node.cri_endpoint or "").removeprefix("unix://") or "/run/containerd/containerd.sock"
+    return f"ctr --address {shlex.quote(socket)} --namespace k8s.io"
+
+
+@contextmanager
+def imports_removed(transport: Transport, steps: junit.StepRecorder, node: Node, suite: str,
+                    keep: bool):
+    """The CRI suite imports the fixture images it runs into the node's runtime; those that
+    were not there before are removed afterwards (the node's own, such as images a migration
+    copied from Docker, stay), unless asked to keep them."""
+    listing = f"{_ctr(node)} images ls -q"
+    before = transport.run(listing, timeout=60) if suite == "cri" and not keep else None
+    try:
+        yield
+    finally:
+        if before is not None and before.ok:
+            after = transport.run(listing, timeout=60)
+            new = sorted(set(after.stdout.split()) - set(before.stdout.split()))
+            ours = [ref for ref in new if ref.startswith(FIXTURE_REPOSITORY)]
+            if ours:
+                _step(steps, node, "remove the fixture images the CRI suite imported",
+                      lambda: transport.run(f"{_ctr(node)} images rm {shlex.join(ours)}",
+                                            timeout=120, check=True))
 
 
 def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str,

@@ -18,7 +18,10 @@ pytestmark = [pytest.mark.per_node, pytest.mark.timeout(150)]
 
 SECRET = "registry-auth"
 PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff")
-PUSHED_RECIPE = "multi-tag"  # busybox plus a marker file (fixtures/images/multi-tag.yaml)
+# busybox plus a 4096-byte file (fixtures/images/large.yaml): an image no other suite uses, so
+# the tags its pulls leave on the nodes never join another suite's image (the CRI suite counts
+# the names of its own images).
+PUSHED_RECIPE, PUSHED_PARAMS, PUSHED_SIZE = "large", {"size": 4096}, 4096
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +41,7 @@ def pushed(registry, k):
     host, auth = registry
     # Not busybox itself: each run's tag would join the names of the nodes' busybox image,
     # and node.status.images lists only five names per image (the image check reads it).
-    fixture = images.build(PUSHED_RECIPE)
+    fixture = images.build(PUSHED_RECIPE, **PUSHED_PARAMS)
     repo_ref = f"harness.local/{k.ns}/{PUSHED_RECIPE}:1"  # per-run repository
     image = dataclasses.replace(fixture, ref=repo_ref, refs=(repo_ref,))
     outcome: list = []
@@ -82,7 +85,8 @@ def test_image_pulls_from_a_private_registry_with_a_pull_secret(k, pushed, pull_
     runtime, which pulls the image (imagePullPolicy Always) and runs it."""
     name = pull_pod(k, node, pushed(), "pull-with-secret", pull_secret)
     k.running(name)
-    assert k.exec_ok(name, ["cat", "/etc/harness-image"]) == "multi-tag\n"
+    assert k.exec_ok(name, ["wc", "-c", "/data/blob"]).split() == [str(PUSHED_SIZE),
+                                                                   "/data/blob"]
 
 
 def test_image_pull_without_the_pull_secret_is_refused(k, pushed, registry, node):

@@ -22,6 +22,7 @@ SECRET_DATA = {"password": "s3cr3t-for-smoke\n"}
 GRACE_SECONDS = 6  # the graceful-termination pod's terminationGracePeriodSeconds
 OOM_LIMIT = "24Mi"
 OOM_ALLOC = "64M"  # dd's buffer: well above the limit
+OOM_HEADROOM = "32Mi"  # the pod's limit is OOM_LIMIT plus this (see oom())
 DROPPED_CAPS = ("CHOWN", "NET_RAW")
 ADDED_CAPS = ("NET_ADMIN",)
 
@@ -163,12 +164,22 @@ def exits(policy: str, code: int):
 
 
 def oom(node: str, refs: Refs, ns: str) -> dict:
-    """dd's buffer is larger than the memory limit: the kernel OOM-kills the container."""
+    """dd's buffer is larger than the memory limit: the kernel OOM-kills the container.
+
+    The kubelet limits the pod's cgroup to the sum of its containers' limits, and the pod's
+    cgroup also holds the pause process: with one container, the pod's limit could be hit
+    first, and an OOM kill there is no OOM event of the container's (its status then says
+    Error, exit 137). A second, short-lived container with its own limit gives the pod
+    headroom, so the container's own limit is the one the kernel enforces."""
     limits = {"memory": OOM_LIMIT}
-    return pod("oom", node, [container(
-        "hog", refs.busybox, ["dd", "if=/dev/zero", "of=/dev/null", f"bs={OOM_ALLOC}",
-                              "count=1"],
-        resources={"limits": limits, "requests": limits})], restartPolicy="Never")
+    headroom = {"memory": OOM_HEADROOM}
+    return pod("oom", node, [
+        container("hog", refs.busybox, ["dd", "if=/dev/zero", "of=/dev/null",
+                                        f"bs={OOM_ALLOC}", "count=1"],
+                  resources={"limits": limits, "requests": limits}),
+        container("headroom", refs.busybox, ["true"],
+                  resources={"limits": headroom, "requests": headroom}),
+    ], restartPolicy="Never")
 
 
 def security(node: str, refs: Refs, ns: str) -> dict:

@@ -140,6 +140,23 @@ def test_the_nodes_end_on_containerd_and_the_target_version(pipeline_lab, whole_
     assert versions(pipeline_lab)[0] == f"v{TO}"
 
 
+def test_fixture_images_the_cri_suite_imported_are_removed_and_the_nodes_own_stay(
+        pipeline_lab, whole_run):
+    """The CRI suite imports the images it runs into each node's containerd; afterwards those
+    are gone, while the images the migration copied from Docker (the node's own) stay."""
+    from harness import images
+    from harness.cri.suite_images import SUITE_IMAGES
+    from harness.lab.docker_node import FIXTURE_IMAGES
+
+    for node in pipeline_lab.inventory.nodes:
+        with open_transport(node) as t:
+            refs = set(t.run("ctr -n k8s.io images ls -q", check=True).stdout.split())
+        assert {images.build(name).ref for name in FIXTURE_IMAGES} <= refs, node.name
+        imported = {images.build(name).ref for name in SUITE_IMAGES} - {
+            images.build(name).ref for name in FIXTURE_IMAGES}
+        assert not imported & refs, (node.name, sorted(imported & refs))
+
+
 def test_a_broken_containerd_after_the_migration_fails_the_run_naming_node_phase_and_tests(
         pipeline_lab, whole_run, tmp_path):
     """One node's containerd loses its CNI configuration: the run goes red, and its failing-test
