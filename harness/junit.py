@@ -267,13 +267,18 @@ class Summary:
         """Suites that ran tests and skipped every one: they checked nothing."""
         return [s for s in self.suites if s.tests and s.skipped == s.tests]
 
-    def exit_code(self) -> int:
-        """3 if a node was unreachable or timed out, else 1 on any failure or error or on a
-        suite that skipped every test (a gate that checked nothing did not pass), else 0."""
+    def too_many_skipped(self, max_skipped: int | None) -> bool:
+        return max_skipped is not None and self.total().skipped > max_skipped
+
+    def exit_code(self, max_skipped: int | None = None) -> int:
+        """3 if a node was unreachable or timed out, else 1 on any failure or error, on a
+        suite that skipped every test (a gate that checked nothing did not pass) or on more
+        skips than `max_skipped`, else 0."""
         total = self.total()
         if total.unreachable:
             return EXIT_UNREACHABLE
-        if total.failures or total.errors or self.all_skipped():
+        if total.failures or total.errors or self.all_skipped() or \
+                self.too_many_skipped(max_skipped):
             return EXIT_FAILURES
         return EXIT_OK
 
@@ -332,11 +337,16 @@ def format_failures(xml: JUnitXml, limit: int = 40) -> str:
     return format_table(rows) + more
 
 
-def format_summary(summary: Summary) -> str:
+def format_summary(summary: Summary, max_skipped: int | None = None) -> str:
     header = ("NODE", "SUITE", "TESTS", "PASSED", "FAILED", "ERRORS", "SKIPPED", "UNREACHABLE")
     def row(c: SuiteCounts) -> tuple[str, ...]:
         return (c.node, c.suite or "-", *(str(n) for n in (
             c.tests, c.passed, c.failures, c.errors, c.skipped, c.unreachable)))
     table = format_table([header, *(row(s) for s in summary.suites), row(summary.total())])
     empty = [f"{s.node} {s.suite}" for s in summary.all_skipped()]
-    return table + (f"\nFAILED: every test skipped in {', '.join(empty)}" if empty else "")
+    if empty:
+        table += f"\nFAILED: every test skipped in {', '.join(empty)}"
+    if summary.too_many_skipped(max_skipped):
+        table += (f"\nFAILED: {summary.total().skipped} tests skipped, more than --max-skipped "
+                  f"{max_skipped}")
+    return table

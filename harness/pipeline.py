@@ -54,6 +54,7 @@ class RunOptions:
     crictl_version: str | None = None  # None: crictl's default
     forks: int = node_suites.DEFAULT_FORKS  # nodes running suites at once
     keep_images: bool = False  # the fixture images the CRI suite imported stay on the nodes
+    max_skipped: int | None = None  # more skipped tests than this fail the run
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,11 @@ class RunResult:
     merged: Path
     regressions: dict[str, list[str]] = field(default_factory=dict)
 
+    max_skipped: int | None = None
+
     @property
     def exit_code(self) -> int:
-        return self.summary.exit_code()
+        return self.summary.exit_code(self.max_skipped)
 
 
 def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
@@ -117,7 +120,7 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     regressions = compare_smoke(before, [after, upgraded], inventory, junit_dir)
     gate.write()
     result = report(junit_dir, opts.out_dir / "junit.xml")
-    return RunResult(result.summary, result.merged, regressions)
+    return RunResult(result.summary, result.merged, regressions, opts.max_skipped)
 
 
 def provision(provider: Provider, junit_dir: Path) -> Inventory:

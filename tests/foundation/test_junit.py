@@ -124,6 +124,15 @@ def test_a_suite_that_skipped_every_test_fails_the_gate(tmp_path):
     assert junit.format_summary(summary).endswith("FAILED: every test skipped in worker-1 cri")
 
 
+def test_more_skips_than_max_skipped_fail_the_gate(tmp_path):
+    junit.write_suite(tmp_path, "worker-1", "cri", [
+        junit.CaseResult("runs"), *(junit.CaseResult(f"feature {i}", "skipped") for i in range(3))])
+    summary = junit.verify(junit.merge(junit.junit_files(tmp_path)))
+    assert [summary.exit_code(), summary.exit_code(3), summary.exit_code(2)] == [0, 0, 1]
+    assert junit.format_summary(summary, 2).endswith(
+        "FAILED: 3 tests skipped, more than --max-skipped 2")
+
+
 def test_pipeline_steps_become_testcases(tmp_path):
     steps = junit.StepRecorder("10.0.0.3", "migration")
     with steps.step("drain"):
