@@ -7,6 +7,7 @@ fault on the migrated cluster."""
 
 import json
 import re
+import time
 
 import pytest
 from kubernetes import client
@@ -42,6 +43,16 @@ def versions(lab) -> tuple[str, set[str]]:
     server = client.VersionApi(lab.api).get_code().git_version
     return server, {n.status.node_info.kubelet_version
                     for n in client.CoreV1Api(lab.api).list_node().items}
+
+
+def wait_ready(lab, name: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        node = client.CoreV1Api(lab.api).read_node(name)
+        if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or []):
+            return
+        time.sleep(2)
+    raise AssertionError(f"{name} not Ready {timeout:.0f}s after its containerd was repaired")
 
 
 def test_harness_upgrade_is_refused_on_dockershim_nodes_and_nothing_changes(pipeline_lab,
@@ -157,6 +168,39 @@ def test_fixture_images_the_cri_suite_imported_are_removed_and_the_nodes_own_sta
         assert not imported & refs, (node.name, sorted(imported & refs))
 
 
+def test_the_restart_check_restarts_the_nodes_own_containerd_only_when_cordoned(
+        pipeline_lab, whole_run, tmp_path):
+    """`conformance --inventory --allow-runtime-restart` runs the restart check on the node
+    (staged), so it restarts the node's containerd, not this machine's; on a node whose kubelet
+    runs it is refused until the node is cordoned."""
+    node = pipeline_lab.inventory.node(pipeline_lab.node_names[0])
+    core = client.CoreV1Api(pipeline_lab.api)
+
+    def conformance(out):
+        return harness_cli("conformance", "--inventory", str(pipeline_lab.inventory_path),
+                           "--node", node.name, "--junit-dir", str(out),
+                           "--allow-runtime-restart", "--", "-k",
+                           "test_restart_keeps_sandboxes_and_containers")
+
+    def containerd_pid() -> str:
+        with open_transport(node) as t:
+            return t.run("systemctl show -p MainPID --value containerd", check=True).stdout
+    refused = conformance(tmp_path / "refused")
+    assert refused.returncode == EXIT_FAILURES, refused.stdout + refused.stderr
+    assert "is not cordoned" in refused.stderr
+    before = containerd_pid()
+    core.patch_node(node.name, {"spec": {"unschedulable": True}})
+    try:
+        done = conformance(tmp_path / "cordoned")
+    finally:
+        core.patch_node(node.name, {"spec": {"unschedulable": False}})
+    assert done.returncode == EXIT_OK, done.stdout + done.stderr[-3000:]
+    rows = {case.name: outcome(case) for suite in junit.read(
+        junit.junit_path(tmp_path / "cordoned", node.name, "cri")) for case in suite}
+    assert rows == {"test_restart_keeps_sandboxes_and_containers": "passed"}
+    assert containerd_pid() != before
+
+
 def test_a_broken_containerd_after_the_migration_fails_the_run_naming_node_phase_and_tests(
         pipeline_lab, whole_run, tmp_path):
     """One node's containerd loses its CNI configuration: the run goes red, and its failing-test
@@ -173,6 +217,7 @@ def test_a_broken_containerd_after_the_migration_fails_the_run_naming_node_phase
         finally:
             t.run("mv /root/config.toml.good /etc/containerd/config.toml && "
                   "systemctl restart containerd", timeout=120)
+            wait_ready(pipeline_lab, broken)  # the lab goes on to tests/upgrade healthy
     assert done.returncode == EXIT_FAILURES, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if "FAILING TEST" in line)
