@@ -62,7 +62,6 @@ class RunResult:
     summary: junit.Summary
     merged: Path
     regressions: dict[str, list[str]] = field(default_factory=dict)
-
     max_skipped: int | None = None
 
     @property
@@ -93,11 +92,7 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     junit_dir = opts.out_dir / "junit"
     _clear(junit_dir)
     try:
-        inventory = provision(provider, junit_dir)
-        if set(opts.phases) & set(KUBE_PHASES) and inventory.cluster.kubeconfig is None:
-            raise InputError(f"{inventory.source}: no kubeconfig for the cluster",
-                             hint="set kubeconfig under all.vars (or pass --kubeconfig), or "
-                             "choose --phases cri,oci")
+        inventory = provision(provider, junit_dir, bool(set(opts.phases) & set(KUBE_PHASES)))
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml")
@@ -123,14 +118,18 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     return RunResult(result.summary, result.merged, regressions, opts.max_skipped)
 
 
-def provision(provider: Provider, junit_dir: Path) -> Inventory:
-    """Bring the nodes (and, for the lab, the cluster) up or reach them; a failure is recorded
-    for the whole run."""
+def provision(provider: Provider, junit_dir: Path, needs_cluster: bool) -> Inventory:
+    """Bring the nodes (and, for the lab, the cluster) up or reach them; a failure, or no
+    cluster where a chosen phase needs one, is recorded for the whole run."""
     steps = junit.StepRecorder(provider.name, "pipeline")
     progress(provider.name, "provisioning")
     try:
         with steps.step("provision"):
             inventory = provider.up()
+            if needs_cluster and inventory.cluster.kubeconfig is None:
+                raise InputError(f"{inventory.source}: no kubeconfig for the cluster",
+                                 hint="set kubeconfig under all.vars (or pass --kubeconfig), "
+                                 "or choose --phases cri,oci")
     finally:
         steps.write(junit_dir)
     progress(provider.name, f"{len(inventory.nodes)} node(s) up")

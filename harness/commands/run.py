@@ -54,12 +54,18 @@ def register(sub):
     return parser
 
 
-def _provider(args):
+def _provider(args, phases: tuple[str, ...]):
     path = args.inventory or os.environ.get("HARNESS_INVENTORY") or None
     inventory = load_inventory_or_none(path)
     if inventory is not None:
         from harness.providers.inventory import InventoryProvider
 
+        need = [p for p in phases if p in pipeline.KUBE_PHASES]
+        if need and not (args.kubeconfig or inventory.cluster.kubeconfig):
+            raise InputError(f"{inventory.source}: no kubeconfig for the cluster, which "
+                             f"{', '.join(need)} need",
+                             hint="set kubeconfig under all.vars, pass --kubeconfig, or choose "
+                             "--phases cri,oci")
         return InventoryProvider(inventory.source, args.kubeconfig)
     from harness.lab import state
     from harness.providers.lab import LabProvider
@@ -85,7 +91,7 @@ def run(args) -> int:
     opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
                                upgrade_to=args.upgrade_to, forks=args.forks,
                                keep_images=args.keep_images, max_skipped=args.max_skipped)
-    result = pipeline.run(_provider(args), opts)
+    result = pipeline.run(_provider(args, phases), opts)
     print(junit.format_summary(result.summary, args.max_skipped))
     failing = junit.format_failures(junit.read(result.merged))
     if failing:

@@ -154,3 +154,27 @@ def test_bad_run_flags_are_one_line_and_exit_2_before_anything_runs(args, words)
     assert done.returncode == 2
     assert done.stderr.startswith(f"harness run: {words}")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_inventory_without_a_cluster_is_refused_for_phases_that_need_one(tmp_path):
+    inventory = tmp_path / "nodes.yaml"
+    inventory.write_text("nodes:\n  - name: a\n    host: 127.0.0.1\n")
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "-i", str(inventory),
+                           "--phases", "verify,oci"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"harness run: {inventory}: no kubeconfig for the cluster, which verify need: set "
+        "kubeconfig under all.vars, pass --kubeconfig, or choose --phases cri,oci"]
+
+
+def test_a_provider_without_a_cluster_is_an_error_row_not_a_green_run(tmp_path):
+    """Through the API too: no phase runs, and the run is not green."""
+    from harness.providers.inventory import InventoryProvider
+
+    inventory = tmp_path / "nodes.yaml"
+    inventory.write_text("nodes:\n  - name: a\n    host: 127.0.0.1\n")
+    result = pipeline.run(InventoryProvider(inventory),
+                          pipeline.RunOptions(tmp_path / "out", phases=("verify",)))
+    assert result.exit_code == 1
+    assert outcomes(tmp_path / "out" / "junit") == {
+        ("inventory", "pipeline", "provision"): "error"}
