@@ -44,8 +44,10 @@ def test_suite_runs_on_an_inventory_node_over_ssh(ssh_node, private_containerd, 
     assert [s.name for s in suites] == ["hc-node"]
     assert all("." not in case.classname for case in suites[0])
     steps = read_junit(tmp_path / "junit" / "junit-hc-node-conformance_steps.xml")
+    # The fixture images the suite imported into the node's containerd are removed after it.
     assert steps == {"connect": "passed", "facts": "passed", "stage": "passed",
-                     "suite cri": "passed"}
+                     "suite cri": "passed",
+                     "remove the fixture images the CRI suite imported": "passed"}
 
 
 def test_an_unknown_node_is_one_line_naming_the_inventory(ssh_node, tmp_path):
