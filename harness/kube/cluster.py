@@ -49,6 +49,10 @@ class ClusterRecord:
     def save(self, lab: str) -> None:
         self.path(lab).write_text(json.dumps(asdict(self), indent=1))
 
+    def running(self, names=None) -> bool:
+        """Whether the recorded daemons (`names`, default all) still run."""
+        return all(process_runs(self.pids[n], self.argv0[n]) for n in names or self.pids)
+
     @classmethod
     def load(cls, lab: str) -> ClusterRecord | None:
         try:

@@ -104,9 +104,7 @@ def upgrade_control_plane(lab: str, version: str, say=print) -> cluster.ClusterR
             hint=f"run `harness lab up --name {lab} --kubernetes 1.23.17`",
         )
     rel = check_step(record.version, version)
-    if record.version == rel.version and all(
-        cluster.process_runs(record.pids[n], record.argv0[n]) for n in COMPONENTS
-    ):
+    if record.version == rel.version and record.running(COMPONENTS):
         say(f"control plane already at {rel.version}")
         return record
     built = build.build(rel.version, say=say)

@@ -10,6 +10,7 @@ need the node's python3 to be the same minor version as ours, which is checked f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata as metadata
 import io
@@ -179,6 +180,12 @@ def compiled_needs(dists: Iterable[metadata.Distribution]) -> tuple[str, tuple[i
     return machine, glibc
 
 
+@functools.cache
+def _staged_wheels_need() -> tuple[str, tuple[int, int]]:
+    """compiled_needs of what is staged: the same for every node of a run, read once."""
+    return compiled_needs(distributions(SUITE_DISTRIBUTIONS))
+
+
 _PROBE = ("import platform, sys; print('%d.%d' % sys.version_info[:2], platform.machine(), "
           "*platform.libc_ver())")
 
@@ -187,7 +194,7 @@ def _check_python(node: Transport) -> None:
     """The node's python3 must import what is staged: the same minor version (compiled
     modules are per version), machine, and a glibc at least as new as the wheels need."""
     want = f"{sys.version_info.major}.{sys.version_info.minor}"
-    machine, glibc = compiled_needs(distributions(SUITE_DISTRIBUTIONS))
+    machine, glibc = _staged_wheels_need()
     probe = node.run(["python3", "-c", _PROBE], timeout=30)
     fields = probe.stdout.split() if probe.ok else []
     have, arch, libc, version = (fields + ["none"] * 4)[:4]

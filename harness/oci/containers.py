@@ -16,6 +16,15 @@ from harness.oci.bundle import Bundle, Spec, write_bundle
 from harness.oci.runtime import ContainerState, OciRuntime
 
 
+def status_field(text: str, name: str) -> str:
+    """A field of /proc/<pid>/status as printed by the container."""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key == name:
+            return value.strip()
+    raise AssertionError(f"{name} not in /proc/self/status output: {text!r}")
+
+
 @dataclass
 class Container:
     id: str

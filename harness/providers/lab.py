@@ -34,8 +34,7 @@ class LabProvider(Provider):
         from harness.kube import cluster  # the Kubernetes client, only with a cluster
 
         record = cluster.ClusterRecord.load(self.lab)
-        if inventory.cluster.kubeconfig and record and all(
-                cluster.process_runs(pid, record.argv0[name]) for name, pid in record.pids.items()):
+        if inventory.cluster.kubeconfig and record and record.running():
             say(f"kubernetes {record.version} already up, nothing to do", self.lab)
             return inventory
         cluster.check_version(self.kubernetes)

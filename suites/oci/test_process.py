@@ -8,20 +8,11 @@ import time
 import pytest
 
 from harness.oci.bundle import Rlimit, User
-from harness.oci.containers import ConsoleSocket
+from harness.oci.containers import ConsoleSocket, status_field
 from harness.oci.runtime import OciRuntimeError
 
 # linux/capability.h numbers of the capabilities these tests use.
 CAP_BITS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_KILL": 5, "CAP_NET_BIND_SERVICE": 10}
-
-
-def status_field(text: str, name: str) -> str:
-    """A field of /proc/<pid>/status as printed by the container."""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key == name:
-            return value.strip()
-    raise AssertionError(f"{name} not in /proc/self/status output: {text!r}")
 
 
 def test_args_are_executed(containers):

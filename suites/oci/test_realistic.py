@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from harness.oci.bundle import Mount, Rlimit, User
+from harness.oci.containers import status_field
 
 DATA = Path(__file__).parent / "data" / "realistic.yaml"
 SCRATCH_DIR = "/mnt/tmpfs"
@@ -87,14 +88,6 @@ def realistic_spec(containers, script: str, *, extra_caps: tuple[str, ...] = ())
 
 def _scratch() -> Mount:
     return Mount(SCRATCH_DIR, "tmpfs", "tmpfs", ["size=1m"])
-
-
-def status_field(text: str, name: str) -> str:
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key == name:
-            return value.strip()
-    raise AssertionError(f"{name} not in /proc/self/status output: {text!r}")
 
 
 # --- seccomp ------------------------------------------------------------------------------

@@ -10,11 +10,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from junitparser import Error, Failure, JUnitXml, Skipped
+from outcomes import SuiteRun, read_junit
 
 from harness import images
 from harness.daemons.containerd import Containerd, ContainerdConfig
@@ -22,34 +21,6 @@ from harness.images import load
 
 REPO = Path(__file__).resolve().parents[2]
 FAULTY_RUNC = Path(__file__).with_name("faulty_runc.py")
-
-
-@dataclass
-class SuiteRun:
-    """Outcome per test name (`test_x[param]`, without module) of one suite run."""
-
-    outcomes: dict[str, str]
-    returncode: int
-    output: str
-
-    def of(self, name: str) -> str:
-        return self.outcomes.get(name, "missing")
-
-    def named(self, outcome: str) -> set[str]:
-        return {name for name, got in self.outcomes.items() if got == outcome}
-
-
-def read_junit(path: Path) -> dict[str, str]:
-    outcomes = {}
-    for suite in JUnitXml.fromfile(str(path)):
-        for case in suite:
-            kinds = {type(r) for r in case.result}
-            outcome = ("error" if Error in kinds else "failed" if Failure in kinds
-                       else "skipped" if Skipped in kinds else "passed")
-            if outcomes.get(case.name) in ("failed", "error"):
-                continue  # a teardown error must not hide the call's failure
-            outcomes[case.name] = outcome
-    return outcomes
 
 
 def run_suite(endpoint: str, *args: str, timeout: float = 240) -> SuiteRun:

@@ -8,10 +8,11 @@ import sys
 import pytest
 import yaml
 from junitparser import JUnitXml
+from outcomes import read_junit
 
 from harness.daemons.sshd import SshServer
 
-from .conftest import REPO, read_junit
+from .conftest import REPO
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from junitparser import Error, Failure, JUnitXml, Skipped
+from labs import kube_lab
+from outcomes import SuiteRun, read_junit
 
 from harness.inventory import Inventory
 from harness.nodes.reach import open_transport
@@ -22,7 +23,6 @@ from harness.nodes.reach import open_transport
 REPO = Path(__file__).resolve().parents[2]
 FAULTY_RUNTIME = Path(__file__).with_name("faulty_runtime.py")
 CGROUP_PARENT = "harness-smoke-fault"  # faulty_runtime.CGROUP_PARENT
-VERSION = "1.23.17"
 LAB = "hs"
 MANAGED = "app.kubernetes.io/managed-by=harness-smoke"
 
@@ -52,49 +52,11 @@ class SmokeLab:
 
 @pytest.fixture(scope="session")
 def smoke_lab():
-    from kubernetes import config
+    from harness.lab import state
 
-    from harness.inventory import load_inventory
-    from harness.kube import cluster
-    from harness.lab import lifecycle, state
-
-    cluster.down(LAB)
-    lifecycle.down(LAB)  # leftovers of an aborted earlier run
-    try:
-        inventory = lifecycle.up(LAB, 2)
-        record = cluster.up(LAB, inventory, VERSION)
-        inventory = load_inventory(inventory.source)  # now with the cluster's kubeconfig
-        yield SmokeLab(LAB, inventory, record.kubeconfig,
-                       config.new_client_from_config(record.kubeconfig),
+    with kube_lab(LAB) as lab:
+        yield SmokeLab(lab.name, lab.inventory, str(lab.inventory.cluster.kubeconfig), lab.api,
                        state.load(LAB).network.gateway)
-    finally:
-        cluster.down(LAB)
-        lifecycle.down(LAB)
-
-
-@dataclass
-class SuiteRun:
-    """Outcome per test name (`test_x[node]`, without module) of one suite run."""
-
-    outcomes: dict[str, str]
-    returncode: int
-    output: str
-
-    def of(self, name: str) -> str:
-        return self.outcomes.get(name, "missing")
-
-
-def read_junit(path: Path) -> dict[str, str]:
-    outcomes = {}
-    for suite in JUnitXml.fromfile(str(path)):
-        for case in suite:
-            kinds = {type(r) for r in case.result}
-            outcome = ("error" if Error in kinds else "failed" if Failure in kinds
-                       else "skipped" if Skipped in kinds else "passed")
-            if outcomes.get(case.name) in ("failed", "error"):
-                continue  # a teardown error must not hide the call's failure
-            outcomes[case.name] = outcome
-    return outcomes
 
 
 def suite_argv(lab: SmokeLab, junit: Path, *args: str) -> list[str]:
