@@ -7,14 +7,18 @@ workload itself."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
+from . import workloads
 from .workloads import ADDED_CAPS, DROPPED_CAPS
 
 pytestmark = [pytest.mark.per_node, pytest.mark.timeout(120)]
 
 # include/uapi/linux/capability.h
 CAP_BITS = {"CHOWN": 0, "NET_ADMIN": 12, "NET_RAW": 13}
+OOM_ATTEMPTS = 3
 
 
 def proc1_status(k, pod: str, container: str) -> dict[str, str]:
@@ -22,15 +26,32 @@ def proc1_status(k, pod: str, container: str) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
-def test_memory_limit_overrun_is_reported_as_oom_killed(k, pods, node):
+def test_memory_limit_overrun_is_reported_as_oom_killed(k, pods, refs, node):
     """A container that allocates past resources.limits.memory is killed by the kernel's OOM
-    killer: state.terminated.reason is OOMKilled (exit 137) (resource management for pods)."""
-    name = pods("oom", node)
-    k.finished(name)
-    status = k.container_status(name, "hog")
-    terminated = status.state.terminated or status.last_state.terminated
-    assert terminated and terminated.reason == "OOMKilled", k.describe(name)
-    assert terminated.exit_code == 137, k.describe(name)
+    killer: state.terminated.reason is OOMKilled (exit 137) (resource management for pods).
+
+    The kill itself (exit 137, never a completed dd) is checked on every attempt. The reason
+    can be lost to a known race in containerd before 2.3, whose shim may report the exit
+    before the OOM event (containerd#12714): a kill reported as Error is retried in a new pod,
+    and the test fails only if no attempt reports OOMKilled."""
+    name, lost = pods("oom", node), []
+    for attempt in range(1, OOM_ATTEMPTS + 1):
+        if attempt > 1:
+            manifest = workloads.oom(node, refs, k.ns)
+            manifest["metadata"]["name"] = name = f"{pods('oom', node)}-{attempt}"
+            k.create_pod(manifest)
+        k.finished(name)
+        status = k.container_status(name, "hog")
+        terminated = status.state.terminated or status.last_state.terminated
+        assert terminated and terminated.exit_code == 137, k.describe(name)
+        if terminated.reason == "OOMKilled":
+            break
+        lost.append(f"{name}: {terminated.reason}")
+    else:
+        pytest.fail(f"no OOMKilled reason in {OOM_ATTEMPTS} OOM kills: {'; '.join(lost)}")
+    if lost:
+        warnings.warn(f"OOM kill reported without OOMKilled (containerd#12714): {lost}",
+                      stacklevel=1)
 
 
 def test_run_as_user_sets_the_uid(k, pods, node):
