@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.cri.client import CriClient, CriError
-
-APPARMOR_ENABLED = Path("/sys/module/apparmor/parameters/enabled")
+from harness.facts import this_host
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class RuntimeFacts:
     sandbox_image: str | None  # containerd's sandbox_image, from verbose Status
     status_info: dict  # verbose Status info, each value parsed from JSON where it is JSON
     handler_features: dict  # runtime handler name -> features from Status (empty if not given)
-    apparmor: bool  # AppArmor enabled on this host
+    apparmor: bool  # AppArmor enabled on this host (harness.facts.system)
     systemd_cgroup: bool  # cgroup paths are systemd slices (RuntimeConfig, else runtime config)
 
     @property
@@ -75,7 +74,6 @@ def gather(cri: CriClient, handler: str = "") -> RuntimeFacts:
         sandbox_image=config.get("sandboxImage"),
         status_info=info,
         handler_features=handlers,
-        apparmor=APPARMOR_ENABLED.exists()
-        and APPARMOR_ENABLED.read_text().strip() == "Y",
+        apparmor=this_host().system.apparmor,
         systemd_cgroup=_systemd_cgroup(cri, config, handler),
     )

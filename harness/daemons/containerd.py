@@ -18,16 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.daemons.process import Daemon, unix_socket_answers, unmount_below
+from harness.facts import this_host
 
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 
 
 def negative_oom_score_adj_refused() -> bool:
     """True where this kernel refuses a negative oom_score_adj even to root (see lab notes)."""
-    probe = subprocess.run(
-        ["sh", "-c", "echo -1 > /proc/self/oom_score_adj"], capture_output=True, check=False
-    )
-    return probe.returncode != 0
+    return this_host().oom.negative_refused
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ from kubernetes import client
 
 from harness import images
 from harness.errors import HarnessTimeout, InputError, StepFailed
+from harness.facts import gather
 from harness.inventory import Inventory, Node
 from harness.kube import build, dns, pki
 from harness.kube import node_config as nc
 from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, ControlPlane
 from harness.lab import access, state
 from harness.lab.progress import say
-from harness.nodes.facts import gather
 from harness.nodes.reach import open_transport
 from harness.transport import Transport
 
@@ -209,10 +209,10 @@ def _join(
 ) -> None:
     with open_transport(node) as t:
         facts = gather(t)
-        if not facts.docker_cgroup_driver:
+        if not facts.docker.cgroup_driver:
             raise StepFailed(f"node {node.name}: Docker does not answer; cannot join a kubelet")
         settings = nc.KubeletSettings(
-            cgroup_driver=facts.docker_cgroup_driver,
+            cgroup_driver=facts.docker.cgroup_driver,
             cluster_dns=CLUSTER_DNS_IP,
             cluster_domain=CLUSTER_DOMAIN,
             pause_image=images.build("pause").ref,

@@ -12,13 +12,13 @@ import signal
 import time
 from pathlib import Path
 
-from harness import cgroups
 from harness.errors import HarnessTimeout
+from harness.facts import cgroups, this_host
 
 
 def node_cgroups(name: str) -> list[Path]:
     """Directories of a node's cgroup `name`, one per hierarchy, below our own cgroups."""
-    host = cgroups.detect()
+    host = this_host().cgroups
     return [mount / path.lstrip("/") / name
             for key, path in cgroups.hierarchy_paths().items()
             if (mount := host.mount_of(key)) is not None]

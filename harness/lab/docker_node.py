@@ -8,10 +8,10 @@ import json
 
 from harness import images
 from harness.errors import StepFailed
+from harness.facts import NodeFacts
 from harness.images import BuiltImage
 from harness.lab.network import LabNetwork
 from harness.lab.node_files import OOM_CLAMP_PATH, OOM_CLAMP_RUNTIME
-from harness.nodes.facts import NodeFacts
 from harness.transport import Transport
 
 FIXTURE_IMAGES = ("busybox", "pause", "web")
@@ -26,7 +26,8 @@ def chosen_cgroup_driver(facts: NodeFacts) -> str:
     systemd where systemd manages a cgroup v2 hierarchy, as the kubelet documentation
     recommends; cgroupfs, Docker's default, on cgroup v1. Migration and preflight read the
     configured drivers from the node, never this."""
-    return "systemd" if facts.cgroup_version == 2 and facts.init == "systemd" else "cgroupfs"
+    v2_systemd = facts.cgroups.version == 2 and facts.system.init == "systemd"
+    return "systemd" if v2_systemd else "cgroupfs"
 
 
 def daemon_json(facts: NodeFacts, net: LabNetwork) -> dict:
@@ -38,7 +39,7 @@ def daemon_json(facts: NodeFacts, net: LabNetwork) -> dict:
         "exec-opts": [f"native.cgroupdriver={chosen_cgroup_driver(facts)}"],
         "storage-driver": "overlay2",
     }
-    if facts.negative_oom_score_adj_refused:
+    if facts.oom.negative_refused:
         # Docker and dockershim ask for negative scores (pause: -998); runc fails on such a node.
         config["runtimes"] = {OOM_CLAMP_RUNTIME: {"path": OOM_CLAMP_PATH}}
         config["default-runtime"] = OOM_CLAMP_RUNTIME

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness.daemons.process import tcp_port_answers
 from harness.errors import HarnessTimeout, InputError, StepFailed
+from harness.facts import gather
 from harness.images import BuiltImage
 from harness.inventory import Inventory, Node, load_inventory
 from harness.lab import access, cgroups, docker_node, machine, network, state
@@ -22,7 +23,6 @@ from harness.lab.image import NodeImage, ensure_image
 from harness.lab.paths import state_root
 from harness.lab.progress import say
 from harness.lab.state import LabRecord, NodeRecord
-from harness.nodes.facts import gather
 from harness.nodes.health import check_node
 from harness.nodes.reach import open_transport
 
@@ -171,8 +171,7 @@ def _make_docker_node(record: LabRecord, node: NodeRecord, inv_node: Node,
             raise StepFailed(f"node {node.name}: systemd is {system!r} after boot",
                              hint=f"machine log: {spec.log}")
         facts = gather(t)
-        say(f"systemd {system}; kernel {facts.kernel}, cgroup v{facts.cgroup_version}, "
-            f"negative oom_score_adj refused: {facts.negative_oom_score_adj_refused}", node.name)
+        say(f"systemd {system}; {facts.describe()}", node.name)
         docker_node.configure(t, facts, record.network)
         say("docker configured; loading fixture images", node.name)
         docker_node.load_fixtures(t, fixtures)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from harness import junit, paths
 from harness.errors import HarnessError, InputError
+from harness.facts import gather
 from harness.inventory import Node
 from harness.nodes import staging
-from harness.nodes.facts import NodeFacts, gather
 from harness.nodes.reach import open_transport
 from harness.transport.base import Transport
 
@@ -64,7 +64,7 @@ def node_job(node: Node, bundle: Path, spec: SuiteRun, steps: junit.StepRecorder
     try:
         with _step(steps, node, "connect", lambda: connect(node)) as transport:
             facts = _step(steps, node, "facts", lambda: gather(transport))
-            progress(node.name, describe(facts))
+            progress(node.name, facts.describe())
             if spec.disruptive:
                 _step(steps, node, "node may be disrupted",
                       lambda: check_disruptable(transport, node, spec.cordoned))
@@ -179,8 +179,3 @@ def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str
     junit.relabel_pytest_junit(raw, spec.junit_dir, node.name, suite, node.host)
 
 
-def describe(facts: NodeFacts) -> str:
-    docker = f"docker {facts.docker_version}" if facts.docker_version else "no docker"
-    oom = ", negative oom_score_adj refused" if facts.negative_oom_score_adj_refused else ""
-    return (f"{facts.hostname}: kernel {facts.kernel}, cgroup v{facts.cgroup_version}, "
-            f"{docker}{oom}")

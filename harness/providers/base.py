@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.facts import NodeFacts, gather
 from harness.inventory import Inventory
-from harness.nodes.facts import NodeFacts, gather
 from harness.nodes.reach import open_transport
 
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from harness.cgroups import limits_of
+from harness.facts import this_host
+from harness.facts.cgroups import limits_of
 
 pytestmark = pytest.mark.linux
 MIB = 1 << 20
@@ -26,7 +27,7 @@ def cgroup_limits(cri, facts):
         if not info.get("pid"):
             pytest.skip(f"{facts.runtime_name} does not report the container pid in verbose "
                         "ContainerStatus info")
-        return limits_of(info["pid"])
+        return limits_of(info["pid"], this_host().cgroups)
 
     return read
 

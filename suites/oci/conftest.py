@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from harness.errors import HarnessError
+from harness.facts import Host, this_host
 from harness.oci.containers import ContainerFactory
-from harness.oci.host import HostFacts, host_facts
 from harness.oci.rootfs import fixture_rootfs
 from harness.oci.runtime import OciRuntime, RuntimeInfo, discover
 
@@ -128,8 +128,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def host() -> HostFacts:
-    return host_facts()
+def host() -> Host:
+    return this_host()
 
 
 @pytest.fixture(scope="session")

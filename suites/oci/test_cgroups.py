@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.cgroups import v2_weight_from_shares
+from harness.facts import this_host
+from harness.facts.cgroups import v2_weight_from_shares
 from harness.oci.bundle import Device
-from harness.oci.host import host_facts
 
 MiB = 1024 * 1024
-DISK = host_facts().block_device or "8:0"
+DISK = this_host().devices.first_disk or "8:0"
 MAJOR, MINOR = (int(n) for n in DISK.split(":"))
 REALTIME = {"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 100000}}
 
@@ -93,8 +93,9 @@ def applicable(host, case: Case) -> tuple[str, str]:
     if not (root / target[0]).exists() and not list(root.glob(f"*/{target[0]}")):
         pytest.skip(f"this kernel does not expose {target[0]} (cgroup v{cgroups.version})")
     wanted_rt = case.resources.get("cpu", {}).get("realtimeRuntime", 0)
-    if wanted_rt and (host.realtime_budget_us or 0) < wanted_rt:
-        pytest.skip(f"the cgroup root here has a realtime budget of {host.realtime_budget_us} us "
+    budget = host.cgroups.realtime_budget_us
+    if wanted_rt and (budget or 0) < wanted_rt:
+        pytest.skip(f"the cgroup root here has a realtime budget of {budget} us "
                     f"(cpu.rt_runtime_us), less than the {wanted_rt} us asked: no container can "
                     "be given it (a nested cgroup, e.g. a systemd-nspawn node)")
     return target

@@ -133,8 +133,8 @@ def test_oom_score_adj_is_applied(containers):
 
 def test_negative_oom_score_adj_is_applied(containers, host):
     """config.md#linux-process oomScoreAdj: negative values too (kernel permitting)."""
-    if host.negative_oom_refused:
-        pytest.skip(host.negative_oom_refused)
+    if host.oom.negative_refused:
+        pytest.skip(host.oom.negative_refusal)
     spec = containers.spec("cat /proc/self/oom_score_adj")
     spec.process.oom_score_adj = -500
     assert containers.run(spec).strip() == "-500"

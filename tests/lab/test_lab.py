@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.facts import gather
 from harness.images import build
 from harness.lab import lifecycle, state
 from harness.lab.node_files import OOM_CLAMP_RUNTIME
-from harness.nodes.facts import gather
 from harness.nodes.reach import open_transport
 from harness.providers.inventory import InventoryProvider
 
@@ -63,9 +63,9 @@ def test_node_facts_are_detected_and_docker_clamps_oom_score_adj(lab):
         facts = gather(t)
         result = t.run(["docker", "run", "--rm", "--oom-score-adj=-998", build("busybox").ref,
                         "cat", "/proc/self/oom_score_adj"], timeout=60, check=True)
-    assert facts.init == "systemd" and facts.cgroup_version == 1
-    assert facts.negative_oom_score_adj_refused
-    assert facts.docker_default_runtime == OOM_CLAMP_RUNTIME
+    assert facts.system.init == "systemd" and facts.cgroups.version == 1
+    assert facts.oom.negative_refused
+    assert facts.docker.default_runtime == OOM_CLAMP_RUNTIME
     assert result.stdout.strip() == "0"
 
 
@@ -108,7 +108,7 @@ def test_inventory_provider_reaches_existing_nodes(lab):
     """The `inventory` provider creates nothing: up() names the nodes, facts() probes them."""
     provider = InventoryProvider(lab.source)
     assert [n.name for n in provider.up().nodes] == [n.name for n in lab.nodes]
-    assert all(f.init == "systemd" for f in provider.facts().values())
+    assert all(f.system.init == "systemd" for f in provider.facts().values())
 
 
 def test_inventory_provider_reports_an_unreachable_node(lab, tmp_path):

@@ -1,10 +1,13 @@
-"""Where this host's cgroup hierarchies are and which cgroup a process is in, for cgroup v1 (a
-hierarchy per controller, co-mounted ones sharing one), v2 (one unified hierarchy) and hybrid
-hosts, and the CPU and memory limits a process runs under: what the suites read back and how
-the lab finds its nodes' cgroups."""
+"""Fact: where a host's cgroup hierarchies are and which cgroup a process is in, for cgroup v1
+(a hierarchy per controller, co-mounted ones sharing one), v2 (one unified hierarchy) and hybrid
+hosts; the CPU and memory limits a process runs under; the realtime budget. What the suites read
+back and how the lab finds its nodes' cgroups.
+
+Standard library only: the module's source is the probe run on a node (see harness.facts)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,9 @@ class CgroupHost:
     v1: dict[str, Path]
     unified: Path | None
     unified_controllers: frozenset[str]
+    # cpu.rt_runtime_us of the cgroup root containers are placed under: a child can get no more
+    # realtime time than its parent has (0 inside a nested cgroup such as a lab node's).
+    realtime_budget_us: int | None = None
 
     @property
     def version(self) -> int:
@@ -40,10 +46,31 @@ class CgroupHost:
         return self.unified / paths[""].lstrip("/")
 
 
-def detect(mountinfo: Path = Path("/proc/self/mountinfo")) -> CgroupHost:
+def probe() -> dict:
+    """What the record is built from, read on the host the module runs on."""
+    mountinfo = Path("/proc/self/mountinfo").read_text()
+    host = parse(mountinfo)
+    controllers = host.unified / "cgroup.controllers" if host.unified else None
+    rt_budget = host.v1["cpu"] / "cpu.rt_runtime_us" if "cpu" in host.v1 else None
+    return {
+        "mountinfo": mountinfo,
+        "controllers": controllers.read_text() if controllers and controllers.exists() else "",
+        "realtime_budget_us": int(rt_budget.read_text())
+        if rt_budget and rt_budget.exists() else None,
+    }
+
+
+def record(raw: dict) -> CgroupHost:
+    host = parse(raw["mountinfo"], raw["controllers"])
+    return CgroupHost(host.v1, host.unified, host.unified_controllers,
+                      raw["realtime_budget_us"])
+
+
+def parse(mountinfo: str, controllers: str = "") -> CgroupHost:
+    """The hierarchies mounted according to /proc/self/mountinfo."""
     v1: dict[str, Path] = {}
     unified: Path | None = None
-    for line in mountinfo.read_text().splitlines():
+    for line in mountinfo.splitlines():
         left, _, right = line.partition(" - ")
         fstype, _, options = right.split(" ", 2)
         mount_point = Path(left.split()[4])
@@ -53,10 +80,7 @@ def detect(mountinfo: Path = Path("/proc/self/mountinfo")) -> CgroupHost:
             for option in options.split(","):
                 if option in KNOWN_V1 or option.startswith("name="):
                     v1[option] = mount_point
-    controllers: frozenset[str] = frozenset()
-    if unified is not None and (unified / "cgroup.controllers").exists():
-        controllers = frozenset((unified / "cgroup.controllers").read_text().split())
-    return CgroupHost(v1=v1, unified=unified, unified_controllers=controllers)
+    return CgroupHost(v1=v1, unified=unified, unified_controllers=frozenset(controllers.split()))
 
 
 KNOWN_V1 = frozenset(
@@ -105,9 +129,8 @@ class CgroupLimits:
     cpu_period: int | None
 
 
-def limits_of(pid: int, host: CgroupHost | None = None) -> CgroupLimits:
+def limits_of(pid: int, host: CgroupHost) -> CgroupLimits:
     """The memory limit and CPU quota the process `pid` runs under."""
-    host = host or detect()
     def read(controller: str, name: str) -> str:
         return (host.directory(pid, controller) / name).read_text().strip()
     if host.version == 1:
@@ -124,3 +147,7 @@ def limits_of(pid: int, host: CgroupHost | None = None) -> CgroupLimits:
 def v2_weight_from_shares(shares: int) -> int:
     """The conversion runc and crun use for cpu.shares -> cpu.weight on cgroup v2."""
     return 1 + ((shares - 2) * 9999) // 262142
+
+
+if __name__ == "__main__":
+    print(json.dumps(probe()))
