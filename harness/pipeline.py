@@ -283,7 +283,8 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
                       opts: RunOptions, gate: Gate) -> None:
     """The CRI and OCI suites, staged onto each node and run there, `opts.forks` at a time."""
     spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", opts.suite_args,
-                                opts.suite_timeout, opts.forks, keep_images=opts.keep_images)
+                                opts.suite_timeout, opts.forks, keep_images=opts.keep_images,
+                                strict_skips=True)
     node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)
 
 

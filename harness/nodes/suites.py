@@ -44,6 +44,8 @@ class SuiteRun:
     disruptive: bool = False
     cordoned: Callable[[str], bool] | None = None
     keep_images: bool = False  # leave the fixture images the CRI suite imported on the node
+    # Fail on a skip the suite's allowed-skips.yaml does not allow (the pipeline's gate).
+    strict_skips: bool = False
 
 
 def progress(node: str, message: str) -> None:
@@ -175,6 +177,8 @@ def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str
     extra = list(spec.suite_args.get(suite, ()))
     if suite == "cri" and node.cri_endpoint:
         extra[:0] = ["--cri-endpoint", node.cri_endpoint]
+    if spec.strict_skips:
+        extra[:0] = ["--strict-skips"]
     staging.run_suite(transport, stage, suite, raw, extra, spec.timeout)
     junit.relabel_pytest_junit(raw, spec.junit_dir, node.name, suite, node.host)
 

@@ -17,6 +17,7 @@ import filelock
 import grpc
 import pytest
 
+from harness import allowed_skips
 from harness.cri.client import RUN_LABEL, CriClient, CriError
 from harness.cri.endpoint import discover
 from harness.cri.facts import gather
@@ -34,6 +35,8 @@ MARKERS = {
 }
 TEST_LABEL = "harness.cri/test"
 CGROUP_PARENT = "/hc-cri"
+ALLOWED_SKIPS = Path(__file__).parent / "allowed-skips.yaml"
+RUNTIME = pytest.StashKey[str]()  # "<name> <version>", once facts are gathered
 
 
 def pytest_addoption(parser):
@@ -54,11 +57,21 @@ def pytest_addoption(parser):
                     "TLS pull test (the suite pushes its image there)")
     group.addoption("--tls-registry-ca", metavar="FILE",
                     help="CA certificate of --tls-registry, for the suite's own push")
+    group.addoption("--strict-skips", action="store_true",
+                    help="fail on a skip that allowed-skips.yaml does not allow for this "
+                    "runtime (harness run passes it: a capability left untested fails the gate)")
+    group.addoption("--allowed-skips", metavar="FILE", default=str(ALLOWED_SKIPS),
+                    help="the skips --strict-skips accepts (default: the suite's own list)")
 
 
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    if config.getoption("strict_skips", False):
+        try:
+            config.allowed_skips = allowed_skips.load(Path(config.getoption("allowed_skips")))
+        except HarnessError as err:
+            raise pytest.UsageError(str(err)) from err
     if config.getoption("allow_runtime_restart") and getattr(config.option, "numprocesses", 0):
         raise pytest.UsageError("--allow-runtime-restart cannot be combined with -n: the "
                                 "restart would break the other workers' calls")
@@ -110,8 +123,19 @@ def cri(endpoints, pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def facts(cri, runtime_handler):
-    return gather(cri, runtime_handler)
+def facts(cri, runtime_handler, pytestconfig):
+    found = gather(cri, runtime_handler)
+    pytestconfig.stash[RUNTIME] = f"{found.runtime_name} {found.runtime_version}"
+    return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if hasattr(item.config, "allowed_skips"):
+        allowed_skips.enforce(report, item.config.allowed_skips,
+                              item.config.stash.get(RUNTIME, "unknown"),
+                              item.config.getoption("allowed_skips"))
 
 
 @pytest.fixture(scope="session")

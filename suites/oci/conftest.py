@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness import allowed_skips
 from harness.errors import HarnessError
 from harness.facts import Host, this_host
 from harness.oci.containers import ContainerFactory
@@ -25,6 +26,7 @@ from harness.oci.rootfs import fixture_rootfs
 from harness.oci.runtime import OciRuntime, RuntimeInfo, discover
 
 HERE = Path(__file__).parent
+ALLOWED_SKIPS = HERE / "allowed-skips.yaml"
 HYBRID_WRAPPER = "suites/oci/tools/crun-on-hybrid-cgroups"
 # Mount points the tests use, made once in the shared rootfs so no run has to create them.
 ROOTFS_DIRS = ("mnt/bind", "mnt/ro", "mnt/tmpfs", "hooks", "test", "tmp")
@@ -46,6 +48,11 @@ def pytest_addoption(parser):
         metavar="PATH",
         help="image to validate against image-spec: OCI layout dir/tar or docker-archive tar",
     )
+    group.addoption("--strict-skips", action="store_true",
+                    help="fail on a skip that allowed-skips.yaml does not allow for this "
+                    "runtime (harness run passes it: a capability left untested fails the gate)")
+    group.addoption("--allowed-skips", metavar="FILE", default=str(ALLOWED_SKIPS),
+                    help="the skips --strict-skips accepts (default: the suite's own list)")
 
 
 def pytest_configure(config):
@@ -56,6 +63,11 @@ def pytest_configure(config):
     except HarnessError as err:
         raise pytest.UsageError(str(err)) from err
     config.oci_deviations = load_deviations(HERE / "deviations.yaml")
+    if config.getoption("strict_skips"):
+        try:
+            config.allowed_skips = allowed_skips.load(Path(config.getoption("allowed_skips")))
+        except HarnessError as err:
+            raise pytest.UsageError(str(err)) from err
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize(
             "runtime_info", runtimes, ids=[r.id for r in runtimes], scope="session"
         )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if hasattr(item.config, "allowed_skips"):
+        info = getattr(item, "callspec", None) and item.callspec.params.get("runtime_info")
+        runtime = f"{info.name} {info.version}" if isinstance(info, RuntimeInfo) else "none"
+        allowed_skips.enforce(report, item.config.allowed_skips, runtime,
+                              item.config.getoption("allowed_skips"))
 
 
 def pytest_collection_modifyitems(config, items):
