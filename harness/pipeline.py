@@ -14,7 +14,7 @@ when it ran at all: a failing test is counted once, in its own suite).
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
 from harness.inventory import Inventory
 from harness.nodes import suites as node_suites
-from harness.providers.base import Provider
+from harness.providers.base import Provider, TlsRegistry
 
 PHASES = ("preflight", "smoke-before", "migrate", "verify", "cri", "oci", "smoke-after",
           "upgrade", "smoke-upgraded")
@@ -98,15 +98,20 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
         return report(junit_dir, opts.out_dir / "junit.xml")
     gate = Gate(inventory, junit_dir, opts.phases)
     smokes = set(opts.phases) & set(ALIASES["smoke"])
-    with provider.smoke_registry(opts.out_dir / "registry") if smokes else nullcontext() \
-            as registry:
+    with ExitStack() as registries:
+        registry = registries.enter_context(
+            provider.smoke_registry(opts.out_dir / "registry") if smokes else nullcontext())
+        # Before preflight: the nodes trust its CA through Docker, and the migration must
+        # carry that over to containerd for the CRI suite's TLS pull to pass.
+        tls = registries.enter_context(
+            provider.tls_registry() if "cri" in opts.phases else nullcontext())
         before = gate.run("smoke-before", lambda nodes: smoke_phase(
             inventory, "smoke-before", registry, opts, junit_dir))
         gate.run("preflight", lambda nodes: playbook_phase(inventory, "preflight", nodes, opts))
         gate.run("migrate", lambda nodes: playbook_phase(inventory, "migrate", nodes, opts))
         gate.run("verify", lambda nodes: playbook_phase(inventory, "verify", nodes, opts))
         gate.run_nodes(NODE_SUITES, lambda suites, nodes: conformance_phase(
-            inventory, nodes, suites, opts, gate))
+            inventory, nodes, suites, opts, gate, tls))
         after = gate.run("smoke-after", lambda nodes: smoke_phase(
             inventory, "smoke-after", registry, opts, junit_dir))
         gate.run("upgrade", lambda nodes: upgrade_phase(inventory, opts))
@@ -280,9 +285,13 @@ def compare_smoke(before: smoke.SmokeRun | None, later: list[smoke.SmokeRun | No
 
 
 def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str, ...],
-                      opts: RunOptions, gate: Gate) -> None:
+                      opts: RunOptions, gate: Gate, tls: TlsRegistry | None = None) -> None:
     """The CRI and OCI suites, staged onto each node and run there, `opts.forks` at a time."""
-    spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", opts.suite_args,
+    suite_args = dict(opts.suite_args)
+    if tls:
+        suite_args["cri"] = ("--tls-registry", tls.host, "--tls-registry-ca", tls.ca_on_node,
+                             *suite_args.get("cri", ()))
+    spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", suite_args,
                                 opts.suite_timeout, opts.forks, keep_images=opts.keep_images,
                                 strict_skips=True)
     node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)

@@ -32,32 +32,42 @@ class RegistryConfig:
 
 
 def make_tls_files(out: Path, ip: str = LISTEN_HOST) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for `ip` signed by it; returns (ca.crt, tls.crt, tls.key)."""
+    """A server certificate for `ip` signed by the CA in `out` (made there on first use and
+    kept, so nodes that were given ca.crt keep trusting the registry across restarts);
+    returns (ca.crt, tls.crt, tls.key)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     now = datetime.datetime.now(datetime.UTC)
-    validity = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=7))
+    start, server_end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=7)
 
-    def cert(subject, issuer, public_key, signing_key, extensions):
+    def cert(subject, issuer, public_key, signing_key, extensions, days=7):
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(issuer)
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(validity[0])
-            .not_valid_after(validity[1])
+            .not_valid_before(start)
+            .not_valid_after(now + datetime.timedelta(days=days))
         )
         for ext, critical in extensions:
             builder = builder.add_extension(ext, critical=critical)
         return builder.sign(signing_key, hashes.SHA256())
 
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "harness test registry CA")])
-    ca_cert = cert(
+    ca_crt, ca_key_file = out / "ca.crt", out / "ca.key"
+    if ca_crt.exists() and ca_key_file.exists():
+        ca_key = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
+        ca_cert = x509.load_pem_x509_certificate(ca_crt.read_bytes())
+        if ca_cert.not_valid_after_utc < server_end:  # would expire before the server's
+            ca_key_file.unlink()
+    if not ca_key_file.exists():
+        ca_key, ca_cert = ec.generate_private_key(ec.SECP256R1()), None
+    ca_cert = ca_cert or cert(
         ca_name,
         ca_name,
         ca_key.public_key(),
@@ -79,6 +89,7 @@ def make_tls_files(out: Path, ip: str = LISTEN_HOST) -> tuple[Path, Path, Path]:
                 True,
             ),
         ],
+        days=365,
     )
     server_cert = cert(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)]),
@@ -92,7 +103,12 @@ def make_tls_files(out: Path, ip: str = LISTEN_HOST) -> tuple[Path, Path, Path]:
         ],
     )
     out.mkdir(parents=True, exist_ok=True)
-    paths = out / "ca.crt", out / "tls.crt", out / "tls.key"
+    paths = ca_crt, out / "tls.crt", out / "tls.key"
+    if not ca_key_file.exists():
+        ca_key_file.write_bytes(ca_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+        ca_key_file.chmod(0o600)
     paths[0].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
     paths[2].write_bytes(

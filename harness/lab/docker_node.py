@@ -19,6 +19,8 @@ FIXTURE_IMAGES = ("busybox", "pause", "web")
 # nothing needs to listen there for Docker to start.
 MIRROR_PORT = 5001
 INSECURE_REGISTRY_PORT = 5000
+TLS_REGISTRY_PORT = 5443
+DOCKER_CERTS = "/etc/docker/certs.d"
 
 
 def chosen_cgroup_driver(facts: NodeFacts) -> str:
@@ -57,6 +59,16 @@ def configure(node: Transport, facts: NodeFacts, net: LabNetwork) -> None:
     if not info.ok:
         raise StepFailed(f"node {node.node_name}: Docker does not answer after its restart",
                          hint=info.stderr.strip()[-300:])
+
+
+def trust_registry_ca(node: Transport, registry: str, ca_pem: bytes) -> str:
+    """Give the node's Docker the CA of `registry` (host:port) the way an organisation hands
+    out its private CA: /etc/docker/certs.d/<registry>/ca.crt, read by Docker on each pull.
+    Returns the file's path on the node."""
+    path = f"{DOCKER_CERTS}/{registry}/ca.crt"
+    node.run(f"mkdir -p {DOCKER_CERTS}/{registry} && cat > {path}", input=ca_pem.decode(),
+             check=True)
+    return path
 
 
 def fixture_images() -> list[BuiltImage]:

@@ -23,6 +23,12 @@ class NodeStatus:
     runtime_ok: bool
 
 
+@dataclass(frozen=True)
+class TlsRegistry:
+    host: str  # host:port
+    ca_on_node: str  # where each node keeps its CA certificate
+
+
 class Provider(ABC):
     name: str
 
@@ -48,6 +54,12 @@ class Provider(ABC):
         """A registry the nodes pull from, for the smoke suite's imagePullSecrets test, as a
         harness.smoke.Registry; None when the provider has none (the suite then reads
         $HARNESS_SMOKE_REGISTRY, or skips that test saying so)."""
+        yield None
+
+    @contextmanager
+    def tls_registry(self) -> Iterator[TlsRegistry | None]:
+        """A registry over HTTPS whose CA the nodes trust, for the CRI suite's TLS pull test;
+        None when the provider has none (the test then skips, and --strict-skips says so)."""
         yield None
 
     def facts(self) -> dict[str, NodeFacts]:

@@ -10,10 +10,11 @@ from pathlib import Path
 from harness.errors import InputError
 from harness.inventory import Inventory, load_inventory
 from harness.lab import lifecycle, machine, state
-from harness.lab.docker_node import INSECURE_REGISTRY_PORT
+from harness.lab.docker_node import INSECURE_REGISTRY_PORT, TLS_REGISTRY_PORT, trust_registry_ca
 from harness.lab.progress import say
 from harness.nodes.health import check_node
-from harness.providers.base import NodeStatus, Provider
+from harness.nodes.reach import open_transport
+from harness.providers.base import NodeStatus, Provider, TlsRegistry
 
 
 class LabProvider(Provider):
@@ -55,6 +56,23 @@ class LabProvider(Provider):
                                 host=gateway)
         with Registry(config) as registry:
             yield SmokeRegistry(registry.host, user, password)
+
+    @contextmanager
+    def tls_registry(self) -> Iterator[TlsRegistry]:
+        """A registry over HTTPS on the lab bridge, its CA (kept in the lab's state, so it
+        stays the same across runs) given to each node's Docker as an organisation's private
+        CA is: the migration must carry it over to containerd for the TLS pull to pass."""
+        from harness.daemons.registry import Registry, RegistryConfig
+
+        gateway = state.load(self.lab).network.gateway
+        config = RegistryConfig(state.lab_dir(self.lab) / "tls-registry", tls=True,
+                                host=gateway, port=TLS_REGISTRY_PORT)
+        with Registry(config) as registry:
+            ca_on_node = ""
+            for node in self.inventory().nodes:
+                with open_transport(node) as t:
+                    ca_on_node = trust_registry_ca(t, registry.host, registry.ca.read_bytes())
+            yield TlsRegistry(registry.host, ca_on_node)
 
     def down(self) -> bool:
         """The lab's cluster daemons first (their state is in the lab's directory), then the

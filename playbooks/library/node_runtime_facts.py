@@ -53,6 +53,8 @@ KUBELET_DEFAULTS = "/etc/default/kubelet"
 KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 DAEMON_JSON = "/etc/docker/daemon.json"
 DOCKER_DROPINS = "/etc/systemd/system/docker.service.d"
+DOCKER_CERTS = "/etc/docker/certs.d"  # per registry: CA *.crt, client *.cert + *.key
+CONTAINERD_CERTS = "/etc/containerd/certs.d"
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 CRI_PLUGIN_IDS = ("cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
                   "io.containerd.cri.v1.images")
@@ -177,7 +179,7 @@ def docker_facts(api: DockerAPI) -> dict:
         daemon_json = {"__invalid__": str(err)}
     facts = {"installed": bool(shutil.which("dockerd")), "active": systemctl("is-active", "docker"),
              "enabled": systemctl("is-enabled", "docker"), "daemon_json": daemon_json,
-             "proxy_env": docker_proxy_env()}
+             "proxy_env": docker_proxy_env(), "certs_d": docker_certs()}
     try:
         info = api.get_json("/info")
         images = api.get_json("/images/json")
@@ -228,10 +230,35 @@ def log_size(docker_size: str) -> str:
     return f"{number}{units[unit]}" if unit in units else docker_size
 
 
-def registry_hosts(daemon_json: dict) -> list[dict]:
+def docker_certs(root: str = DOCKER_CERTS) -> dict:
+    """Docker's per-registry TLS files: registry -> {"ca": [...], "client": [[cert, key]]},
+    named as Docker reads them (a CA is *.crt; a client pair is NAME.cert with NAME.key)."""
+    found = {}
+    for registry in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        files = set(os.listdir(os.path.join(root, registry)))
+        ca = sorted(f for f in files if f.endswith(".crt"))
+        client = [[f, f[:-len(".cert")] + ".key"] for f in sorted(files)
+                  if f.endswith(".cert") and f[:-len(".cert")] + ".key" in files]
+        if ca or client:
+            found[registry] = {"ca": ca, "client": client}
+    return found
+
+
+def registry_files(certs_d: dict) -> list[dict]:
+    """Docker's TLS files, copied beside the hosts.toml that names them."""
+    return [{"src": f"{DOCKER_CERTS}/{registry}/{name}",
+             "dest": f"{CONTAINERD_CERTS}/{registry}/{name}",
+             "mode": "0600" if name.endswith(".key") else "0644"}
+            for registry, files in certs_d.items()
+            for name in [*files["ca"], *(f for pair in files["client"] for f in pair)]]
+
+
+def registry_hosts(daemon_json: dict, certs_d: dict | None = None) -> list[dict]:
     """containerd hosts.toml files (containerd docs/hosts.md) for Docker's registry settings:
     mirrors apply to Docker Hub only, as in Docker; an insecure registry is reached over plain
-    HTTP, and over HTTPS without certificate checks."""
+    HTTP, and over HTTPS without certificate checks; a registry with files in Docker's certs.d
+    over HTTPS trusting its CA (and presenting its client certificate), which containerd
+    would otherwise refuse after the switch."""
     hosts = []
     mirrors = daemon_json.get("registry-mirrors") or []
     if mirrors:
@@ -245,6 +272,18 @@ def registry_hosts(daemon_json: dict) -> list[dict]:
                       "hosts": [{"url": f"http://{registry}",
                                  "capabilities": ["pull", "resolve", "push"],
                                  "skip_verify": True}]})
+    insecure = {h["registry"] for h in hosts}
+    for registry, files in (certs_d or {}).items():
+        if registry in insecure:  # Docker skips verification there too
+            continue
+        where = f"{CONTAINERD_CERTS}/{registry}"
+        hosts.append({"registry": registry, "server": f"https://{registry}",
+                      "hosts": [{"url": f"https://{registry}",
+                                 "capabilities": ["pull", "resolve", "push"],
+                                 "skip_verify": False,
+                                 "ca": [f"{where}/{name}" for name in files["ca"]],
+                                 "client": [[f"{where}/{c}", f"{where}/{k}"]
+                                            for c, k in files["client"]]}]})
     return hosts
 
 
@@ -260,7 +299,8 @@ def settings(facts: dict, endpoint: str) -> dict:
         "cni_bin_dir": kubelet["cni_bin_dir"] or "/opt/cni/bin",
         "cni_conf_dir": kubelet["cni_conf_dir"] or "/etc/cni/net.d",
         "restrict_oom_score_adj": facts["node"]["negative_oom_score_adj_refused"],
-        "registry_hosts": registry_hosts(docker["daemon_json"]),
+        "registry_hosts": registry_hosts(docker["daemon_json"], docker.get("certs_d")),
+        "registry_files": registry_files(docker.get("certs_d") or {}),
         "proxy_env": docker["proxy_env"],
         "container_log_max_size": log_size(log_opts["max-size"]) if "max-size" in log_opts
         else None,
