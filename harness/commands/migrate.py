@@ -3,6 +3,7 @@ a canary node first, then batches, stopping at the first failure unless told oth
 node is locked for the run (a second run on it is refused, naming the holder).
 `--plan` runs the same playbook in Ansible's check mode and prints what would change."""
 
+import contextlib
 import difflib
 
 from harness import crictl
@@ -50,10 +51,12 @@ def run(args) -> int:
                          args.batch)
     nodes = [n for batch in order for n in batch]
     cluster_check.check(inventory, nodes)
-    result = phase.run_playbook(inventory, "migrate", args.out, tuple(nodes),
-                                phase.migrate_vars([len(b) for b in order], args.max_fail,
-                                                   args.images, args.crictl_version),
-                                check=args.plan)
+    # --plan changes nothing, so it neither takes nor waits for a node's lock.
+    with contextlib.nullcontext() if args.plan else phase.locked(inventory, nodes, "migrate"):
+        result = phase.run_playbook(inventory, "migrate", args.out, tuple(nodes),
+                                    phase.migrate_vars([len(b) for b in order], args.max_fail,
+                                                       args.images, args.crictl_version),
+                                    check=args.plan)
     if args.plan:
         print(plan(result))
     print(phase.summarize(result))

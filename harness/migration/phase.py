@@ -8,10 +8,14 @@ from pathlib import Path
 
 from harness import crictl
 from harness.errors import InputError
-from harness.inventory import Inventory, load_inventory, load_inventory_or_none
+from harness.inventory import Inventory, Node, load_inventory, load_inventory_or_none
 from harness.lab import state
 from harness.migration import cluster_check, runner
+from harness.nodes import lock
 from harness.table import format_table
+
+# Commands that change nodes: each node is locked for the run (locked()).
+CHANGES_NODES = ("migrate", "rollback", "upgrade")
 
 
 def add_arguments(parser) -> None:
@@ -77,6 +81,18 @@ def run_playbook(inv: Inventory, phase: str, out: Path, nodes: tuple[str, ...] =
     return result
 
 
+def locked(inv: Inventory, nodes: list[str] | tuple[str, ...], command: str):
+    """Each of `nodes` (default all) locked for this run of `command` while the block runs:
+    taken before anything changes a node, released on the way out (harness.nodes.lock)."""
+    return lock.held([inv.node(n) for n in nodes or [n.name for n in inv.nodes]],
+                     f"harness {command}", state_dir)
+
+
+def state_dir(node: Node) -> str:
+    """Where the playbooks keep the node's migration record (and its lock)."""
+    return str(node.vars.get("migration_state_dir") or runner.role_default("migration_state_dir"))
+
+
 def summarize(result: runner.PlaybookRun) -> str:
     rows = [("NODE", "PHASE", "OK", "CHANGED", "FAILED", "SKIPPED", "UNREACHABLE")]
     for node in result.nodes():
@@ -98,7 +114,12 @@ def command(name: str, help_text: str):
         return parser
 
     def run_command(args) -> int:
-        result = run(args, name)
+        if name in CHANGES_NODES:
+            inv = inventory(args)
+            with locked(inv, args.node, name):
+                result = run(args, name, inv=inv)
+        else:
+            result = run(args, name)
         print(summarize(result))
         return result.exit_code
 
