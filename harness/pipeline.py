@@ -238,11 +238,14 @@ def playbook_phase(inventory: Inventory, phase: str, nodes: list[str],
     from harness.crictl import DEFAULT_VERSION
     from harness.migration import phase as phase_mod  # Ansible only when it runs
 
-    extravars = {}
-    if phase == "migrate":
-        extravars = phase_mod.migrate_vars([1, 1], 0, "all",
-                                           opts.crictl_version or DEFAULT_VERSION)
-    result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes), extravars)
+    if phase != "migrate":
+        result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes))
+    else:
+        with phase_mod.locked(inventory, nodes, "run (migrate)"):
+            extravars = phase_mod.migrate_vars([1, 1], 0, "all",
+                                               opts.crictl_version or DEFAULT_VERSION)
+            result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes),
+                                            extravars)
     failed = {t.node for t in result.failed()}
     return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))
 
@@ -258,9 +261,11 @@ def upgrade_phase(inventory: Inventory, opts: RunOptions) -> PhaseResult:
     """Every node checked (none may still be on dockershim), the control plane first (the
     lab's; an inventory's must already be there), then each node's kubelet, drained and
     upgraded one at a time."""
+    from harness.migration import phase as phase_mod
     from harness.migration import upgrade
 
-    result = upgrade.upgrade_cluster(inventory, opts.upgrade_to, opts.out_dir)
+    with phase_mod.locked(inventory, (), "run (upgrade)"):
+        result = upgrade.upgrade_cluster(inventory, opts.upgrade_to, opts.out_dir)
     if result.exit_code == EXIT_USAGE:  # refused before anything changed: say why
         raise InputError("; ".join(dict.fromkeys(f"{t.node}: {t.message}"
                                                  for t in result.failed())))

@@ -1,12 +1,14 @@
 """`harness migrate`: switch nodes from Docker to containerd through playbooks/migrate.yml —
-a canary node first, then batches, stopping at the first failure unless told otherwise.
+a canary node first, then batches, stopping at the first failure unless told otherwise. Each
+node is locked for the run (a second run on it is refused, naming the holder).
 `--plan` runs the same playbook in Ansible's check mode and prints what would change."""
 
+import contextlib
 import difflib
 
 from harness import crictl
 from harness.errors import InputError
-from harness.migration import phase
+from harness.migration import batches, cluster_check, phase
 
 COPY_TASK = "Copy Docker's images into containerd's k8s.io namespace"
 
@@ -18,10 +20,15 @@ def register(sub):
     parser.add_argument("--plan", action="store_true",
                         help="change nothing: print per node the files that would be written "
                         "(as diffs), the services stopped or started and the images copied")
-    parser.add_argument("--canary", type=int, default=1, metavar="N",
-                        help="nodes migrated alone first; 0 for none (default 1)")
+    parser.add_argument("--canary", default="1", metavar="N|NODE[,NODE]",
+                        help="migrated alone first: the first N nodes, or these nodes; 0 for "
+                        "none (default 1)")
+    parser.add_argument("--batch", action="append", default=[], metavar="NODE[,NODE]",
+                        help="these nodes together, after the canary (repeatable: batches in "
+                        "order); a node may be in one batch only")
     parser.add_argument("--batch-size", type=int, default=1, metavar="N",
-                        help="nodes migrated at once after the canary (default 1)")
+                        help="the other nodes migrated N at once, after the named batches "
+                        "(default 1)")
     parser.add_argument("--max-fail", type=int, default=0, metavar="PERCENT",
                         help="stop once more than this share of a batch failed (default 0: "
                         "stop at the first failure)")
@@ -33,22 +40,23 @@ def register(sub):
     return parser
 
 
-def serial(canary: int, batch_size: int) -> list[int]:
-    if batch_size < 1:
-        raise InputError("--batch-size: must be at least 1")
-    if canary < 0:
-        raise InputError("--canary: must be 0 or more")
-    return [canary, batch_size] if canary else [batch_size]
-
-
 def run(args) -> int:
     if not 0 <= args.max_fail <= 100:
-        raise InputError("--max-fail: a percentage from 0 to 100")
-    batches = serial(args.canary, args.batch_size)
-    inventory = phase.inventory(args)  # input errors before crictl is built
-    result = phase.run(args, "migrate", phase.migrate_vars(batches, args.max_fail, args.images,
-                                                  args.crictl_version),
-                       check=args.plan, inv=inventory)
+        raise InputError(f"--max-fail {args.max_fail}: a percentage from 0 to 100",
+                         hint="the share of a batch that may fail before the run stops")
+    crictl.check_version(args.crictl_version)
+    # Flags first, then the cluster, then the nodes: nothing is touched until all are good.
+    inventory = phase.inventory(args, cluster=False)
+    order = batches.plan(phase.selected(args, inventory), args.canary, args.batch_size,
+                         args.batch)
+    nodes = [n for batch in order for n in batch]
+    cluster_check.check(inventory, nodes)
+    # --plan changes nothing, so it neither takes nor waits for a node's lock.
+    with contextlib.nullcontext() if args.plan else phase.locked(inventory, nodes, "migrate"):
+        result = phase.run_playbook(inventory, "migrate", args.out, tuple(nodes),
+                                    phase.migrate_vars([len(b) for b in order], args.max_fail,
+                                                       args.images, args.crictl_version),
+                                    check=args.plan)
     if args.plan:
         print(plan(result))
     print(phase.summarize(result))

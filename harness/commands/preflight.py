@@ -53,7 +53,9 @@ def run(args) -> int:
     if args.kubernetes_target:
         extravars["kubernetes_target"] = build.release(args.kubernetes_target,
                                                        "--kubernetes-target").version
-    result = phase.run(args, "preflight", extravars)
+    inventory = phase.inventory(args, target=extravars.get("kubernetes_target"),
+                                flag="--kubernetes-target")
+    result = phase.run(args, "preflight", extravars, inventory)
     per_node = findings(result)
     path = args.out / "preflight.json"
     path.write_text(json.dumps(per_node, indent=1, sort_keys=True))

@@ -23,7 +23,8 @@ def register(sub):
 
 def run(args) -> int:
     rel = build.release(args.to, "--to")  # an unknown version is refused before anything runs
-    result = upgrade.upgrade_cluster(phase.inventory(args), rel.version, args.out,
-                                     tuple(args.node))
+    inventory = phase.inventory(args, target=rel.version)
+    with phase.locked(inventory, args.node, "upgrade"):
+        result = upgrade.upgrade_cluster(inventory, rel.version, args.out, tuple(args.node))
     print(phase.summarize(result))
     return result.exit_code

@@ -30,22 +30,25 @@ def version_tuple(version: str) -> tuple[int, int, int]:
     return major, minor, patch
 
 
-def check_step(current: str, target: str, flag: str = "--to") -> build.Release:
-    """The pinned release `target` if the control plane may go there from `current`: the
-    same version (nothing to do), a newer patch, or the next minor version."""
+def check_step(current: str, target: str, flag: str = "--to",
+               what: str = "the cluster's") -> build.Release:
+    """The pinned release `target` if the control plane (or what `what` names, e.g. a node's
+    kubelet) may go there from `current`: the same version (nothing to do), a newer patch, or
+    the next minor version."""
     rel = build.release(target, flag)
     current = current.removeprefix("v")
     now, to = version_tuple(current), version_tuple(rel.version)
     if to < now:
         raise InputError(
-            f"{flag} {rel.version}: older than the cluster's {current}; a downgrade is not "
+            f"{flag} {rel.version}: older than {what} {current}; a downgrade is not "
             "supported",
-            hint=f"pass {flag} {current} or newer (restore etcd from a backup to go back)",
+            hint=f"pass {flag} {current} or newer"
+            + (" (restore etcd from a backup to go back)" if what == "the cluster's" else ""),
         )
     if to[:1] != now[:1] or to[1] - now[1] > 1:
         raise InputError(
-            f"{flag} {rel.version}: skips a minor version from {current} (version skew policy: "
-            "one minor version per upgrade)",
+            f"{flag} {rel.version}: skips a minor version from {what} {current} (version skew "
+            "policy: one minor version per upgrade)",
             hint=f"upgrade to 1.{now[1] + 1} first, then to {rel.version}",
         )
     return rel

@@ -8,10 +8,14 @@ from pathlib import Path
 
 from harness import crictl
 from harness.errors import InputError
-from harness.inventory import Inventory, load_inventory, load_inventory_or_none
+from harness.inventory import Inventory, Node, load_inventory, load_inventory_or_none
 from harness.lab import state
-from harness.migration import runner
+from harness.migration import cluster_check, runner
+from harness.nodes import lock
 from harness.table import format_table
+
+# Commands that change nodes: each node is locked for the run (locked()).
+CHANGES_NODES = ("migrate", "rollback", "upgrade")
 
 
 def add_arguments(parser) -> None:
@@ -28,7 +32,11 @@ def add_arguments(parser) -> None:
                         help="JUnit, Ansible artifacts and results (default: reports/)")
 
 
-def inventory(args) -> Inventory:
+def inventory(args, cluster: bool = True, target: str | None = None,
+              flag: str = "--to") -> Inventory:
+    """The run's inventory, checked: the file, the kubeconfig, the --node names and (unless
+    `cluster` is False: the caller checks later) that the kubeconfig's cluster holds the run's
+    nodes, whose kubelets can go to `target` if one is given."""
     found = load_inventory_or_none(args.inventory)
     if found is None:
         path = state.lab_dir(args.lab) / "inventory.yaml"
@@ -46,13 +54,20 @@ def inventory(args) -> Inventory:
     found.cluster.kubeconfig = Path(kubeconfig)
     for name in args.node:
         found.node(name)  # an unknown node is an input error before anything runs
+    if cluster:
+        cluster_check.check(found, selected(args, found), target, flag)
     return found
 
 
-def run(args, phase: str, extravars: dict | None = None, check: bool = False,
+def selected(args, inv: Inventory) -> list[str]:
+    """The nodes the command works on: those named with --node, else all, in inventory
+    order."""
+    return [n.name for n in inv.nodes if not args.node or n.name in args.node]
+
+
+def run(args, phase: str, extravars: dict | None = None,
         inv: Inventory | None = None) -> runner.PlaybookRun:
-    return run_playbook(inv or inventory(args), phase, args.out, tuple(args.node), extravars,
-                        check)
+    return run_playbook(inv or inventory(args), phase, args.out, tuple(args.node), extravars)
 
 
 def run_playbook(inv: Inventory, phase: str, out: Path, nodes: tuple[str, ...] = (),
@@ -64,6 +79,18 @@ def run_playbook(inv: Inventory, phase: str, out: Path, nodes: tuple[str, ...] =
     result = runner.run(spec)
     runner.write_junit(result, out / "junit", {n.name: n.host for n in inv.nodes})
     return result
+
+
+def locked(inv: Inventory, nodes: list[str] | tuple[str, ...], command: str):
+    """Each of `nodes` (default all) locked for this run of `command` while the block runs:
+    taken before anything changes a node, released on the way out (harness.nodes.lock)."""
+    return lock.held([inv.node(n) for n in nodes or [n.name for n in inv.nodes]],
+                     f"harness {command}", state_dir)
+
+
+def state_dir(node: Node) -> str:
+    """Where the playbooks keep the node's migration record (and its lock)."""
+    return str(node.vars.get("migration_state_dir") or runner.role_default("migration_state_dir"))
 
 
 def summarize(result: runner.PlaybookRun) -> str:
@@ -87,16 +114,22 @@ def command(name: str, help_text: str):
         return parser
 
     def run_command(args) -> int:
-        result = run(args, name)
+        if name in CHANGES_NODES:
+            inv = inventory(args)
+            with locked(inv, args.node, name):
+                result = run(args, name, inv=inv)
+        else:
+            result = run(args, name)
         print(summarize(result))
         return result.exit_code
 
     return register, run_command
 
 
-def migrate_vars(batches: list[int], max_fail: int, images: str, crictl_version: str) -> dict:
-    """migrate.yml's variables for these choices; builds (or takes cached) crictl."""
-    return {"harness_serial": batches,
+def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str) -> dict:
+    """migrate.yml's variables for these choices (`sizes`: of the batches, in order); builds
+    (or takes cached) crictl."""
+    return {"harness_serial": sizes,
             "harness_max_fail_percentage": max_fail,
             "copy_images": images,
             "crictl_binary": str(crictl.build(crictl.check_version(crictl_version)))}

@@ -30,6 +30,11 @@ OUTCOMES = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipp
             "runner_on_unreachable": "unreachable"}
 
 
+def role_default(name: str, role: str = "node_state"):
+    """A playbook variable's default, as the role that defines it sets it."""
+    return yaml.safe_load((PLAYBOOKS / "roles" / role / "defaults" / "main.yml").read_text())[name]
+
+
 @dataclass
 class TaskResult:
     node: str

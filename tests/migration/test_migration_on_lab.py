@@ -182,12 +182,11 @@ def test_verify_passes_on_migrated_nodes(migration_lab, harness_cli, reports):
 
 def test_second_migrate_changes_nothing(migration_lab, reports):
     """Molecule's idempotence check: a second run has zero changed tasks."""
-    from harness.commands import migrate
     from harness.crictl import build
 
     spec = runner.RunSpec("migrate", migration_lab.inventory, reports / "again", (),
                           {"kubeconfig": str(migration_lab.inventory.cluster.kubeconfig),
-                           "harness_serial": migrate.serial(1, 1),
+                           "harness_serial": [1, 1],
                            "crictl_binary": str(build())})
     result = runner.run(spec, say=lambda node, message: None)
     assert result.exit_code == 0, [(t.node, t.task, t.message) for t in result.failed()]
