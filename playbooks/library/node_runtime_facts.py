@@ -48,6 +48,9 @@ import tomllib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.docker_api import DockerAPI, DockerUnavailable
 
+# harness/facts/oom.py itself (a symlink): the harness and the playbooks read one probe.
+from ansible.module_utils.node_fact_oom import probe as oom_probe
+
 KUBEADM_FLAGS = "/var/lib/kubelet/kubeadm-flags.env"
 KUBELET_DEFAULTS = "/etc/default/kubelet"
 KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
@@ -334,12 +337,6 @@ def version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", text or "")[:3])
 
 
-def negative_oom_score_adj_refused() -> bool:
-    """Try in a child: some sandboxes refuse lowering it even to root (lab notes)."""
-    code = "import os; os.write(os.open('/proc/self/oom_score_adj', os.O_WRONLY), b'-1')"
-    return subprocess.run(["python3", "-c", code], capture_output=True).returncode != 0
-
-
 def free_bytes(path: str) -> int:
     while not os.path.exists(path):
         path = os.path.dirname(path) or "/"
@@ -451,7 +448,7 @@ def main() -> None:
         "cni": cni_facts(kubelet),
         "crictl": shutil.which("crictl"),
         "cri_dockerd": systemctl("is-enabled", "cri-docker.service") not in ("unknown", ""),
-        "node": {"negative_oom_score_adj_refused": negative_oom_score_adj_refused(),
+        "node": {"negative_oom_score_adj_refused": oom_probe()["negative_refusal"] is not None,
                  "containerd_free_bytes": free_bytes(module.params["containerd_root"]),
                  "cgroup2": os.path.exists("/sys/fs/cgroup/cgroup.controllers")},
         "migration": migration_state(module.params["state_dir"]),

@@ -1,0 +1,1 @@
+../../harness/facts/oom.py
