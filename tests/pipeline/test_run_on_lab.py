@@ -17,6 +17,7 @@ from harness import junit
 from harness.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from harness.kube.cluster import ClusterRecord
 from harness.nodes.reach import open_transport
+from harness.providers.lab import LabProvider
 from harness.smoke import outcome
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -166,6 +167,32 @@ def test_fixture_images_the_cri_suite_imported_are_removed_and_the_nodes_own_sta
         imported = {images.build(name).ref for name in SUITE_IMAGES} - {
             images.build(name).ref for name in FIXTURE_IMAGES}
         assert not imported & refs, (node.name, sorted(imported & refs))
+
+
+def test_the_tls_pull_trusts_the_ca_the_migration_carried_over_from_docker(
+        pipeline_lab, whole_run, tmp_path):
+    """The lab hands each node's Docker its registry CA in /etc/docker/certs.d; after the
+    migration containerd trusts it through hosts.toml, so the run's TLS pull passed on every
+    node. Without the carried-over hosts.toml the same test fails: the gate can go red."""
+    _, out = whole_run
+    for name in pipeline_lab.node_names:
+        assert outcomes(out)[(name, "cri", "test_pull_from_tls_registry_with_ca")] == "passed"
+    node = pipeline_lab.inventory.node(pipeline_lab.node_names[0])
+    with LabProvider(pipeline_lab.name).tls_registry() as tls, open_transport(node) as t:
+        certs = f"/etc/containerd/certs.d/{tls.host}"
+        hosts = t.run(f"cat {certs}/hosts.toml", check=True).stdout
+        assert f'ca = ["{certs}/ca.crt"]' in hosts, hosts
+        t.run(f"mv {certs} /root/carried-ca", check=True)
+        try:
+            done = harness_cli("conformance", "--inventory", str(pipeline_lab.inventory_path),
+                               "--node", node.name, "--junit-dir", str(tmp_path), "--", "-k",
+                               "test_pull_from_tls_registry_with_ca", "--tls-registry", tls.host,
+                               "--tls-registry-ca", tls.ca_on_node)
+        finally:
+            t.run(f"mv /root/carried-ca {certs}", check=True)
+    rows = {case.name: outcome(case) for suite in junit.read(
+        junit.junit_path(tmp_path, node.name, "cri")) for case in suite}
+    assert rows == {"test_pull_from_tls_registry_with_ca": "failed"}, done.stdout[-2000:]
 
 
 def test_the_restart_check_restarts_the_nodes_own_containerd_only_when_cordoned(
