@@ -197,15 +197,16 @@ def layout(s: Settings, version: int) -> list[Entry]:
     return LAYOUTS[version](s)
 
 
-def render(s: Settings, version: int) -> str:
-    """The config.toml text of `version` for these settings."""
+def render(s: Settings, version: int, comment: str = "") -> str:
+    """The config.toml text of `version` for these settings, `comment` lines first."""
     tree: dict = {}
     for _, path, value in layout(s, version):
         table = tree
         for key in path[:-1]:
             table = table.setdefault(key, {})
         table[path[-1]] = value
-    return tomli_w.dumps(tree)
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
+    return header + tomli_w.dumps(tree)
 
 
 def dropped(dump: str, s: Settings) -> list[str]:
