@@ -5,6 +5,7 @@ a canary node first, then batches, stopping at the first failure unless told oth
 import difflib
 
 from harness import crictl
+from harness.containerd import build as containerd_build
 from harness.errors import InputError
 from harness.migration import phase
 
@@ -30,6 +31,12 @@ def register(sub):
                         "or only those the node's pods run, with the sandbox image")
     parser.add_argument("--crictl-version", default=crictl.DEFAULT_VERSION, metavar="VERSION",
                         help=f"crictl built for the nodes (default {crictl.DEFAULT_VERSION})")
+    parser.add_argument("--containerd", metavar="VERSION",
+                        help="move the nodes onto containerd VERSION built here (`harness "
+                        "containerd build`: " + ", ".join(containerd_build.RELEASES) + "), "
+                        "installed under /usr/local/bin with its own containerd.service, "
+                        "config version 3; the packaged containerd stays installed, unused. "
+                        "Default: the node's packaged containerd, config version 2")
     return parser
 
 
@@ -45,9 +52,11 @@ def run(args) -> int:
     if not 0 <= args.max_fail <= 100:
         raise InputError("--max-fail: a percentage from 0 to 100")
     batches = serial(args.canary, args.batch_size)
+    if args.containerd is not None:  # a flag error before the inventory is read
+        containerd_build.check_version(args.containerd, "--containerd")
     inventory = phase.inventory(args)  # input errors before crictl is built
     result = phase.run(args, "migrate", phase.migrate_vars(batches, args.max_fail, args.images,
-                                                  args.crictl_version),
+                                                  args.crictl_version, args.containerd),
                        check=args.plan, inv=inventory)
     if args.plan:
         print(plan(result))
