@@ -28,7 +28,7 @@ import tomli_w
 
 from harness.errors import InputError
 
-Path = tuple[str, ...]
+KeyPath = tuple[str, ...]  # a TOML key, one element per table
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Settings:
     netns_mounts_under_state_dir: bool = False
 
 
-Entry = tuple[str, Path, object]  # (setting, key path, value)
+Entry = tuple[str, KeyPath, object]  # (setting, key path, value)
 
 
 def _top(s: Settings, version: int) -> list[Entry]:
@@ -86,14 +86,14 @@ def _top(s: Settings, version: int) -> list[Entry]:
     return entries
 
 
-def _listeners(s: Settings, grpc: Path, ttrpc: Path) -> list[Entry]:
+def _listeners(s: Settings, grpc: KeyPath, ttrpc: KeyPath) -> list[Entry]:
     entries: list[Entry] = [("address", (*grpc, "address"), s.address)]
     if s.ttrpc_address is not None:
         entries.append(("ttrpc_address", (*ttrpc, "address"), s.ttrpc_address))
     return entries
 
 
-def _runtimes(s: Settings, runtimes: Path) -> list[Entry]:
+def _runtimes(s: Settings, runtimes: KeyPath) -> list[Entry]:
     entries = []
     for rt in s.runtimes:
         entries += [
@@ -107,7 +107,7 @@ def _runtimes(s: Settings, runtimes: Path) -> list[Entry]:
     return entries
 
 
-def _auths(s: Settings, registry: Path) -> list[Entry]:
+def _auths(s: Settings, registry: KeyPath) -> list[Entry]:
     entries = []
     for host, (user, password) in s.registry_auths.items():
         auth = (*registry, "configs", host, "auth")
@@ -227,7 +227,7 @@ def dropped(dump: str, s: Settings) -> list[str]:
 _ABSENT = object()
 
 
-def _lookup(tree: dict, path: Path) -> object:
+def _lookup(tree: dict, path: KeyPath) -> object:
     node: object = tree
     for key in path:
         if not isinstance(node, dict) or key not in node:
@@ -236,7 +236,7 @@ def _lookup(tree: dict, path: Path) -> object:
     return node
 
 
-def dotted(path: Path) -> str:
+def dotted(path: KeyPath) -> str:
     """A TOML dotted key: segments with dots or other specials quoted."""
     return ".".join(k if k.replace("_", "").replace("-", "").isalnum() else f'"{k}"'
                     for k in path)
