@@ -102,7 +102,7 @@ def test_plan_shows_every_change_and_changes_nothing(migration_lab, before, harn
     assert done.returncode == 0, done.stdout + done.stderr
     for node in migration_lab.inventory.nodes:
         section = done.stdout.split(f"=== {node.name}:")[1].split("===")[0]
-        assert "+++ Write /etc/containerd/config.toml" in section
+        assert "+++ /etc/containerd/config.toml (after)" in section
         assert '+sandbox_image = "harness.local/pause:3.9"' in section
         assert "+KUBELET_KUBEADM_ARGS=" in section and "--container-runtime=remote" in section
         assert re.search(r"image harness\.local/web:1\.0 \(\d+ bytes\) would be copied", section)
