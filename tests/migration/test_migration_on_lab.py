@@ -150,6 +150,7 @@ MIGRATE_SKIPS = {
     "Write the proxy drop-in",
     "Check that the node has crictl",
     "Refuse to go on without crictl",
+    "Install the containerd built by the harness",  # only with --containerd
 }
 
 
