@@ -79,6 +79,17 @@ def test_an_unknown_containerd_version_is_refused_before_anything_runs(lab, tmp_
     assert runtime(lab).startswith("docker://")
 
 
+def test_plan_shows_the_unit_and_the_version_3_config_and_changes_nothing(lab, tmp_path):
+    before = node_state(lab)
+    done = harness_cli("migrate", "--plan", "--containerd", VERSION, *args(lab, tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "+++ /etc/systemd/system/containerd.service (after)" in done.stdout
+    assert "+ExecStart=/usr/local/bin/containerd" in done.stdout
+    assert "+version = 3" in done.stdout and "+sandbox = " in done.stdout
+    assert node_state(lab) == before
+    assert runtime(lab).startswith("docker://")
+
+
 def test_migrate_installs_the_build_with_its_own_unit_and_config_version_3(lab, tmp_path):
     done = harness_cli("migrate", "--containerd", VERSION, *args(lab, tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
