@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -133,3 +134,36 @@ def test_a_renamed_version_2_key_is_reported(containerd16, tmp_path):
         f"runtimes.{name}.options.SystemdCgroup = True intended, the dump has nothing"
         for name in ("crun", "runc")
     ]
+
+
+def default_config(containerd: Path | str) -> dict:
+    out = subprocess.run([str(containerd), "config", "default"], capture_output=True, text=True,
+                         timeout=60, check=True)
+    return tomllib.loads(out.stdout)
+
+
+def paths_missing_from(tree: dict, version: int) -> list[str]:
+    """Layout paths of `version` that containerd's own default config does not have; the
+    runc runtime and no registry credentials, the map entries a default config holds."""
+    settings = Settings(sandbox_image="x", ttrpc_address="/x.ttrpc", opt_path="/x")
+    missing = []
+    for _, path, _ in config.layout(settings, version):
+        node = tree
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            missing.append(config.dotted(path))
+    return missing
+
+
+@pytest.mark.slow
+def test_every_version_2_key_is_in_containerd_16s_default_config(containerd16):
+    assert paths_missing_from(default_config(containerd16), 2) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_every_version_4_key_is_in_containerd_2s_default_config(containerd2):
+    """`containerd config default` of 2.4.2 is in its own version 4; versions 3 and 4 share
+    every CRI key, and the dump tests above cover version 3's listeners."""
+    assert paths_missing_from(default_config(containerd2.path("containerd")), 4) == []
