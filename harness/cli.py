@@ -15,6 +15,7 @@ COMMANDS = {
     "lab": "provision, inspect and tear down the local lab of systemd nodes",
     "images": "build the fixture images and load them into Docker, containerd or a registry",
     "kube": "build Kubernetes binaries from the k8s.io/kubernetes Go module",
+    "containerd": "build containerd 2.x from the github.com/containerd/containerd/v2 Go module",
     "inventory": "validate an inventory, reach its nodes",
     "preflight": "check that nodes are ready to migrate",
     "migrate": "switch nodes from Docker to containerd",

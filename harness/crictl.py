@@ -88,14 +88,14 @@ def _build(version: str, go: str, final: Path, say) -> None:
     say(f"crictl {version}: built in {time.monotonic() - started:.0f}s -> {final / 'crictl'}")
 
 
-def find_go(minimum: str) -> str:
+def find_go(minimum: str, purpose: str = "crictl") -> str:
     """The first go, on PATH then at /usr/local/go, that is at least `minimum`."""
     candidates = dict.fromkeys(c for c in (shutil.which("go"), GO_INSTALL_DIR) if c)
     for go in candidates:
         if Path(go).exists() and _go_version(go) >= Version(minimum):
             return go
     raise MissingToolError(
-        f"no Go {minimum} or newer on PATH or at {GO_INSTALL_DIR} to build crictl",
+        f"no Go {minimum} or newer on PATH or at {GO_INSTALL_DIR} to build {purpose}",
         hint=f"install Go {minimum}+ from https://go.dev/dl/ into /usr/local/go",
     )
 

@@ -7,6 +7,7 @@ import contextlib
 import difflib
 
 from harness import crictl
+from harness.containerd import build as containerd_build
 from harness.errors import InputError
 from harness.migration import batches, cluster_check, phase
 
@@ -37,6 +38,12 @@ def register(sub):
                         "or only those the node's pods run, with the sandbox image")
     parser.add_argument("--crictl-version", default=crictl.DEFAULT_VERSION, metavar="VERSION",
                         help=f"crictl built for the nodes (default {crictl.DEFAULT_VERSION})")
+    parser.add_argument("--containerd", metavar="VERSION",
+                        help="move the nodes onto containerd VERSION built here (`harness "
+                        "containerd build`: " + ", ".join(containerd_build.RELEASES) + "), "
+                        "installed under /usr/local/bin with its own containerd.service, "
+                        "config version 3; the packaged containerd stays installed, unused. "
+                        "Default: the node's packaged containerd, config version 2")
     return parser
 
 
@@ -45,6 +52,8 @@ def run(args) -> int:
         raise InputError(f"--max-fail {args.max_fail}: a percentage from 0 to 100",
                          hint="the share of a batch that may fail before the run stops")
     crictl.check_version(args.crictl_version)
+    if args.containerd is not None:
+        containerd_build.check_version(args.containerd, "--containerd")
     # Flags first, then the cluster, then the nodes: nothing is touched until all are good.
     inventory = phase.inventory(args, cluster=False)
     order = batches.plan(phase.selected(args, inventory), args.canary, args.batch_size,
@@ -55,7 +64,8 @@ def run(args) -> int:
     with contextlib.nullcontext() if args.plan else phase.locked(inventory, nodes, "migrate"):
         result = phase.run_playbook(inventory, "migrate", args.out, tuple(nodes),
                                     phase.migrate_vars([len(b) for b in order], args.max_fail,
-                                                       args.images, args.crictl_version),
+                                                       args.images, args.crictl_version,
+                                                       args.containerd),
                                     check=args.plan)
     if args.plan:
         print(plan(result))

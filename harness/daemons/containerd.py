@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.containerd import config
 from harness.daemons.process import Daemon, unix_socket_answers, unmount_below
 from harness.facts import this_host
 
@@ -75,66 +76,43 @@ class ContainerdConfig:
         return self.base_dir / "config.toml"
 
 
-def _q(value: str) -> str:
-    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+# Plugins this host cannot run would only add noise to the log.
+UNUSABLE_PLUGINS = (
+    "io.containerd.snapshotter.v1.aufs",
+    "io.containerd.snapshotter.v1.btrfs",
+    "io.containerd.snapshotter.v1.zfs",
+    "io.containerd.snapshotter.v1.devmapper",
+)
 
 
-def _runtime_table(name: str, binary: str, runtime_type: str) -> str:
-    prefix = 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes'
-    return (
-        f"[{prefix}.{_q(name)}]\n"
-        f"  runtime_type = {_q(runtime_type)}\n"
-        f"[{prefix}.{_q(name)}.options]\n"
-        f"  BinaryName = {_q(binary)}\n"
-        "  SystemdCgroup = false\n"
+def settings(cfg: ContainerdConfig) -> config.Settings:
+    """This instance's settings: everything under base_dir, streaming on loopback."""
+    cni_bin = next((d for d in CNI_BIN_DIRS if Path(d, "bridge").exists()), CNI_BIN_DIRS[0])
+    handlers = [config.Runtime("runc", cfg.default_runtime_binary),
+                *(config.Runtime(h.name, h.binary, h.runtime_type) for h in cfg.handlers)]
+    return config.Settings(
+        sandbox_image=cfg.sandbox_image,
+        root=str(cfg.root),
+        state=str(cfg.state),
+        address=str(cfg.address),
+        ttrpc_address=str(cfg.base_dir / "containerd.sock.ttrpc"),
+        disabled_plugins=UNUSABLE_PLUGINS,
+        restrict_oom_score_adj=cfg.restrict_oom_score_adj,
+        cni_bin_dirs=(cni_bin,),
+        cni_conf_dir=str(cfg.cni_conf_dir),
+        runtimes=tuple(handlers),
+        registry_config_path=str(cfg.registry_config_dir or ""),
+        registry_auths=dict(cfg.registry_auths),
+        stream_server_port=str(cfg.stream_server_port),
+        # Pod network namespaces under our state dir, not /run/netns: stop() unmounts them
+        # all, including those containerd 1.6 leaks when RunPodSandbox fails in CNI setup.
+        netns_mounts_under_state_dir=True,
     )
 
 
 def render_config(cfg: ContainerdConfig) -> str:
     """containerd 1.6 config (version 2) for this instance."""
-    cni_bin = next((d for d in CNI_BIN_DIRS if Path(d, "bridge").exists()), CNI_BIN_DIRS[0])
-    cri = 'plugins."io.containerd.grpc.v1.cri"'
-    lines = [
-        "version = 2",
-        f"root = {_q(cfg.root)}",
-        f"state = {_q(cfg.state)}",
-        # Plugins this host cannot run would only add noise to the log.
-        'disabled_plugins = ["io.containerd.snapshotter.v1.aufs", '
-        '"io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", '
-        '"io.containerd.snapshotter.v1.devmapper"]',
-        "[grpc]",
-        f"  address = {_q(cfg.address)}",
-        "[ttrpc]",
-        f"  address = {_q(cfg.base_dir / 'containerd.sock.ttrpc')}",
-        f"[{cri}]",
-        f"  sandbox_image = {_q(cfg.sandbox_image)}",
-        f"  restrict_oom_score_adj = {str(cfg.restrict_oom_score_adj).lower()}",
-        '  stream_server_address = "127.0.0.1"',
-        f"  stream_server_port = {_q(cfg.stream_server_port)}",
-        "  enable_selinux = false",
-        "  tolerate_missing_hugetlb_controller = true",
-        # Pod network namespaces under our state dir, not /run/netns: stop() unmounts them all,
-        # including those containerd 1.6 leaks when RunPodSandbox fails in CNI setup.
-        "  netns_mounts_under_state_dir = true",
-        f"[{cri}.cni]",
-        f"  bin_dir = {_q(cni_bin)}",
-        f"  conf_dir = {_q(cfg.cni_conf_dir)}",
-        "  max_conf_num = 1",
-        f"[{cri}.containerd]",
-        '  default_runtime_name = "runc"',
-        "  snapshotter = \"overlayfs\"",
-        _runtime_table("runc", cfg.default_runtime_binary, "io.containerd.runc.v2"),
-    ]
-    lines += [_runtime_table(h.name, h.binary, h.runtime_type) for h in cfg.handlers]
-    if cfg.registry_config_dir:
-        lines += [f"[{cri}.registry]", f"  config_path = {_q(cfg.registry_config_dir)}"]
-    for host, (user, password) in cfg.registry_auths.items():
-        lines += [
-            f"[{cri}.registry.configs.{_q(host)}.auth]",
-            f"  username = {_q(user)}",
-            f"  password = {_q(password)}",
-        ]
-    return "\n".join(lines) + "\n"
+    return config.render(settings(cfg), 2)
 
 
 def render_cni_conflist(cfg: ContainerdConfig) -> dict:

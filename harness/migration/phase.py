@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from harness import crictl
+from harness.containerd import build as containerd_build
 from harness.errors import InputError
 from harness.inventory import Inventory, Node, load_inventory, load_inventory_or_none
 from harness.lab import state
@@ -126,10 +127,23 @@ def command(name: str, help_text: str):
     return register, run_command
 
 
-def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str) -> dict:
+def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str,
+                 containerd_version: str | None = None) -> dict:
     """migrate.yml's variables for these choices (`sizes`: of the batches, in order); builds
-    (or takes cached) crictl."""
-    return {"harness_serial": sizes,
-            "harness_max_fail_percentage": max_fail,
-            "copy_images": images,
-            "crictl_binary": str(crictl.build(crictl.check_version(crictl_version)))}
+    (or takes cached) crictl and, with `containerd_version`, that containerd 2.x, which the
+    nodes then run with config version 3. Without it the nodes keep their packaged containerd
+    1.x and config version 2."""
+    crictl_version = crictl.check_version(crictl_version)
+    if containerd_version is not None:  # both versions checked before either is built
+        containerd_version = containerd_build.check_version(containerd_version, "--containerd")
+    extravars = {"harness_serial": sizes,
+                 "harness_max_fail_percentage": max_fail,
+                 "copy_images": images,
+                 "crictl_binary": str(crictl.build(crictl_version)),
+                 "containerd_bin_dir": "",
+                 "containerd_config_version": 2}
+    if containerd_version is not None:
+        built = containerd_build.build(containerd_version, flag="--containerd")
+        extravars.update(containerd_bin_dir=str(built.bin_dir), containerd_version=built.version,
+                         containerd_config_version=3)
+    return extravars

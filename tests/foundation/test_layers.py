@@ -14,9 +14,9 @@ LAYERS = [
     {"cli", "__main__", "commands"},
     {"pipeline"},
     {"providers"},
-    {"migration", "smoke", "kube", "crictl", "lab"},
+    {"migration", "smoke", "kube", "crictl", "containerd.build", "lab"},
     {"nodes"},
-    {"daemons", "images", "cri", "oci"},
+    {"daemons", "images", "cri", "oci", "containerd"},
     {"facts"},
     {"transport"},
     {"inventory", "junit", "errors", "paths", "table", "allowed_skips", "__init__"},
@@ -25,8 +25,11 @@ LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 
 
 def unit(dotted: str) -> str:
-    """harness.lab.state -> lab; harness.junit -> junit."""
+    """harness.lab.state -> lab; harness.junit -> junit; a module listed on its own
+    (containerd.build) is its own unit."""
     parts = dotted.split(".")
+    if ".".join(parts[1:3]) in LAYER_OF:
+        return ".".join(parts[1:3])
     return parts[1] if len(parts) > 1 else "__init__"
 
 

@@ -1,0 +1,45 @@
+"""Filters that render containerd's config.toml and check `containerd config dump` through the
+harness' own renderer (harness/containerd/config.py), so the knowledge of each config version's
+keys lives in one place. They run on the controller, where the harness is installed; the
+playbooks' own tree comes first on the path, so they render with the harness beside them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_TREE = str(Path(__file__).resolve().parents[2])
+if _TREE not in sys.path:
+    sys.path.insert(0, _TREE)
+
+from harness.containerd import config  # noqa: E402  (after the path above)
+
+
+def node_settings(settings: dict) -> config.Settings:
+    """config.Settings from a node's `node.settings` (node_runtime_facts)."""
+    return config.Settings(
+        sandbox_image=settings["sandbox_image"],
+        address=settings["endpoint"].removeprefix("unix://"),
+        # The kubelet's images stay under containerd's root, as Debian's package has it.
+        opt_path="/var/lib/containerd/opt",
+        restrict_oom_score_adj=bool(settings["restrict_oom_score_adj"]),
+        systemd_cgroup=bool(settings["systemd_cgroup"]),
+        cni_bin_dirs=(settings["cni_bin_dir"],),
+        cni_conf_dir=settings["cni_conf_dir"],
+    )
+
+
+def containerd_config(settings: dict, version: int | str = 2, comment: str = "") -> str:
+    """The config.toml text of `version` for a node's settings."""
+    return config.render(node_settings(settings), int(version), comment)
+
+
+def containerd_config_dropped(dump: str, settings: dict) -> list[str]:
+    """The settings `containerd config dump` does not show as intended (empty: all taken)."""
+    return config.dropped(dump, node_settings(settings))
+
+
+class FilterModule:
+    def filters(self):
+        return {"containerd_config": containerd_config,
+                "containerd_config_dropped": containerd_config_dropped}

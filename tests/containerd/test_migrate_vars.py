@@ -1,0 +1,36 @@
+"""What `harness migrate` hands the playbook with and without --containerd."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.containerd import build
+from harness.errors import InputError
+from harness.migration import phase
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_without_the_flag_the_packaged_containerd_and_config_version_2():
+    extravars = phase.migrate_vars([1, 1], 0, "all", "1.37.0")
+    assert extravars["containerd_bin_dir"] == ""
+    assert extravars["containerd_config_version"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_with_the_flag_the_build_and_config_version_3(containerd2):
+    extravars = phase.migrate_vars([1, 1], 0, "all", "1.37.0", f"v{build.DEFAULT_VERSION}")
+    assert extravars["containerd_bin_dir"] == str(containerd2.bin_dir)
+    assert extravars["containerd_version"] == build.DEFAULT_VERSION
+    assert extravars["containerd_config_version"] == 3
+
+
+def test_an_unknown_version_names_the_flag_before_anything_is_built(monkeypatch):
+    def no_build(*args, **kwargs):
+        raise AssertionError("something was built before the versions were checked")
+
+    monkeypatch.setattr(phase.crictl, "build", no_build)
+    monkeypatch.setattr(build, "build", no_build)
+    with pytest.raises(InputError, match=r"^--containerd 1\.7\.0: not a containerd version"):
+        phase.migrate_vars([1], 0, "all", "1.37.0", "1.7.0")

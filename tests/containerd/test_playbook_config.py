@@ -1,0 +1,75 @@
+"""The migration's containerd config comes from the same renderer: the playbooks' filters turn
+a node's settings (node_runtime_facts) into config.toml and check the dump with it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.containerd import config
+
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+NODE_SETTINGS = {  # what node_runtime_facts derives on a lab node, away from the defaults
+    "endpoint": "unix:///run/containerd/containerd.sock",
+    "sandbox_image": "k8s.gcr.io/pause:3.6",
+    "systemd_cgroup": True,
+    "cni_bin_dir": "/usr/lib/cni",
+    "cni_conf_dir": "/etc/cni/lab.d",
+    "restrict_oom_score_adj": True,
+}
+
+
+def load_filters():
+    spec = importlib.util.spec_from_file_location(
+        "containerd_config_filters", PLAYBOOKS / "filter_plugins" / "containerd_config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+filters = load_filters()
+
+
+def dump(containerd: str, text: str, tmp_path: Path) -> str:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    out = subprocess.run([containerd, "--config", str(path), "config", "dump"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_ansible_loads_the_filter_and_renders_with_this_tree():
+    ansible = Path(sys.executable).parent / "ansible"
+    out = subprocess.run(
+        [str(ansible), "localhost", "-c", "local", "-m", "ansible.builtin.debug",
+         "-a", 'msg={{ s | containerd_config(3, "managed") }}', "-e", json.dumps(
+             {"s": NODE_SETTINGS})],
+        cwd=PLAYBOOKS, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    rendered = json.loads(out.stdout.split("=>", 1)[1])["msg"]
+    assert rendered == "# managed\n" + config.render(filters.node_settings(NODE_SETTINGS), 3)
+
+
+@pytest.mark.slow
+def test_the_node_config_version_2_is_taken_by_containerd_16(tmp_path):
+    containerd = shutil.which("containerd")
+    if not containerd:
+        pytest.skip("no packaged containerd (apt-get install containerd)")
+    out = dump(containerd, filters.containerd_config(NODE_SETTINGS, 2, "managed"), tmp_path)
+    assert filters.containerd_config_dropped(out, NODE_SETTINGS) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_node_config_version_3_is_taken_by_containerd_2(containerd2, tmp_path):
+    out = dump(str(containerd2.path("containerd")),
+               filters.containerd_config(NODE_SETTINGS, "3"), tmp_path)
+    assert filters.containerd_config_dropped(out, NODE_SETTINGS) == []
+    assert 'sandbox = "k8s.gcr.io/pause:3.6"' in out.replace("'", '"')
