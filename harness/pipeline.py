@@ -97,6 +97,9 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml")
     gate = Gate(inventory, junit_dir, opts.phases)
+    kube = bool(set(opts.phases) & set(KUBE_PHASES))
+    if kube:
+        record_versions(inventory, gate, "before")
     smokes = set(opts.phases) & set(ALIASES["smoke"])
     with provider.smoke_registry(opts.out_dir / "registry") if smokes else nullcontext() \
             as registry:
@@ -113,6 +116,8 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
         upgraded = gate.run("smoke-upgraded", lambda nodes: smoke_phase(
             inventory, "smoke-upgraded", registry, opts, junit_dir))
     regressions = compare_smoke(before, [after, upgraded], inventory, junit_dir)
+    if kube:
+        record_versions(inventory, gate, "after")
     gate.write()
     result = report(junit_dir, opts.out_dir / "junit.xml")
     return RunResult(result.summary, result.merged, regressions, opts.max_skipped)
@@ -261,6 +266,23 @@ def upgrade_phase(inventory: Inventory, opts: RunOptions) -> PhaseResult:
                                                  for t in result.failed())))
     failed = {t.node for t in result.failed()}
     return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))
+
+
+def record_versions(inventory: Inventory, gate: Gate, when: str) -> None:
+    """Each node's runtime and kubelet versions as the cluster reports them, as properties of
+    its pipeline suite (`runtime before`: docker://..., `runtime after`: containerd://...).
+    A fact for the report, not a check: a cluster that does not answer leaves them out."""
+    from harness.kube.node_versions import node_versions
+
+    try:
+        found = node_versions(inventory.cluster.kubeconfig)
+    except Exception as err:  # noqa: BLE001 - any failure only costs the report two facts
+        progress(smoke.CLUSTER, f"node versions {when} the run not read: {err}")
+        return
+    for name, (runtime, kubelet) in found.items():
+        if name in gate.steps:
+            gate.steps[name].facts.update({f"runtime {when}": runtime,
+                                           f"kubelet {when}": kubelet})
 
 
 def compare_smoke(before: smoke.SmokeRun | None, later: list[smoke.SmokeRun | None],

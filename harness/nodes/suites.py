@@ -65,6 +65,7 @@ def node_job(node: Node, bundle: Path, spec: SuiteRun, steps: junit.StepRecorder
         with _step(steps, node, "connect", lambda: connect(node)) as transport:
             facts = _step(steps, node, "facts", lambda: gather(transport))
             progress(node.name, describe(facts))
+            steps.facts.update(fact_properties(facts))
             if spec.disruptive:
                 _step(steps, node, "node may be disrupted",
                       lambda: check_disruptable(transport, node, spec.cordoned))
@@ -177,6 +178,13 @@ def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str
         extra[:0] = ["--cri-endpoint", node.cri_endpoint]
     staging.run_suite(transport, stage, suite, raw, extra, spec.timeout)
     junit.relabel_pytest_junit(raw, spec.junit_dir, node.name, suite, node.host)
+
+
+def fact_properties(facts: NodeFacts) -> dict[str, str]:
+    """The facts a reader of the report compares between nodes, as JUnit properties."""
+    found = {"kernel": facts.kernel, "cgroup": f"v{facts.cgroup_version}",
+             "docker": facts.docker_version}
+    return {name: value for name, value in found.items() if value}
 
 
 def describe(facts: NodeFacts) -> str:
