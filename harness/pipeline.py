@@ -313,7 +313,11 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
 
 
 def report(junit_dir: Path, merged: Path) -> RunResult:
+    """The merged JUnit and, beside it, report.html for people."""
+    from harness.report import html  # Jinja2 only when a report is written
+
     xml = junit.merge(junit.junit_files(junit_dir), merged)
+    html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir))
     return RunResult(junit.verify(xml), merged)
 
 

@@ -99,4 +99,5 @@ def run(args) -> int:
     for node, tests in result.regressions.items():
         print(f"REGRESSION on {node}: {', '.join(tests)}")
     print(f"merged JUnit: {result.merged}")
+    print(f"report: {result.merged.parent / 'report.html'}")
     return result.exit_code
