@@ -24,3 +24,31 @@ def pipeline_lab():
 
     with kube_lab("hpipe") as lab:
         yield lab
+
+
+@pytest.fixture(scope="session")
+def kube_binaries():
+    """The pinned Kubernetes binaries (built once and cached in ~/.cache/harness/kube; a cold
+    build takes 15-25 minutes on 2 cores)."""
+    from labs import VERSION
+
+    from harness.kube import build
+
+    return build.build(VERSION)
+
+
+@pytest.fixture(scope="module")
+def control_plane(kube_binaries):
+    """etcd + apiserver + controller-manager + scheduler on 127.0.0.1, removed afterwards."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from harness.kube.controlplane import ControlPlane
+
+    state = Path(tempfile.mkdtemp(prefix="hk-cp-"))
+    try:
+        with ControlPlane(kube_binaries, state, "127.0.0.1") as cp:
+            yield cp
+    finally:
+        shutil.rmtree(state, ignore_errors=True)

@@ -1,19 +1,14 @@
-"""Fixtures for the kube tests: the pinned Kubernetes binaries (built once and cached in
-~/.cache/harness/kube; a cold build takes 15-25 minutes on 2 cores) and a control plane on
-loopback shared by a module."""
+"""Fixtures for the kube tests: a lab with a cluster over it. The pinned binaries and the
+control plane on loopback (kube_binaries, control_plane) are in tests/conftest.py, shared with
+the tests that need an API server without nodes."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from harness.inventory import Node
-from harness.kube import build
-from harness.kube.controlplane import ControlPlane
 
 VERSION = "1.23.17"
 
@@ -26,22 +21,6 @@ class KubeLab:
     @property
     def node_names(self) -> list[str]:
         return [n.name for n in self.nodes]
-
-
-@pytest.fixture(scope="session")
-def kube_binaries() -> build.Built:
-    return build.build(VERSION)
-
-
-@pytest.fixture(scope="module")
-def control_plane(kube_binaries):
-    """etcd + apiserver + controller-manager + scheduler on 127.0.0.1, removed afterwards."""
-    state = Path(tempfile.mkdtemp(prefix="hk-cp-"))
-    try:
-        with ControlPlane(kube_binaries, state, "127.0.0.1") as cp:
-            yield cp
-    finally:
-        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
