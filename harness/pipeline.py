@@ -22,6 +22,7 @@ from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
 from harness.inventory import Inventory
 from harness.nodes import suites as node_suites
+from harness.progress import progress
 from harness.providers.base import Provider
 
 PHASES = ("preflight", "smoke-before", "migrate", "verify", "cri", "oci", "smoke-after",
@@ -83,9 +84,6 @@ def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
     if "upgrade" in chosen and not upgrade_to:
         raise InputError("--phases upgrade needs --upgrade-to VERSION")
     return tuple(p for p in PHASES if p in chosen)
-
-
-progress = node_suites.progress
 
 
 def run(provider: Provider, opts: RunOptions) -> RunResult:

@@ -12,7 +12,6 @@ node's loopback, and a runtime restart must restart the node's runtime, not this
 from __future__ import annotations
 
 import shlex
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from harness.inventory import Node
 from harness.nodes import staging
 from harness.nodes.facts import NodeFacts, gather
 from harness.nodes.reach import open_transport
+from harness.progress import progress
 from harness.transport.base import Transport
 
 DEFAULT_FORKS = 5  # as Ansible's
@@ -44,10 +44,6 @@ class SuiteRun:
     disruptive: bool = False
     cordoned: Callable[[str], bool] | None = None
     keep_images: bool = False  # leave the fixture images the CRI suite imported on the node
-
-
-def progress(node: str, message: str) -> None:
-    print(f"[{node}] {message}", file=sys.stderr, flush=True)
 
 
 def run_on_nodes(nodes: list[Node], spec: SuiteRun,
