@@ -315,7 +315,7 @@ def report(junit_dir: Path, merged: Path) -> RunResult:
     from harness.report import html  # Jinja2 only when a report is written
 
     xml = junit.merge(junit.junit_files(junit_dir), merged)
-    html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir))
+    html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES)
     return RunResult(junit.verify(xml), merged)
 
 

@@ -7,7 +7,7 @@ DIR/junit.xml and DIR/report.html); --junit-dir and --out name the files one by 
 
 from pathlib import Path
 
-from harness import junit
+from harness import junit, pipeline
 from harness.errors import InputError
 
 
@@ -58,5 +58,5 @@ def run(args) -> int:
     if failing:
         print(failing)
     print(f"merged {len(files)} file(s) into {out}")
-    print(f"report: {html.write(merged, page, str(junit_dir))}")
+    print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES)}")
     return summary.exit_code(args.max_skipped)

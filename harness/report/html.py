@@ -4,6 +4,7 @@ value: test names, messages and outputs come from the nodes and must not become 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
@@ -40,10 +41,11 @@ def render(view: model.RunView, source: str, title: str = TITLE) -> str:
         generated=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
 
 
-def write(xml: JUnitXml, out: Path, source: str) -> Path:
-    """Render merged JUnit `xml` into `out`; artifact links point at files beside it."""
+def write(xml: JUnitXml, out: Path, source: str, phases: Sequence[str]) -> Path:
+    """Render merged JUnit `xml` into `out`, a column per phase of `phases` (in that order);
+    artifact links point at files beside it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    view = model.build(xml, out.parent)
+    view = model.build(xml, phases, out.parent)
     out.write_text(render(view, source), encoding="utf-8")
     return out

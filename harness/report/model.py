@@ -7,10 +7,14 @@ writer sets): the phase's own suite (migrate, cri, smoke-after, ...), the row of
 suite named after the phase (a phase that was blocked or crashed has only that row), and a
 smoke phase's "<label> regressions" suite. The pipeline's other steps (provision, connect,
 facts, stage) are about reaching and preparing the node: they form the first column.
+
+The phases and their order are the caller's (pipeline.PHASES): this module sits below the
+pipeline, which renders the page at its end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -18,7 +22,6 @@ from urllib.parse import quote
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness import junit
-from harness.pipeline import PHASES
 from harness.smoke import CLUSTER
 
 PROVISION = "provision"
@@ -142,20 +145,21 @@ class RunView:
         return self.cells.get((node, column)) or Cell(node, column)
 
 
-def column_of(suite: str, case_name: str) -> str:
-    """The matrix column of a testcase of `suite`."""
+def column_of(suite: str, case_name: str, phases: Sequence[str]) -> str:
+    """The matrix column of a testcase of `suite`, given the pipeline's `phases`."""
     if suite == PIPELINE:
-        if case_name in PHASES:
+        if case_name in phases:
             return case_name
-        if case_name.startswith("suite ") and case_name[6:] in PHASES:
+        if case_name.startswith("suite ") and case_name[6:] in phases:
             return case_name[6:]
         return "cri" if "CRI suite" in case_name else PROVISION
     return suite.removesuffix(REGRESSIONS)
 
 
-def build(xml: JUnitXml, base: Path | None = None) -> RunView:
-    """The view of merged JUnit `xml`; artifact links are relative to `base` (the directory the
-    page is written to: a run's out dir) and only to files that exist there."""
+def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None) -> RunView:
+    """The view of merged JUnit `xml`, its columns the pipeline's `phases` in their order;
+    artifact links are relative to `base` (the directory the page is written to: a run's out
+    dir) and only to files that exist there."""
     cases: list[Case] = []
     nodes: dict[str, NodeView] = {}
     suites: dict[str, list[str]] = {}  # node -> its suites, for its artifacts
@@ -168,11 +172,11 @@ def build(xml: JUnitXml, base: Path | None = None) -> RunView:
         for name, value in props:
             if name not in BOOKKEEPING:
                 node.facts.setdefault(name, value)
-        cases += [_case(node.name, suite, tc) for tc in testsuite]
+        cases += [_case(node.name, suite, tc, phases) for tc in testsuite]
     if base is not None:
         for node in nodes.values():
             node.artifacts = artifacts(base, node.name, list(dict.fromkeys(suites[node.name])))
-    columns = _columns(cases)
+    columns = _columns(cases, phases)
     names = _row_order(cases)
     cells: dict[tuple[str, str], Cell] = {}
     for case in cases:
@@ -195,8 +199,8 @@ def build(xml: JUnitXml, base: Path | None = None) -> RunView:
         summary=summary, exit_code=summary.exit_code())
 
 
-def _case(node: str, suite: str, testcase) -> Case:
-    case = Case(node, column_of(suite, testcase.name or ""), suite, testcase.name or "?",
+def _case(node: str, suite: str, testcase, phases: Sequence[str]) -> Case:
+    case = Case(node, column_of(suite, testcase.name or "", phases), suite, testcase.name or "?",
                 "passed", float(testcase.time or 0))
     for result in testcase.result:
         kind = {Failure: "failed", Error: "error", Skipped: "skipped"}.get(type(result))
@@ -208,11 +212,11 @@ def _case(node: str, suite: str, testcase) -> Case:
     return case
 
 
-def _columns(cases: list[Case]) -> list[str]:
+def _columns(cases: list[Case], phases: Sequence[str]) -> list[str]:
     """The pipeline's columns that have a case, in pipeline order, then any other suite (a
     standalone command's) in the order it first appears."""
     present = list(dict.fromkeys(c.column for c in cases))
-    known = [c for c in (PROVISION, *PHASES) if c in present]
+    known = [c for c in (PROVISION, *phases) if c in present]
     return known + [c for c in present if c not in known]
 
 

@@ -15,6 +15,7 @@ from report_page import read_page
 from report_run import BROKEN, INJECTION, NODES, VERIFY_FAILURE, VERSIONS, make_run
 
 from harness import junit
+from harness.pipeline import PHASES
 from harness.report import html as report_html
 from harness.report import model
 
@@ -112,7 +113,7 @@ def test_artifact_links_point_at_files_of_the_run(run_dir, page):
 
 
 def test_durations_and_the_slowest_tests(run_dir):
-    view = model.build(junit.read(run_dir / "junit.xml"), run_dir)
+    view = model.build(junit.read(run_dir / "junit.xml"), PHASES, run_dir)
     assert [t.column for t in view.times] == PHASE_ORDER
     assert len(view.slowest) == model.SLOWEST
     assert [c.time for c in view.slowest] == sorted((c.time for c in view.slowest), reverse=True)
@@ -122,7 +123,7 @@ def test_durations_and_the_slowest_tests(run_dir):
 
 
 def test_the_smoke_runs_are_compared(run_dir, page_text):
-    view = model.build(junit.read(run_dir / "junit.xml"), run_dir)
+    view = model.build(junit.read(run_dir / "junit.xml"), PHASES, run_dir)
     assert view.smoke_labels == ["smoke-before", "smoke-after"]
     assert [(c.node, c.test, c.outcomes) for c in view.smoke_changes] == [
         (BROKEN, f"test_private_image_pulls[{BROKEN}]", ("passed", "failed"))]
@@ -137,13 +138,13 @@ def test_the_page_is_made_for_narrow_windows_and_print(page_text):
 
 
 def test_phase_columns_follow_the_suite_and_the_pipeline_row():
-    assert model.column_of("verify", "any task") == "verify"
-    assert model.column_of("smoke-after regressions", "no regressions") == "smoke-after"
-    assert model.column_of("pipeline", "migrate") == "migrate"
-    assert model.column_of("pipeline", "suite cri") == "cri"
-    assert model.column_of("pipeline", "stop kubelet for the CRI suite") == "cri"
-    assert model.column_of("pipeline", "connect") == "provision"
-    assert model.column_of("conformance steps", "stage") == "conformance steps"
+    assert model.column_of("verify", "any task", PHASES) == "verify"
+    assert model.column_of("smoke-after regressions", "no regressions", PHASES) == "smoke-after"
+    assert model.column_of("pipeline", "migrate", PHASES) == "migrate"
+    assert model.column_of("pipeline", "suite cri", PHASES) == "cri"
+    assert model.column_of("pipeline", "stop kubelet for the CRI suite", PHASES) == "cri"
+    assert model.column_of("pipeline", "connect", PHASES) == "provision"
+    assert model.column_of("conformance steps", "stage", PHASES) == "conformance steps"
 
 
 def test_durations_read_at_a_glance():
@@ -188,7 +189,7 @@ def test_a_run_that_passed_says_so(tmp_path):
     out = tmp_path / "green"
     junit.write_suite(out / "junit", "node-a", "oci", [junit.CaseResult("test_x", time=0.2)])
     report_html.write(junit.merge(junit.junit_files(out / "junit")), out / "report.html",
-                      str(out / "junit"))
+                      str(out / "junit"), PHASES)
     page = read_page(out / "report.html")
     assert page.cells == {("node-a", "oci"): {"status": "pass", "link": "",
                                               "title": "node-a · oci: 1 passed"}}

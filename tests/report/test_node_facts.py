@@ -47,7 +47,7 @@ def test_versions_before_and_after_reach_the_page(control_plane, tmp_path):
     gate.write()
     pipeline.report(tmp_path / "junit", tmp_path / "junit.xml")
 
-    view = model.build(junit.read(tmp_path / "junit.xml"))
+    view = model.build(junit.read(tmp_path / "junit.xml"), pipeline.PHASES)
     changes = {n.name: n.change("runtime") for n in view.node_views}
     assert changes == dict.fromkeys(NAMES, ("docker://20.10.24", "containerd://1.6.20"))
     page = html.unescape((tmp_path / "report.html").read_text())
