@@ -221,20 +221,20 @@ def _columns(cases: list[Case], phases: Sequence[str]) -> list[str]:
 
 
 def _row_order(cases: list[Case]) -> list[str]:
-    """Nodes by name, then the cluster, then rows that only provisioned (the provider's)."""
+    """Nodes by name, then the cluster, then the provider's row (the one that provisioned)."""
     names = {c.node for c in cases}
-    only_provision = {n for n in names
-                      if all(c.column == PROVISION for c in cases if c.node == n)}
-    nodes = sorted(names - only_provision - {CLUSTER})
-    return nodes + ([CLUSTER] if CLUSTER in names else []) + sorted(only_provision - {CLUSTER})
+    providers = {c.node for c in cases if c.suite == PIPELINE and c.name == PROVISION}
+    nodes = sorted(names - providers - {CLUSTER})
+    return nodes + ([CLUSTER] if CLUSTER in names else []) + sorted(providers - {CLUSTER})
 
 
 def _phase_time(column: str, cases: list[Case]) -> PhaseTime:
-    rows = [c.time for c in cases if c.suite == PIPELINE and c.column == column
-            and c.outcome != "skipped" and column != PROVISION]
-    return PhaseTime(column, max(rows) if rows else None,
-                     sum(c.time for c in cases if c.suite != PIPELINE or column == PROVISION),
-                     len(cases))
+    """Wall time from the phase's own pipeline rows (`migrate`, `suite cri`, `provision`), which
+    time the whole phase; busy time from everything else in the column."""
+    own = {id(c): c for c in cases if c.suite == PIPELINE and c.outcome != "skipped"
+           and c.name in (column, f"suite {column}")}
+    return PhaseTime(column, max((c.time for c in own.values()), default=None),
+                     sum(c.time for c in cases if id(c) not in own), len(cases))
 
 
 def smoke_changes(cases: list[Case], labels: list[str]) -> list[SmokeChange]:

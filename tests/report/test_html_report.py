@@ -204,3 +204,27 @@ def test_make_run_is_deterministic_in_shape(tmp_path):
     a, b = read_page(tmp_path / "a" / "report.html"), read_page(tmp_path / "b" / "report.html")
     assert {k: v["status"] for k, v in a.cells.items()} == \
         {k: v["status"] for k, v in b.cells.items()}
+
+
+def test_an_unreachable_node_keeps_its_place_among_the_nodes(tmp_path):
+    """A node that never got past `connect` has only provision-column rows, like the provider;
+    it is still a node row, and the provider's row comes last."""
+    from harness.errors import UnreachableError
+
+    provider = junit.StepRecorder("lab", "pipeline")
+    with provider.step("provision"):
+        pass
+    provider.write(tmp_path)
+    reachable, unreachable = (junit.StepRecorder(n, "pipeline") for n in ("node-a", "node-z"))
+    with reachable.step("connect"):
+        pass
+    with pytest.raises(UnreachableError), unreachable.step("connect"):
+        raise UnreachableError("node-z: no answer on port 22")
+    reachable.write(tmp_path)
+    unreachable.write(tmp_path)
+    view = model.build(junit.merge(junit.junit_files(tmp_path)), PHASES)
+    assert view.nodes == ["node-a", "node-z", "lab"]
+    assert view.cell("node-z", "provision").status == "error"
+    assert view.failures[0].kind == junit.UNREACHABLE
+    provision = view.times[0]
+    assert provision.column == "provision" and provision.wall is not None

@@ -115,3 +115,37 @@ def test_the_page_opens_with_nothing_but_itself(browser, run_dir, tmp_path):
     page.goto(alone.as_uri())
     expect(cell(page, BROKEN, "verify")).to_contain_text("failed")
     context.close()
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_a_real_runs_page_leads_from_an_unreachable_node_to_why(browser, node_entry,
+                                                                write_inventory, tmp_path):
+    """`harness run`'s pipeline on two nodes over SSH, one behind a closed port: the page
+    shows the reachable node's suite passing, the other's error, and its cell leads to the
+    UNREACHABLE error."""
+    from harness import pipeline
+    from harness.daemons.process import free_tcp_port
+    from harness.providers.inventory import InventoryProvider
+
+    inventory = write_inventory(node_entry("node-up"), node_entry("node-down",
+                                                                  port=free_tcp_port()))
+    opts = pipeline.RunOptions(out_dir=tmp_path / "out", phases=("oci",), suite_args={
+        "oci": ("-k", "test_readonly_root_rejects_writes")})
+    pipeline.run(InventoryProvider(inventory), opts)
+    context = browser.new_context(viewport={"width": 1000, "height": 600})
+    page = context.new_page()
+    page.goto((tmp_path / "out" / "report.html").as_uri())
+    rows = page.locator('table.matrix th[scope="row"]').all_inner_texts()
+    assert rows == ["node-down", "node-up", "inventory"]  # nodes by name, the provider last
+    expect(cell(page, "node-up", "oci")).to_contain_text("passed")
+    down = cell(page, "node-down", "provision")
+    expect(down).to_contain_text("error")
+    shot = tmp_path / "real-run.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+    down.locator("a").click()
+    failure = page.locator("section.failure").filter(has_text="node-down · provision · connect")
+    expect(failure).to_be_in_viewport()
+    expect(failure).to_contain_text("UNREACHABLE")
+    context.close()
