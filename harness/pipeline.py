@@ -315,7 +315,11 @@ def report(junit_dir: Path, merged: Path) -> RunResult:
     from harness.report import html  # Jinja2 only when a report is written
 
     xml = junit.merge(junit.junit_files(junit_dir), merged)
-    html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES)
+    try:
+        html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES)
+    except Exception as err:  # noqa: BLE001 - the page must not cost the run its verdict
+        progress(smoke.CLUSTER, f"report.html not written ({type(err).__name__}: {err}); "
+                 f"rebuild it with `harness report {merged.parent}`")
     return RunResult(junit.verify(xml), merged)
 
 

@@ -40,6 +40,10 @@ def _paths(args) -> tuple[Path, Path, Path]:
         raise InputError("name a run's out dir (harness report DIR), or both --junit-dir and "
                          "--out")
     junit_dir = args.junit_dir or args.run_dir / "junit"
+    if not junit_dir.is_dir() and args.run_dir is not None and any(args.run_dir.glob("*.xml")):
+        raise InputError(f"{args.run_dir} holds JUnit files but no junit/ directory",
+                         hint=f"pass the run's out dir (the one holding junit/), or --junit-dir "
+                         f"{args.run_dir} --out FILE")
     out = args.out or args.run_dir / "junit.xml"
     return junit_dir, out, args.html or out.parent / "report.html"
 

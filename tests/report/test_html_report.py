@@ -228,3 +228,25 @@ def test_an_unreachable_node_keeps_its_place_among_the_nodes(tmp_path):
     assert view.failures[0].kind == junit.UNREACHABLE
     provision = view.times[0]
     assert provision.column == "provision" and provision.wall is not None
+
+
+def test_a_page_that_cannot_be_written_costs_the_run_nothing(tmp_path, capsys):
+    from harness import pipeline
+
+    junit.write_suite(tmp_path / "junit", "node-a", "oci", [junit.CaseResult("test_x")])
+    (tmp_path / "report.html").mkdir()  # in the way of the page
+    result = pipeline.report(tmp_path / "junit", tmp_path / "junit.xml")
+    assert result.exit_code == 0 and result.merged.is_file()
+    err = capsys.readouterr().err
+    assert "report.html not written (IsADirectoryError" in err
+    assert f"harness report {tmp_path}" in err
+
+
+def test_harness_report_on_a_junit_dir_says_to_pass_the_run_dir(run_dir):
+    done = subprocess.run([sys.executable, "-m", "harness", "report", str(run_dir / "junit")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"harness report: {run_dir / 'junit'} holds JUnit files but no junit/ directory: pass "
+        f"the run's out dir (the one holding junit/), or --junit-dir {run_dir / 'junit'} --out "
+        "FILE"]
