@@ -22,6 +22,7 @@ from urllib.parse import quote
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness import junit
+from harness.report import task_results
 from harness.smoke import CLUSTER
 
 PROVISION = "provision"
@@ -101,6 +102,8 @@ class NodeView:
     host: str = ""
     facts: dict[str, str] = field(default_factory=dict)  # property -> value, as first seen
     artifacts: list[tuple[str, str]] = field(default_factory=list)  # (label, href)
+    findings: list[task_results.Finding] = field(default_factory=list)  # preflight's
+    image_copy: task_results.ImageCopy | None = None
 
     def change(self, what: str) -> tuple[str, str] | None:
         """(before, after) of a fact the pipeline records twice (runtime, kubelet), or None."""
@@ -141,6 +144,15 @@ class RunView:
     def verdict(self) -> str:
         return VERDICTS.get(self.exit_code, f"exit {self.exit_code}")
 
+    @property
+    def preflight(self) -> list[NodeView]:
+        """Nodes with preflight findings."""
+        return [n for n in self.node_views if n.findings]
+
+    @property
+    def image_copies(self) -> list[NodeView]:
+        return [n for n in self.node_views if n.image_copy is not None]
+
     def cell(self, node: str, column: str) -> Cell:
         return self.cells.get((node, column)) or Cell(node, column)
 
@@ -176,6 +188,8 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None) -> Run
     if base is not None:
         for node in nodes.values():
             node.artifacts = artifacts(base, node.name, list(dict.fromkeys(suites[node.name])))
+            node.findings = task_results.findings(base, node.name)
+            node.image_copy = task_results.image_copy(base, node.name)
     columns = _columns(cases, phases)
     names = _row_order(cases)
     cells: dict[tuple[str, str], Cell] = {}

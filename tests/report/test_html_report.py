@@ -17,7 +17,7 @@ from report_run import BROKEN, INJECTION, NODES, VERIFY_FAILURE, VERSIONS, make_
 from harness import junit
 from harness.pipeline import PHASES
 from harness.report import html as report_html
-from harness.report import model
+from harness.report import model, task_results
 
 PHASE_ORDER = ["provision", "preflight", "smoke-before", "migrate", "verify", "cri", "oci",
                "smoke-after"]
@@ -250,3 +250,25 @@ def test_harness_report_on_a_junit_dir_says_to_pass_the_run_dir(run_dir):
         f"harness report: {run_dir / 'junit'} holds JUnit files but no junit/ directory: pass "
         f"the run's out dir (the one holding junit/), or --junit-dir {run_dir / 'junit'} --out "
         "FILE"]
+
+
+def test_preflight_findings_show_what_cannot_be_carried_over(run_dir, page_text):
+    view = model.build(junit.read(run_dir / "junit.xml"), PHASES, run_dir)
+    assert [n.name for n in view.preflight] == list(NODES)
+    first = view.preflight[0].findings
+    assert [(f.severity, f.id) for f in first] == [("warning", "daemon-json:bip"),
+                                                   ("info", "daemon-json:exec-opts")]
+    assert "bip is not carried over: <pods get the CNI's network>" in html.unescape(page_text)
+    assert "<pods get" not in page_text
+
+
+def test_the_image_copy_shows_counts_and_bytes(run_dir, page_text):
+    view = model.build(junit.read(run_dir / "junit.xml"), PHASES, run_dir)
+    copies = {n.name: n.image_copy for n in view.image_copies}
+    assert copies == dict.fromkeys(NODES, task_results.ImageCopy(2, 1, (), 2871296, 0.54))
+    assert page_text.count(">2.7 MiB<") == len(NODES)
+
+
+def test_sizes_read_at_a_glance():
+    assert [report_html.size(n) for n in (512, 2871296, 5 * 1024**3)] == [
+        "512 B", "2.7 MiB", "5.0 GiB"]
