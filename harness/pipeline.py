@@ -89,13 +89,13 @@ def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
 def run(provider: Provider, opts: RunOptions) -> RunResult:
     junit_dir = opts.out_dir / "junit"
     _clear(junit_dir)
+    kube = bool(set(opts.phases) & set(KUBE_PHASES))
     try:
-        inventory = provision(provider, junit_dir, bool(set(opts.phases) & set(KUBE_PHASES)))
+        inventory = provision(provider, junit_dir, kube)
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
-        return report(junit_dir, opts.out_dir / "junit.xml")
+        return report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
     gate = Gate(inventory, junit_dir, opts.phases)
-    kube = bool(set(opts.phases) & set(KUBE_PHASES))
     if kube:
         record_versions(inventory, gate, "before")
     smokes = set(opts.phases) & set(ALIASES["smoke"])
@@ -117,7 +117,7 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     if kube:
         record_versions(inventory, gate, "after")
     gate.write()
-    result = report(junit_dir, opts.out_dir / "junit.xml")
+    result = report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
     return RunResult(result.summary, result.merged, regressions, opts.max_skipped)
 
 
@@ -310,17 +310,17 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
 # --- Report -----------------------------------------------------------------------------------
 
 
-def report(junit_dir: Path, merged: Path) -> RunResult:
+def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> RunResult:
     """The merged JUnit and, beside it, report.html for people."""
     from harness.report import html  # Jinja2 only when a report is written
 
     xml = junit.merge(junit.junit_files(junit_dir), merged)
     try:
-        html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES)
+        html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES, max_skipped)
     except Exception as err:  # noqa: BLE001 - the page must not cost the run its verdict
         progress(smoke.CLUSTER, f"report.html not written ({type(err).__name__}: {err}); "
                  f"rebuild it with `harness report {merged.parent}`")
-    return RunResult(junit.verify(xml), merged)
+    return RunResult(junit.verify(xml), merged, max_skipped=max_skipped)
 
 
 def _clear(junit_dir: Path) -> None:

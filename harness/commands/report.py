@@ -62,5 +62,5 @@ def run(args) -> int:
     if failing:
         print(failing)
     print(f"merged {len(files)} file(s) into {out}")
-    print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES)}")
+    print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, args.max_skipped)}")
     return summary.exit_code(args.max_skipped)

@@ -52,11 +52,12 @@ def render(view: model.RunView, source: str, title: str = TITLE) -> str:
         generated=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
 
 
-def write(xml: JUnitXml, out: Path, source: str, phases: Sequence[str]) -> Path:
-    """Render merged JUnit `xml` into `out`, a column per phase of `phases` (in that order);
-    artifact links point at files beside it."""
+def write(xml: JUnitXml, out: Path, source: str, phases: Sequence[str],
+          max_skipped: int | None = None) -> Path:
+    """Render merged JUnit `xml` into `out`, a column per phase of `phases` (in that order), its
+    verdict the run's (with its skip budget); artifact links point at files beside it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    view = model.build(xml, phases, out.parent)
+    view = model.build(xml, phases, out.parent, max_skipped)
     out.write_text(render(view, source), encoding="utf-8")
     return out

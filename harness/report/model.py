@@ -23,7 +23,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness import junit
 from harness.report import task_results
-from harness.smoke import CLUSTER
+from harness.smoke import CLUSTER, outcome
 
 PROVISION = "provision"
 PIPELINE = "pipeline"
@@ -168,10 +168,12 @@ def column_of(suite: str, case_name: str, phases: Sequence[str]) -> str:
     return suite.removesuffix(REGRESSIONS)
 
 
-def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None) -> RunView:
-    """The view of merged JUnit `xml`, its columns the pipeline's `phases` in their order;
-    artifact links are relative to `base` (the directory the page is written to: a run's out
-    dir) and only to files that exist there."""
+def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
+          max_skipped: int | None = None) -> RunView:
+    """The view of merged JUnit `xml`, its columns the pipeline's `phases` in their order, its
+    verdict the one the run exits with (`max_skipped` its skip budget); artifact links are
+    relative to `base` (the directory the page is written to: a run's out dir) and only to
+    files that exist there."""
     cases: list[Case] = []
     nodes: dict[str, NodeView] = {}
     suites: dict[str, list[str]] = {}  # node -> its suites, for its artifacts
@@ -210,18 +212,16 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None) -> Run
         node_views=[nodes[n] for n in names],
         regressions=[c for c in cases if c.suite.endswith(REGRESSIONS)],
         smoke_labels=smoke_labels, smoke_changes=smoke_changes(cases, smoke_labels),
-        summary=summary, exit_code=summary.exit_code())
+        summary=summary, exit_code=summary.exit_code(max_skipped))
 
 
 def _case(node: str, suite: str, testcase, phases: Sequence[str]) -> Case:
     case = Case(node, column_of(suite, testcase.name or "", phases), suite, testcase.name or "?",
-                "passed", float(testcase.time or 0))
-    for result in testcase.result:
-        kind = {Failure: "failed", Error: "error", Skipped: "skipped"}.get(type(result))
-        if kind:
-            case.outcome, case.kind = kind, result.type or ""
-            case.message, case.detail = result.message or "", result.text or ""
-            break
+                outcome(testcase), float(testcase.time or 0))
+    result = next((r for r in testcase.result if isinstance(r, (Failure, Error, Skipped))), None)
+    if result is not None:
+        case.kind, case.message, case.detail = result.type or "", result.message or "", \
+            result.text or ""
     case.output = "\n".join(o for o in (testcase.system_out, testcase.system_err) if o)
     return case
 

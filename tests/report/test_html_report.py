@@ -272,3 +272,12 @@ def test_the_image_copy_shows_counts_and_bytes(run_dir, page_text):
 def test_sizes_read_at_a_glance():
     assert [report_html.size(n) for n in (512, 2871296, 5 * 1024**3)] == [
         "512 B", "2.7 MiB", "5.0 GiB"]
+
+
+def test_the_verdict_is_the_runs_with_its_skip_budget(tmp_path):
+    junit.write_suite(tmp_path / "junit", "node-a", "oci", [
+        junit.CaseResult("test_x"), junit.CaseResult("test_y", "skipped", message="no crun")])
+    xml = junit.merge(junit.junit_files(tmp_path / "junit"))
+    for budget, verdict in ((None, "passed"), (0, "failed")):
+        page = report_html.write(xml, tmp_path / f"report-{budget}.html", "here", PHASES, budget)
+        assert f"<title>Node migration report — {verdict}</title>" in page.read_text(), budget
