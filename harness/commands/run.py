@@ -100,5 +100,7 @@ def run(args) -> int:
     for node, tests in result.regressions.items():
         print(f"REGRESSION on {node}: {', '.join(tests)}")
     print(f"merged JUnit: {result.merged}")
-    print(f"report: {result.merged.parent / 'report.html'}")
+    page = result.merged.parent / "report.html"
+    if page.is_file():  # not when it could not be written (said on stderr)
+        print(f"report: {page}")
     return result.exit_code
