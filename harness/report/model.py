@@ -183,7 +183,9 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
         node = nodes.setdefault(testsuite.name or "?", NodeView(testsuite.name or "?"))
         suites.setdefault(node.name, []).append(suite)
         node.host = node.host or testsuite.hostname or ""
-        for name, value in props:
+        # Node facts are what the pipeline records on its own suite; a test suite's properties
+        # (record_testsuite_property) are about its tests, not the node.
+        for name, value in props if suite == PIPELINE else ():
             if name not in BOOKKEEPING:
                 node.facts.setdefault(name, value)
         cases += [_case(node.name, suite, tc, phases) for tc in testsuite]

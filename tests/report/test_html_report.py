@@ -103,6 +103,7 @@ def test_each_node_shows_its_runtime_and_kubelet_before_and_after(page_text):
     change = f"{VERSIONS['runtime before']} → {VERSIONS['runtime after']}"
     assert page_text.count(html.escape(change)) == len(NODES)
     assert "kernel: 6.1.0-test" in page_text
+    assert "not_found_answer" not in page_text  # a suite's own property is not a node fact
 
 
 def test_artifact_links_point_at_files_of_the_run(run_dir, page):
