@@ -25,7 +25,7 @@ COMMANDS = {
     "conformance": "run the CRI and OCI conformance suites against nodes",
     "smoke": "run workload smoke tests against nodes",
     "run": "the whole pipeline: provision, preflight, smoke, migrate, verify, suites, report",
-    "report": "merge JUnit results and print the summary per node and suite",
+    "report": "merge JUnit results, print the summary per node and suite, render report.html",
 }
 
 EPILOG = """exit codes:

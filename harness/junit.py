@@ -89,7 +89,8 @@ def _testcase(node: str, suite: str, case: CaseResult) -> TestCase:
     return test
 
 
-def _new_suite(node: str, suite: str, host: str | None) -> TestSuite:
+def _new_suite(node: str, suite: str, host: str | None,
+               facts: dict[str, str] | None = None) -> TestSuite:
     out = TestSuite(node)
     out.timestamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     if host:
@@ -97,13 +98,16 @@ def _new_suite(node: str, suite: str, host: str | None) -> TestSuite:
     # The suite kind and node survive merging as properties; junitparser merges equal suites.
     out.add_property("node", node)
     out.add_property("suite", suite)
+    for name, value in (facts or {}).items():
+        out.add_property(name, value)
     return out
 
 
 def write_suite(out_dir: Path, node: str, suite: str, cases: Iterable[CaseResult],
-                host: str | None = None) -> Path:
-    """Write `cases` as node `node`'s `suite` suite; returns the file written."""
-    testsuite = _new_suite(node, suite, host)
+                host: str | None = None, facts: dict[str, str] | None = None) -> Path:
+    """Write `cases` as node `node`'s `suite` suite, with `facts` about the node (kernel,
+    runtime versions) as properties; returns the file written."""
+    testsuite = _new_suite(node, suite, host, facts)
     testsuite.add_testcases([_testcase(node, suite, case) for case in cases])
     return _write(testsuite, junit_path(out_dir, node, suite))
 
@@ -169,6 +173,7 @@ class StepRecorder:
     def __init__(self, node: str, suite: str, host: str | None = None):
         self.node, self.suite, self.host = node, suite, host
         self.cases: list[CaseResult] = []
+        self.facts: dict[str, str] = {}  # written as the suite's properties
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -184,7 +189,7 @@ class StepRecorder:
         self.cases.append(CaseResult(name, "skipped", message=reason))
 
     def write(self, out_dir: Path) -> Path:
-        return write_suite(out_dir, self.node, self.suite, self.cases, self.host)
+        return write_suite(out_dir, self.node, self.suite, self.cases, self.host, self.facts)
 
 
 def _case_from_error(name: str, err: BaseException, elapsed: float) -> CaseResult:

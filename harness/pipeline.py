@@ -22,6 +22,7 @@ from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
 from harness.inventory import Inventory
 from harness.nodes import suites as node_suites
+from harness.progress import progress
 from harness.providers.base import Provider, TlsRegistry
 
 PHASES = ("preflight", "smoke-before", "migrate", "verify", "cri", "oci", "smoke-after",
@@ -85,18 +86,18 @@ def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
     return tuple(p for p in PHASES if p in chosen)
 
 
-progress = node_suites.progress
-
-
 def run(provider: Provider, opts: RunOptions) -> RunResult:
     junit_dir = opts.out_dir / "junit"
     _clear(junit_dir)
+    kube = bool(set(opts.phases) & set(KUBE_PHASES))
     try:
-        inventory = provision(provider, junit_dir, bool(set(opts.phases) & set(KUBE_PHASES)))
+        inventory = provision(provider, junit_dir, kube)
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
-        return report(junit_dir, opts.out_dir / "junit.xml")
+        return report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
     gate = Gate(inventory, junit_dir, opts.phases)
+    if kube:
+        record_versions(inventory, gate, "before")
     smokes = set(opts.phases) & set(ALIASES["smoke"])
     with ExitStack() as registries:
         registry = registries.enter_context(
@@ -118,8 +119,10 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
         upgraded = gate.run("smoke-upgraded", lambda nodes: smoke_phase(
             inventory, "smoke-upgraded", registry, opts, junit_dir))
     regressions = compare_smoke(before, [after, upgraded], inventory, junit_dir)
+    if kube:
+        record_versions(inventory, gate, "after")
     gate.write()
-    result = report(junit_dir, opts.out_dir / "junit.xml")
+    result = report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
     return RunResult(result.summary, result.merged, regressions, opts.max_skipped)
 
 
@@ -273,6 +276,23 @@ def upgrade_phase(inventory: Inventory, opts: RunOptions) -> PhaseResult:
     return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))
 
 
+def record_versions(inventory: Inventory, gate: Gate, when: str) -> None:
+    """Each node's runtime and kubelet versions as the cluster reports them, as properties of
+    its pipeline suite (`runtime before`: docker://..., `runtime after`: containerd://...).
+    A fact for the report, not a check: a cluster that does not answer leaves them out."""
+    from harness.kube.node_versions import node_versions
+
+    try:
+        found = node_versions(inventory.cluster.kubeconfig)
+    except Exception as err:  # noqa: BLE001 - any failure only costs the report two facts
+        progress(smoke.CLUSTER, f"node versions {when} the run not read: {err}")
+        return
+    for name, (runtime, kubelet) in found.items():
+        if name in gate.steps:
+            gate.steps[name].facts.update({f"runtime {when}": runtime,
+                                           f"kubelet {when}": kubelet})
+
+
 def compare_smoke(before: smoke.SmokeRun | None, later: list[smoke.SmokeRun | None],
                   inventory: Inventory, junit_dir: Path) -> dict[str, list[str]]:
     """Each later smoke run against the one before the migration: regressions per node."""
@@ -305,9 +325,17 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
 # --- Report -----------------------------------------------------------------------------------
 
 
-def report(junit_dir: Path, merged: Path) -> RunResult:
+def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> RunResult:
+    """The merged JUnit and, beside it, report.html for people."""
+    from harness.report import html  # Jinja2 only when a report is written
+
     xml = junit.merge(junit.junit_files(junit_dir), merged)
-    return RunResult(junit.verify(xml), merged)
+    try:
+        html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES, max_skipped)
+    except Exception as err:  # noqa: BLE001 - the page must not cost the run its verdict
+        progress(smoke.CLUSTER, f"report.html not written ({type(err).__name__}: {err}); "
+                 f"rebuild it with `harness report {merged.parent}`")
+    return RunResult(junit.verify(xml), merged, max_skipped=max_skipped)
 
 
 def _clear(junit_dir: Path) -> None:

@@ -20,6 +20,9 @@ DEBIAN_PACKAGES=(
   golang-1.19-go
   # python venv, and tools tests use to look at the host
   python3-venv procps psmisc git ca-certificates
+  # the headless browser the report test opens report.html in (Playwright drives it; its own
+  # browser download is not used)
+  chromium
 )
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -31,7 +31,7 @@ def pipeline_lab():
 
 @pytest.fixture(scope="session")
 def kube_binaries():
-    """The pinned 1.23.17 binaries, built once and cached in ~/.cache/harness/kube (a cold
+    """The pinned Kubernetes binaries (built once and cached in ~/.cache/harness/kube; a cold
     build takes 15-25 minutes on 2 cores)."""
     from labs import VERSION
 
@@ -52,3 +52,36 @@ def control_plane(kube_binaries):
             yield cp
     finally:
         shutil.rmtree(state, ignore_errors=True)
+
+
+# A node for the pipeline tests (tests/pipeline, tests/report): this machine reached over a real
+# sshd on loopback.
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    from harness.daemons.sshd import SshServer
+
+    with SshServer(tmp_path_factory.mktemp("pipeline-sshd")) as server:
+        yield server
+
+
+@pytest.fixture
+def node_entry(sshd):
+    """An inventory entry for a node behind `sshd` (or behind another port, to be unreachable)."""
+    def entry(name: str, port: int | None = None) -> dict:
+        node = sshd.inventory_node(name)
+        return {"name": name, "host": node.host, "port": port or node.port, "user": node.user,
+                "ssh_key": str(node.ssh_key), "vars": dict(node.vars)}
+    return entry
+
+
+@pytest.fixture
+def write_inventory(tmp_path):
+    def write(*entries: dict):
+        import yaml
+
+        path = tmp_path / "inventory.yaml"
+        path.write_text(yaml.safe_dump({"nodes": list(entries)}))
+        return path
+    return write

@@ -1,38 +1,66 @@
 """`harness report`: merge the per-node JUnit files of a run into one, print a summary per node
-and suite, and exit with the run's code (0 passed, 1 failures or errors, 3 unreachable/timeout)."""
+and suite, render report.html, and exit with the run's code (0 passed, 1 failures or errors, 3
+unreachable/timeout).
+
+`harness report DIR` rebuilds a past run's outputs from its out dir (DIR/junit/*.xml ->
+DIR/junit.xml and DIR/report.html); --junit-dir and --out name the files one by one."""
 
 from pathlib import Path
 
-from harness import junit
+from harness import junit, pipeline
 from harness.errors import InputError
 
 
 def register(sub):
     parser = sub.add_parser(
-        "report", help="merge JUnit results, summarize, exit with the run's code",
-        description="Merge every *.xml in --junit-dir into --out, print a table per node and "
-        "suite, and exit 0 (all passed), 1 (failures or errors) or 3 (a node was unreachable "
-        "or timed out).")
-    parser.add_argument("--junit-dir", required=True, type=Path, metavar="DIR",
-                        help="directory of per-node JUnit files (junit-<node>-<suite>.xml)")
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE",
-                        help="merged JUnit file to write")
+        "report", help="merge JUnit results, summarize, render report.html, exit with the run's "
+        "code",
+        description="Merge every *.xml of a run's JUnit directory into one file, print a table "
+        "per node and suite, render report.html beside the merged file, and exit 0 (all "
+        "passed), 1 (failures or errors) or 3 (a node was unreachable or timed out).")
+    parser.add_argument("run_dir", nargs="?", type=Path, metavar="DIR",
+                        help="a run's out dir (what `harness run --out` wrote): reads DIR/junit, "
+                        "writes DIR/junit.xml and DIR/report.html")
+    parser.add_argument("--junit-dir", type=Path, metavar="DIR",
+                        help="directory of per-node JUnit files (junit-<node>-<suite>.xml); "
+                        "default DIR/junit")
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help="merged JUnit file to write (default DIR/junit.xml)")
+    parser.add_argument("--html", type=Path, metavar="FILE",
+                        help="HTML report to write (default: report.html beside --out)")
     parser.add_argument("--max-skipped", type=int, default=None, metavar="N",
                         help="exit 1 when more than N tests were skipped (default: no limit; a "
                         "suite that skipped every test always fails)")
     return parser
 
 
+def _paths(args) -> tuple[Path, Path, Path]:
+    """(JUnit directory, merged file, HTML file) from DIR and the flags that override it."""
+    if args.run_dir is None and (args.junit_dir is None or args.out is None):
+        raise InputError("name a run's out dir (harness report DIR), or both --junit-dir and "
+                         "--out")
+    junit_dir = args.junit_dir or args.run_dir / "junit"
+    if not junit_dir.is_dir() and args.run_dir is not None and any(args.run_dir.glob("*.xml")):
+        raise InputError(f"{args.run_dir} holds JUnit files but no junit/ directory",
+                         hint=f"pass the run's out dir (the one holding junit/), or --junit-dir "
+                         f"{args.run_dir} --out FILE")
+    out = args.out or args.run_dir / "junit.xml"
+    return junit_dir, out, args.html or out.parent / "report.html"
+
+
 def run(args) -> int:
+    from harness.report import html
+
     if args.max_skipped is not None and args.max_skipped < 0:
         raise InputError(f"--max-skipped {args.max_skipped}: must be 0 or more")
-    files = junit.junit_files(args.junit_dir, exclude=args.out)
-    merged = junit.merge(files, args.out)
+    junit_dir, out, page = _paths(args)
+    files = junit.junit_files(junit_dir, exclude=out)
+    merged = junit.merge(files, out)
     summary = junit.verify(merged)
     print(junit.format_summary(summary, args.max_skipped))
     failing = junit.format_failures(merged)
     if failing:
         print(failing)
-    print(f"merged {len(files)} file(s) into {args.out}")
-    # The HTML report (a later issue) renders from `merged` and `summary` here.
+    print(f"merged {len(files)} file(s) into {out}")
+    print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, args.max_skipped)}")
     return summary.exit_code(args.max_skipped)

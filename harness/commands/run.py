@@ -5,7 +5,7 @@ file, and the run's exit code."""
 import os
 from pathlib import Path
 
-from harness import junit, pipeline
+from harness import junit, pipeline, progress
 from harness.errors import InputError
 from harness.inventory import load_inventory_or_none
 
@@ -91,7 +91,8 @@ def run(args) -> int:
     opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
                                upgrade_to=args.upgrade_to, forks=args.forks,
                                keep_images=args.keep_images, max_skipped=args.max_skipped)
-    result = pipeline.run(_provider(args, phases), opts)
+    with progress.board():  # a live per-node table on a terminal; plain lines in CI
+        result = pipeline.run(_provider(args, phases), opts)
     print(junit.format_summary(result.summary, args.max_skipped))
     failing = junit.format_failures(junit.read(result.merged))
     if failing:
@@ -99,4 +100,7 @@ def run(args) -> int:
     for node, tests in result.regressions.items():
         print(f"REGRESSION on {node}: {', '.join(tests)}")
     print(f"merged JUnit: {result.merged}")
+    page = result.merged.parent / "report.html"
+    if page.is_file():  # not when it could not be written (said on stderr)
+        print(f"report: {page}")
     return result.exit_code

@@ -20,6 +20,7 @@ import yaml
 from harness import junit
 from harness.errors import InputError, StepFailed
 from harness.inventory import NATIVE_TOP, Inventory
+from harness.progress import progress
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 PHASES = ("preflight", "migrate", "verify", "rollback", "upgrade")
@@ -102,10 +103,6 @@ class RunSpec:
     nodes: tuple[str, ...] = ()  # empty: every node of the inventory
     extravars: dict = field(default_factory=dict)
     check: bool = False  # Ansible's check mode with diffs: nothing changes
-
-
-def progress(node: str, message: str) -> None:
-    print(f"[{node}] {message}", file=sys.stderr, flush=True)
 
 
 def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRun:

@@ -12,7 +12,6 @@ node's loopback, and a runtime restart must restart the node's runtime, not this
 from __future__ import annotations
 
 import shlex
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,10 +20,11 @@ from pathlib import Path
 
 from harness import junit, paths
 from harness.errors import HarnessError, InputError
-from harness.facts import gather
+from harness.facts import NodeFacts, gather
 from harness.inventory import Node
 from harness.nodes import staging
 from harness.nodes.reach import open_transport
+from harness.progress import progress
 from harness.transport.base import Transport
 
 DEFAULT_FORKS = 5  # as Ansible's
@@ -48,10 +48,6 @@ class SuiteRun:
     strict_skips: bool = False
 
 
-def progress(node: str, message: str) -> None:
-    print(f"[{node}] {message}", file=sys.stderr, flush=True)
-
-
 def run_on_nodes(nodes: list[Node], spec: SuiteRun,
                  recorders: dict[str, junit.StepRecorder]) -> None:
     """Run `spec` on every node, at most spec.forks at a time; steps go to recorders[name]."""
@@ -67,6 +63,7 @@ def node_job(node: Node, bundle: Path, spec: SuiteRun, steps: junit.StepRecorder
         with _step(steps, node, "connect", lambda: connect(node)) as transport:
             facts = _step(steps, node, "facts", lambda: gather(transport))
             progress(node.name, facts.describe())
+            steps.facts.update(fact_properties(facts))
             if spec.disruptive:
                 _step(steps, node, "node may be disrupted",
                       lambda: check_disruptable(transport, node, spec.cordoned))
@@ -183,3 +180,8 @@ def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str
     junit.relabel_pytest_junit(raw, spec.junit_dir, node.name, suite, node.host)
 
 
+def fact_properties(facts: NodeFacts) -> dict[str, str]:
+    """The facts a reader of the report compares between nodes, as JUnit properties."""
+    found = {"kernel": facts.system.kernel, "cgroup": f"v{facts.cgroups.version}",
+             "docker": facts.docker.version}
+    return {name: value for name, value in found.items() if value}

@@ -14,12 +14,12 @@ LAYERS = [
     {"cli", "__main__", "commands"},
     {"pipeline"},
     {"providers"},
-    {"migration", "smoke", "kube", "crictl", "containerd.build", "lab"},
+    {"migration", "smoke", "report", "kube", "crictl", "containerd.build", "lab"},
     {"nodes"},
     {"daemons", "images", "cri", "oci", "containerd"},
     {"facts"},
     {"transport"},
-    {"inventory", "junit", "errors", "paths", "table", "allowed_skips", "__init__"},
+    {"inventory", "junit", "errors", "paths", "table", "allowed_skips", "progress", "__init__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 

@@ -1,5 +1,6 @@
-"""Fixtures for the kube tests: a lab with a cluster over it (the pinned binaries and the
-loopback control plane are in tests/conftest.py, shared with tests/migration)."""
+"""Fixtures for the kube tests: a lab with a cluster over it. The pinned binaries and the
+control plane on loopback (kube_binaries, control_plane) are in tests/conftest.py, shared with
+the tests that need an API server without nodes."""
 
 from __future__ import annotations
 

@@ -107,11 +107,14 @@ def whole_run(pipeline_lab, tmp_path_factory):
     return run(pipeline_lab, out, "--upgrade-to", TO), out
 
 
-def test_the_whole_pipeline_passes_and_upgrades_past_dockershim(whole_run):
-    done, _ = whole_run
+def test_the_whole_pipeline_passes_and_upgrades_past_dockershim(pipeline_lab, whole_run):
+    done, out = whole_run
     assert done.returncode == EXIT_OK, done.stdout[-4000:] + done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     assert "REGRESSION" not in done.stdout
+    page = out / "report.html"
+    assert page.is_file() and all(f'data-node="{name}"' in page.read_text()
+                                  for name in pipeline_lab.node_names), page
 
 
 def test_every_phase_ran_on_every_node_in_order(pipeline_lab, whole_run):
