@@ -77,7 +77,7 @@ def ansible_module(module: str, args: dict) -> float:
            "ANSIBLE_LOCALHOST_WARNING": "false"}
     ansible = Path(sys.executable).parent / "ansible"
     given = ["-a", json.dumps(args)] if args else []
-    return timed([str(ansible), "localhost", "-c", "local", "-e",
+    return timed([str(ansible), "localhost", "-i", "localhost,", "-c", "local", "-e",
                   "ansible_python_interpreter=/usr/bin/python3", "-m", module, *given], env=env)
 
 
