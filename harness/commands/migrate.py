@@ -35,6 +35,14 @@ def register(sub):
     parser.add_argument("--images", choices=("all", "in-use"), default="all",
                         help="Docker images to copy into containerd: every tagged image (default) "
                         "or only those the node's pods run, with the sandbox image")
+    parser.add_argument("--no-auto-rollback", dest="auto_rollback", action="store_false",
+                        help="when a step after the drain fails, leave the node cordoned where "
+                        "it failed (default: roll it back to Docker and uncordon it once Docker "
+                        "and the kubelet are healthy); `harness rollback` returns it later")
+    parser.add_argument("--drain-timeout", type=int, metavar="SECONDS",
+                        help="how long a drain may wait for evictions that PodDisruptionBudgets "
+                        "refuse before the node is uncordoned and the run fails (default: the "
+                        "inventory's drain_timeout, else 300)")
     parser.add_argument("--crictl-version", default=crictl.DEFAULT_VERSION, metavar="VERSION",
                         help=f"crictl built for the nodes (default {crictl.DEFAULT_VERSION})")
     return parser
@@ -44,6 +52,9 @@ def run(args) -> int:
     if not 0 <= args.max_fail <= 100:
         raise InputError(f"--max-fail {args.max_fail}: a percentage from 0 to 100",
                          hint="the share of a batch that may fail before the run stops")
+    if args.drain_timeout is not None and args.drain_timeout < 1:
+        raise InputError(f"--drain-timeout {args.drain_timeout}: at least 1 second",
+                         hint="how long a drain may wait for evictions")
     crictl.check_version(args.crictl_version)
     # Flags first, then the cluster, then the nodes: nothing is touched until all are good.
     inventory = phase.inventory(args, cluster=False)
@@ -55,7 +66,8 @@ def run(args) -> int:
     with contextlib.nullcontext() if args.plan else phase.locked(inventory, nodes, "migrate"):
         result = phase.run_playbook(inventory, "migrate", args.out, tuple(nodes),
                                     phase.migrate_vars([len(b) for b in order], args.max_fail,
-                                                       args.images, args.crictl_version),
+                                                       args.images, args.crictl_version,
+                                                       args.auto_rollback, args.drain_timeout),
                                     check=args.plan)
     if args.plan:
         print(plan(result))

@@ -126,10 +126,13 @@ def command(name: str, help_text: str):
     return register, run_command
 
 
-def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str) -> dict:
+def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str,
+                 auto_rollback: bool = True, drain_timeout: int | None = None) -> dict:
     """migrate.yml's variables for these choices (`sizes`: of the batches, in order); builds
-    (or takes cached) crictl."""
+    (or takes cached) crictl. `drain_timeout` None keeps the inventory's (or the default)."""
     return {"harness_serial": sizes,
             "harness_max_fail_percentage": max_fail,
             "copy_images": images,
+            "auto_rollback": auto_rollback,
+            **({} if drain_timeout is None else {"drain_timeout": drain_timeout}),
             "crictl_binary": str(crictl.build(crictl.check_version(crictl_version)))}
