@@ -36,6 +36,14 @@ def register(sub):
     parser.add_argument("--images", choices=("all", "in-use"), default="all",
                         help="Docker images to copy into containerd: every tagged image (default) "
                         "or only those the node's pods run, with the sandbox image")
+    parser.add_argument("--no-auto-rollback", dest="auto_rollback", action="store_false",
+                        help="when a step after the drain fails, leave the node cordoned where "
+                        "it failed (default: roll it back to Docker and uncordon it once Docker "
+                        "and the kubelet are healthy); `harness rollback` returns it later")
+    parser.add_argument("--drain-timeout", type=int, metavar="SECONDS",
+                        help="how long a drain may wait for evictions that PodDisruptionBudgets "
+                        "refuse before the node is uncordoned and the run fails (default: the "
+                        "inventory's drain_timeout, else 300)")
     parser.add_argument("--crictl-version", default=crictl.DEFAULT_VERSION, metavar="VERSION",
                         help=f"crictl built for the nodes (default {crictl.DEFAULT_VERSION})")
     parser.add_argument("--containerd", metavar="VERSION",
@@ -51,6 +59,9 @@ def run(args) -> int:
     if not 0 <= args.max_fail <= 100:
         raise InputError(f"--max-fail {args.max_fail}: a percentage from 0 to 100",
                          hint="the share of a batch that may fail before the run stops")
+    if args.drain_timeout is not None and args.drain_timeout < 1:
+        raise InputError(f"--drain-timeout {args.drain_timeout}: at least 1 second",
+                         hint="how long a drain may wait for evictions")
     crictl.check_version(args.crictl_version)
     if args.containerd is not None:
         containerd_build.check_version(args.containerd, "--containerd")
@@ -65,7 +76,9 @@ def run(args) -> int:
         result = phase.run_playbook(inventory, "migrate", args.out, tuple(nodes),
                                     phase.migrate_vars([len(b) for b in order], args.max_fail,
                                                        args.images, args.crictl_version,
-                                                       args.containerd),
+                                                       args.containerd,
+                                                       auto_rollback=args.auto_rollback,
+                                                       drain_timeout=args.drain_timeout),
                                     check=args.plan)
     if args.plan:
         print(plan(result))

@@ -128,17 +128,20 @@ def command(name: str, help_text: str):
 
 
 def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str,
-                 containerd_version: str | None = None) -> dict:
+                 containerd_version: str | None = None, *, auto_rollback: bool = True,
+                 drain_timeout: int | None = None) -> dict:
     """migrate.yml's variables for these choices (`sizes`: of the batches, in order); builds
     (or takes cached) crictl and, with `containerd_version`, that containerd 2.x, which the
     nodes then run with config version 3. Without it the nodes keep their packaged containerd
-    1.x and config version 2."""
+    1.x and config version 2. `drain_timeout` None keeps the inventory's (or the default)."""
     crictl_version = crictl.check_version(crictl_version)
     if containerd_version is not None:  # both versions checked before either is built
         containerd_version = containerd_build.check_version(containerd_version, "--containerd")
     extravars = {"harness_serial": sizes,
                  "harness_max_fail_percentage": max_fail,
                  "copy_images": images,
+                 "auto_rollback": auto_rollback,
+                 **({} if drain_timeout is None else {"drain_timeout": drain_timeout}),
                  "crictl_binary": str(crictl.build(crictl_version)),
                  "containerd_bin_dir": "",
                  "containerd_config_version": 2}

@@ -31,6 +31,7 @@ RETURN = r"""
 evicted: {description: namespace/name of the pods evicted (or that would be), type: list}
 left: {description: DaemonSet and mirror pods left on the node, type: list}
 blocked: {description: pods whose eviction a budget refuses, with the budget's name, type: list}
+cordoned: {description: this run cordoned the Node (also returned on failure), type: bool}
 """
 
 import time
@@ -124,7 +125,7 @@ def main() -> None:
     if blocked and not dry_run:
         module.fail_json(msg=f"node {p['name']}: drain timed out after {p['timeout']}s; "
                          f"eviction refused for {'; '.join(blocked_list)}",
-                         blocked=blocked_list, left=left)
+                         blocked=blocked_list, left=left, cordoned=cordon)
     evicted = [label(pod) for pod in to_evict if label(pod) not in blocked]
     if not dry_run:
         uids = {pod.metadata.uid for pod in to_evict}
@@ -134,7 +135,7 @@ def main() -> None:
 
         if not wait_until(gone, max(deadline - time.monotonic(), 5), interval=1):
             module.fail_json(msg=f"node {p['name']}: evicted pods still terminating after "
-                             f"{p['timeout']}s", evicted=evicted, left=left)
+                             f"{p['timeout']}s", evicted=evicted, left=left, cordoned=cordon)
     module.exit_json(changed=bool(cordon or evicted) and not p["dry_run"], evicted=evicted,
                      left=left, blocked=blocked_list, seconds=round(time.monotonic() - started, 1))
 

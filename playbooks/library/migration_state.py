@@ -12,7 +12,7 @@ options:
   state_dir: {type: path, default: /var/lib/harness/migration}
   action:
     type: str
-    choices: [backup, step, restore, finish, clear]
+    choices: [backup, step, restore, finish, clear, discard]
     required: true
     description:
       - C(backup) copies each of I(paths) once (a later run never overwrites the first backup)
@@ -20,6 +20,8 @@ options:
       - C(step) marks I(step) done; C(finish) marks the migration complete.
       - C(restore) puts every backed-up file back byte for byte (removing files that did not
         exist before) and returns the recorded values; C(clear) ends the record after a rollback.
+      - C(discard) removes the record and its backups, for a migration stopped before it changed
+        anything (no step done), so that the node reads as never migrated; refused otherwise.
   paths: {type: list, elements: path, default: []}
   record: {type: dict, default: {}}
   step: {type: str}
@@ -69,6 +71,19 @@ class Record:
     @property
     def changed(self) -> bool:
         return json.dumps(self.data, sort_keys=True) != self.before
+
+    def discard(self, check: bool) -> bool:
+        """Drop what backup() started. True when that leaves no record: the file is removed
+        with the backups; an earlier rolled-back migration's record stays (and the lock beside
+        them stays either way)."""
+        for key in ("files", "values", "started", "steps", "completed"):
+            self.data.pop(key, None)
+        if self.data or not os.path.exists(self.path):
+            return False
+        if not check:
+            shutil.rmtree(os.path.join(self.dir, "backup"), ignore_errors=True)
+            os.unlink(self.path)
+        return True
 
     def save(self) -> None:
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
@@ -144,7 +159,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec={
         "state_dir": {"type": "path", "default": "/var/lib/harness/migration"},
         "action": {"type": "str", "required": True,
-                   "choices": ["backup", "step", "restore", "finish", "clear"]},
+                   "choices": ["backup", "step", "restore", "finish", "clear", "discard"]},
         "paths": {"type": "list", "elements": "path", "default": []},
         "record": {"type": "dict", "default": {}},
         "step": {"type": "str"},
@@ -152,6 +167,7 @@ def main() -> None:
     p = module.params
     rec = Record(p["state_dir"])
     restored: list[str] = []
+    removed = False
     action = p["action"]
     if action == "backup":
         backup(rec, p["paths"], p["record"], module.check_mode)
@@ -168,8 +184,13 @@ def main() -> None:
             module.fail_json(msg=f"restoring backups from {rec.dir}: {err}")
     elif action == "clear" and rec.data:
         rec.data = {"rolled_back": True, "previous": rec.data}
-    changed = rec.changed or bool(restored)
-    if rec.changed and not module.check_mode:
+    elif action == "discard":
+        if rec.data.get("steps") or rec.data.get("completed"):
+            module.fail_json(msg=f"{rec.path}: steps are done ({rec.data.get('steps')}); "
+                             "roll the node back instead of discarding its record")
+        removed = rec.discard(module.check_mode)
+    changed = rec.changed or bool(restored) or removed
+    if rec.changed and not removed and not module.check_mode:
         rec.save()
     module.exit_json(changed=changed, state=rec.data, restored=restored)
 

@@ -49,12 +49,15 @@ def harness(tmp_path):
      "worker-2: 'worker-2' is not a node of this run: nodes are: worker-1"),
     (("migrate", "--max-fail", "101"), "harness migrate: --max-fail 101: a percentage from 0 to "
      "100: the share of a batch that may fail before the run stops"),
+    (("migrate", "--drain-timeout", "0"), "harness migrate: --drain-timeout 0: at least 1 "
+     "second: how long a drain may wait for evictions"),
     (("migrate", "--crictl-version", "1.2.3"), "harness migrate: --crictl-version 1.2.3: not a "
      "crictl version this harness can build: use one of 1.34.0, 1.37.0 (harness/crictl.py "
      "RELEASES)"),
 ], ids=["unknown-node", "unknown-node-verify", "batch-size-0", "batch-size-negative",
         "negative-canary", "canary-node-in-a-batch", "node-in-two-batches", "unknown-canary",
-        "batch-outside-node-selection", "max-fail-over-100", "unknown-crictl"])
+        "batch-outside-node-selection", "max-fail-over-100", "drain-timeout-0",
+        "unknown-crictl"])
 def test_bad_input_is_one_line_and_exit_2(harness, args, line, tmp_path):
     done = harness(*args)
     assert (done.returncode, done.stderr.splitlines()) == (2, [line])

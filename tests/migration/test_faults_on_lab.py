@@ -1,0 +1,176 @@
+"""Real faults on a real 1-node lab (`hfault`, Kubernetes 1.23.17 on Docker), in file order:
+a drain that a PodDisruptionBudget blocks (the node is put back in service, nothing else
+changes); a kubelet that refuses to start once the node points at containerd (rolled back to
+Docker automatically; with --no-auto-rollback left cordoned until `harness rollback`). The
+tests share the lab, made once and removed at the end (344 s here, of which the lab 78 s)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from junitparser import JUnitXml
+from kubernetes import client
+from labs import kube_lab
+
+from harness.nodes.reach import open_transport
+
+from .test_canary_on_lab import node_state
+from .test_migration_on_lab import docker_image_ids, snapshot, wait_node_ready, workload_ready
+
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
+
+LAB = "hfault"
+BAD_FLAG = "--no-such-flag"
+# A fleet's kubelet drop-in that adds flags only for a remote (CRI) runtime: it picks them when
+# the kubelet starts, from kubeadm-flags.env as it is then (systemd reads the EnvironmentFile
+# after ExecStartPre has written it).
+REMOTE_RUNTIME_DROPIN = "/etc/systemd/system/kubelet.service.d/20-remote-runtime.conf"
+DROPIN_TEXT = f"""[Service]
+ExecStartPre=/bin/sh -c "if grep -q -- --container-runtime=remote \
+/var/lib/kubelet/kubeadm-flags.env; then echo KUBELET_EXTRA_ARGS={BAD_FLAG}; fi \
+> /run/kubelet-remote-runtime.env"
+EnvironmentFile=-/run/kubelet-remote-runtime.env
+"""
+# Every regular file under the paths migrate backs up (playbooks/migrate.yml migration_files).
+FILE_SUMS = ("find /var/lib/kubelet/kubeadm-flags.env /var/lib/kubelet/config.yaml "
+             "/etc/containerd /etc/crictl.yaml /etc/systemd/system/containerd.service.d "
+             "-type f -exec sha256sum {} + 2>/dev/null | sort")
+GUARDED = "guarded"  # the Deployment and the PodDisruptionBudget that pins its one pod
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with kube_lab(LAB, nodes=1) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def inventory(lab, tmp_path_factory):
+    """The lab's inventory with a 60 s ready_timeout: a kubelet that cannot start is found
+    failed in a minute (the default waits 3), and a healthy one is Ready well within it."""
+    doc = yaml.safe_load(lab.inventory_path.read_text())
+    doc["all"]["vars"]["ready_timeout"] = 60
+    path = tmp_path_factory.mktemp("hfault") / "inventory.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.fixture(scope="module")
+def before(lab):
+    """The node as the lab made it."""
+    node = lab.inventory.nodes[0]
+    return {"snapshot": snapshot(node), "files": node_run(node, FILE_SUMS),
+            "docker_images": docker_image_ids(node)}
+
+
+def node_run(node, command: str) -> str:
+    with open_transport(node) as t:
+        return t.run(command, timeout=120, check=True).stdout
+
+
+def ready(api, name: str) -> bool:
+    return any(c.type == "Ready" and c.status == "True"
+               for c in client.CoreV1Api(api).read_node(name).status.conditions)
+
+
+def junit_messages(out, node: str) -> str:
+    xml = JUnitXml.fromfile(str(out / "junit" / f"junit-{node}-migrate.xml"))
+    return "\n".join(r.message or "" for suite in xml for case in suite for r in case.result)
+
+
+def test_a_drain_blocked_by_a_budget_is_undone_and_nothing_else_changes(
+        lab, inventory, before, harness_cli, tmp_path):
+    """One replica and a PodDisruptionBudget minAvailable 1: no eviction is ever allowed. With
+    --drain-timeout 10 the run fails naming the budget, the node is schedulable again, its pod
+    still runs, and the node is as it was: kubelet on Docker, no containerd config written,
+    the same files byte for byte, no migration record."""
+    name = lab.node_names[0]
+    node = lab.inventory.nodes[0]
+    labels = {"app": GUARDED}
+    apps, policy = client.AppsV1Api(lab.api), client.PolicyV1Api(lab.api)
+    apps.create_namespaced_deployment("default", {
+        "metadata": {"name": GUARDED},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"terminationGracePeriodSeconds": 0, "containers": [
+                {"name": "c", "image": "harness.local/busybox:1.0", "imagePullPolicy": "Never",
+                 "command": ["sleep", "3600"]}]}}}})
+    policy.create_namespaced_pod_disruption_budget("default", {
+        "metadata": {"name": GUARDED},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}})
+    try:
+        workload_ready(lab.api, GUARDED)
+        pods = client.CoreV1Api(lab.api).list_namespaced_pod(
+            "default", label_selector=f"app={GUARDED}").items
+        done = harness_cli("migrate", "-i", str(inventory), "--drain-timeout", "10",
+                           "--out", str(tmp_path))
+        pods_after = client.CoreV1Api(lab.api).list_namespaced_pod(
+            "default", label_selector=f"app={GUARDED}").items
+    finally:
+        apps.delete_namespaced_deployment(GUARDED, "default")
+        policy.delete_namespaced_pod_disruption_budget(GUARDED, "default")
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    pod = f"default/{pods[0].metadata.name}"
+    assert (f"FAILED {name}: Stop the node's migration at the failed drain: {name}: node {name}: "
+            f"drain timed out after 10s; eviction refused for {pod} (budget default/{GUARDED}); "
+            "uncordoned again, nothing else changed") in done.stdout, done.stdout
+    assert [p.metadata.uid for p in pods_after] == [pods[0].metadata.uid]  # never evicted
+    runtime, cordoned = node_state(lab.api, name)
+    assert runtime.startswith("docker://") and not cordoned
+    assert snapshot(node) == before["snapshot"]
+    assert node_run(node, FILE_SUMS) == before["files"]
+
+
+def test_a_kubelet_that_fails_after_the_switch_is_rolled_back_to_docker(
+        lab, inventory, before, harness_cli, tmp_path):
+    """The fault: a kubelet drop-in that adds a flag the kubelet does not know
+    (--no-such-flag) only when kubeadm-flags.env selects a remote runtime. That is how a fleet's
+    per-runtime kubelet flags (written for another kubelet version, or mistyped) hide: every
+    node on Docker has restarted with the drop-in in place and never read the flag, so the
+    first kubelet start on containerd, the migration's, is the first to refuse it. The run
+    fails at the wait for Ready, names the flag from the kubelet's own journal, and returns the
+    node to Docker: Ready, schedulable, its files and Docker's images as before."""
+    name = lab.node_names[0]
+    node = lab.inventory.nodes[0]
+    node_run(node, f"cat > {REMOTE_RUNTIME_DROPIN} <<'EOF'\n{DROPIN_TEXT}EOF\n"
+             "systemctl daemon-reload && systemctl restart kubelet")
+    wait_node_ready(lab.api, name)  # on Docker the drop-in adds nothing
+    done = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path))
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    cause = f'journal: kubelet: "Failed to parse kubelet flag" err="unknown flag: {BAD_FLAG}"'
+    assert (f"FAILED {name}: Stop the node's migration at the failed step: {name}: Wait until "
+            f"the node is Ready on containerd: node {name} not Ready on containerd:// within "
+            "60s") in done.stdout, done.stdout
+    assert (f"{cause}; rolled back to Docker (files restored, the kubelet Ready on Docker) and "
+            "uncordoned") in done.stdout, done.stdout
+    assert f"unknown flag: {BAD_FLAG}" in junit_messages(tmp_path, name)
+    runtime, cordoned = node_state(lab.api, name)
+    assert runtime.startswith("docker://") and not cordoned and ready(lab.api, name)
+    assert docker_image_ids(node) == before["docker_images"]
+    assert node_run(node, FILE_SUMS) == before["files"]
+    kept = [line for line in snapshot(node) if not line.startswith(("k8s.io ", "state "))]
+    assert kept == [line for line in before["snapshot"]
+                    if not line.startswith(("k8s.io ", "state "))]
+
+
+def test_without_auto_rollback_the_node_stays_cordoned_until_rollback(
+        lab, inventory, before, harness_cli, tmp_path):
+    """Same fault, --no-auto-rollback: the run fails saying the node is left cordoned where the
+    step failed (kubelet pointed at containerd, not running); `harness rollback` then returns
+    it to Docker, Ready and schedulable, with its files as before."""
+    name = lab.node_names[0]
+    node = lab.inventory.nodes[0]
+    done = harness_cli("migrate", "-i", str(inventory), "--no-auto-rollback",
+                       "--out", str(tmp_path / "migrate"))
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    assert (f'unknown flag: {BAD_FLAG}"; auto_rollback is off: left cordoned where the step '
+            f"failed; `harness rollback --node {name}` returns it to Docker") in done.stdout
+    assert "Roll the node back to Docker" not in done.stderr
+    assert node_state(lab.api, name)[1] and not ready(lab.api, name)
+    assert "--container-runtime=remote" in node_run(node, "cat /var/lib/kubelet/kubeadm-flags.env")
+    back = harness_cli("rollback", "-i", str(inventory), "--out", str(tmp_path / "rollback"))
+    assert back.returncode == 0, back.stdout + back.stderr[-3000:]
+    runtime, cordoned = node_state(lab.api, name)
+    assert runtime.startswith("docker://") and not cordoned and ready(lab.api, name)
+    assert docker_image_ids(node) == before["docker_images"]
+    assert node_run(node, FILE_SUMS) == before["files"]
