@@ -54,6 +54,10 @@ class ContainerdConfig:
     registry_config_dir: Path | None = None  # hosts.toml per registry (CA, skip_verify)
     registry_auths: dict[str, tuple[str, str]] = field(default_factory=dict)
     stream_server_port: int = 0  # 0: the kernel picks, the CRI returns it in streaming URLs
+    # Another containerd's binaries (containerd, its shim, ctr), e.g. a `harness containerd
+    # build`; None: the packaged one on PATH. config_version must be one that binary reads.
+    bin_dir: Path | None = None
+    config_version: int = 2
 
     @property
     def root(self) -> Path:
@@ -111,8 +115,8 @@ def settings(cfg: ContainerdConfig) -> config.Settings:
 
 
 def render_config(cfg: ContainerdConfig) -> str:
-    """containerd 1.6 config (version 2) for this instance."""
-    return config.render(settings(cfg), 2)
+    """This instance's config, in the version its containerd reads."""
+    return config.render(settings(cfg), cfg.config_version)
 
 
 def render_cni_conflist(cfg: ContainerdConfig) -> dict:
@@ -163,9 +167,12 @@ class Containerd:
         self.cfg = cfg
         self.daemon = Daemon(
             name=f"containerd ({cfg.base_dir})",
-            argv=["containerd", "--config", str(cfg.config_path), "--log-level", "info"],
+            argv=[str(cfg.bin_dir / "containerd") if cfg.bin_dir else "containerd",
+                  "--config", str(cfg.config_path), "--log-level", "info"],
             log_path=cfg.base_dir / "containerd.log",
             ready=lambda: unix_socket_answers(cfg.address),
+            # containerd finds its shim on PATH: the one built beside it.
+            env={"PATH": f"{cfg.bin_dir}:{os.environ['PATH']}"} if cfg.bin_dir else None,
         )
 
     @property
