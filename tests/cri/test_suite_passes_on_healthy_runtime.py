@@ -4,7 +4,9 @@ restart check passes when allowed."""
 
 import pytest
 
-from .conftest import run_suite
+from harness.daemons.containerd import RuntimeHandler
+
+from .conftest import REPO, run_suite
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -19,26 +21,38 @@ def _trusting(tls_registry):
     return config_dir
 
 
-def packaged() -> dict:
-    return {}
+CRUN_ON_THIS_HOST = REPO / "suites" / "oci" / "tools" / "crun-on-hybrid-cgroups"
 
 
-def built_2x() -> dict:
+def packaged() -> tuple[dict, tuple[str, ...]]:
+    return {}, ()
+
+
+def built_2x() -> tuple[dict, tuple[str, ...]]:
     """containerd 2.x from its Go module (harness containerd build), reading config version 3."""
     from harness.containerd import build
 
-    return {"bin_dir": build.build(build.DEFAULT_VERSION).bin_dir, "config_version": 3}
+    return {"bin_dir": build.build(build.DEFAULT_VERSION).bin_dir, "config_version": 3}, ()
 
 
-@pytest.mark.parametrize("runtime", [packaged, built_2x], ids=["containerd-1.6", "containerd-2.x"])
+def crun_handler() -> tuple[dict, tuple[str, ...]]:
+    """crun as a second runtime handler, every pod of the suite on it (through the wrapper that
+    hides this host's hybrid cgroup mount from crun 1.8, see suites/oci/tools)."""
+    return ({"handlers": (RuntimeHandler("crun", str(CRUN_ON_THIS_HOST)),)},
+            ("--runtime-handler", "crun"))
+
+
+@pytest.mark.parametrize("runtime", [packaged, built_2x, crun_handler],
+                         ids=["containerd-1.6-runc", "containerd-2.x-runc", "containerd-1.6-crun"])
 def test_whole_suite_passes_on_a_healthy_containerd(runtime, containerd_factory, tls_registry):
-    """The conformance matrix's containerd cells (runc): every test passes, and every skip is
-    one the suite's allowed-skips.yaml allows for that runtime (--strict-skips); the TLS pull
-    runs because the runtime trusts the registry's CA."""
-    containerd = containerd_factory(registry_config_dir=_trusting(tls_registry), **runtime())
+    """The conformance matrix's cells: every test passes, and every skip is one the suite's
+    allowed-skips.yaml allows for that runtime (--strict-skips); the TLS pull runs because the
+    runtime trusts the registry's CA."""
+    overrides, args = runtime()
+    containerd = containerd_factory(registry_config_dir=_trusting(tls_registry), **overrides)
     run = run_suite(containerd.endpoint, "-n", "2", "--dist", "loadgroup", "--strict-skips",
                     "--tls-registry", tls_registry.host,
-                    "--tls-registry-ca", str(tls_registry.ca))
+                    "--tls-registry-ca", str(tls_registry.ca), *args)
     assert run.returncode == 0, run.output[-3000:]
     assert not run.named("failed") | run.named("error")
     assert len(run.outcomes) > 100
