@@ -54,15 +54,16 @@ def control_plane(kube_binaries):
         shutil.rmtree(state, ignore_errors=True)
 
 
-# A node for the pipeline tests (tests/pipeline, tests/report): this machine reached over a real
-# sshd on loopback.
+# A node for the transport, pipeline and report tests: this machine reached over a real sshd
+# on loopback.
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sshd(tmp_path_factory):
+    """One real sshd on loopback for the session: this machine as an inventory node."""
     from harness.daemons.sshd import SshServer
 
-    with SshServer(tmp_path_factory.mktemp("pipeline-sshd")) as server:
+    with SshServer(tmp_path_factory.mktemp("sshd")) as server:
         yield server
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.commands import go_build
 from harness.containerd import build
 
 BUILD_NOTES = f"""build tags: {' '.join(build.TAGS)} (the shim adds no_grpc)
@@ -20,29 +21,15 @@ with a SHA256SUMS checked on every reuse; a mismatch is refused until --rebuild.
 
 
 def register(sub):
-    parser = sub.add_parser(
-        "containerd",
-        help="build containerd 2.x from the github.com/containerd/containerd/v2 Go module",
-        description="Build containerd, containerd-shim-runc-v2 and ctr for a pinned version, "
-        "cached under ~/.cache/harness/containerd.",
-    )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
-    actions.required = True
-    b = actions.add_parser(
-        "build", help="build (or verify the cached) binaries",
-        description="Build containerd, containerd-shim-runc-v2 and ctr from "
-        f"{build.MODULE} at --version, static, with the version stamped in.",
-        epilog=BUILD_NOTES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    b.add_argument(
-        "--version", required=True, help=f"containerd version: {', '.join(build.RELEASES)}"
-    )
-    b.add_argument("--rebuild", action="store_true", help="ignore the cached binaries")
-    return parser
+    return go_build.register(
+        sub, "containerd", "containerd",
+        "build containerd 2.x from the github.com/containerd/containerd/v2 Go module",
+        "Build containerd, containerd-shim-runc-v2 and ctr for a pinned version, cached under "
+        "~/.cache/harness/containerd.", build.RELEASES,
+        description=f"Build containerd, containerd-shim-runc-v2 and ctr from {build.MODULE} at "
+        "--version, static, with the version stamped in.",
+        epilog=BUILD_NOTES, formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def run(args) -> int:
-    built = build.build(args.version, rebuild=args.rebuild)
-    print(built.bin_dir)
-    return 0
+    return go_build.run(build.build, args)

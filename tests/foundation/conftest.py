@@ -9,17 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.daemons.sshd import SshServer, keygen
+from harness.daemons.sshd import keygen
 from harness.transport import SSHTransport
 
 HARNESS = Path(sys.executable).parent / "harness"
 
 
 @pytest.fixture(scope="session")
-def ssh_server(tmp_path_factory):
-    """One sshd for the session: most tests only need to log in."""
-    with SshServer(tmp_path_factory.mktemp("hf-sshd")) as server:
-        yield server
+def ssh_server(sshd):
+    """The session's sshd (tests/conftest.py): most tests only need to log in."""
+    return sshd
 
 
 @pytest.fixture
