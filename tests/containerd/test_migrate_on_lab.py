@@ -16,7 +16,7 @@ from migration import workload
 from harness.containerd import build
 from harness.nodes.reach import open_transport
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.long]
 
 VERSION = build.DEFAULT_VERSION
 NODE_STATE = " ; ".join([

@@ -18,7 +18,7 @@ from harness.nodes.reach import open_transport
 
 from .test_migration_on_lab import snapshot
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.long]
 
 LAB = "hflt"
 # A pod that reaches Docker through its socket: a real reason for migrate to refuse its node.

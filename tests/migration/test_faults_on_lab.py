@@ -17,7 +17,7 @@ from harness.nodes.reach import open_transport
 from .test_canary_on_lab import node_state
 from .test_migration_on_lab import docker_image_ids, snapshot, wait_node_ready, workload_ready
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.long]
 
 LAB = "hfault"
 BAD_FLAG = "--no-such-flag"
