@@ -9,6 +9,7 @@ or remove are `serial` (images are node-wide and one ID can carry several tags).
 import concurrent.futures
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -146,11 +147,19 @@ def test_pull_by_digest(cri, registry, pulled):
 
 @pytest.mark.serial
 def test_pull_with_short_deadline_times_out(cri, registry):
-    """PullImage honours the caller's deadline: a 1 ms deadline ends in DEADLINE_EXCEEDED."""
+    """PullImage honours the caller's deadline: a 1 ms deadline ends the call at once, in
+    DEADLINE_EXCEEDED. The deadline travels to the runtime too, which may notice it first and
+    answer with its own error (UNKNOWN: its dial or request timed out): the deadline was
+    honoured all the same, as long as the call ended at once and says so."""
     _, _built, refs = registry
+    started = time.monotonic()
     with pytest.raises(CriError) as err:
         cri.pull_image(refs["timeout"][0], timeout=0.001)
-    assert err.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert time.monotonic() - started < 5, "the call outlived its deadline"
+    details = err.value.details.lower()
+    assert err.value.code == grpc.StatusCode.DEADLINE_EXCEEDED or (
+        err.value.code == grpc.StatusCode.UNKNOWN
+        and any(word in details for word in ("timeout", "deadline exceeded"))), str(err.value)
 
 
 @pytest.mark.serial
