@@ -25,10 +25,9 @@ import yaml
 from filelock import FileLock
 from packaging.version import InvalidVersion, Version
 
-from harness import paths
+from harness import gobuild, paths
 from harness.cri.endpoint import normalize
 from harness.errors import InputError, MissingToolError
-from harness.kube import build as kube_build
 
 MODULE = "sigs.k8s.io/cri-tools"
 PACKAGE = f"{MODULE}/cmd/crictl"
@@ -47,20 +46,20 @@ def cache_root() -> Path:
 
 def check_version(version: str, flag: str = "--crictl-version") -> str:
     """`version` without its "v", if it is one this harness can build."""
-    return kube_build.pinned(version, RELEASES, flag, "a crictl version this harness can build",
+    return gobuild.pinned(version, RELEASES, flag, "a crictl version this harness can build",
                              "harness/crictl.py")
 
 
 def build(version: str = DEFAULT_VERSION, *, rebuild: bool = False, say=None) -> Path:
     """The verified crictl of `version`, built first if not cached (or if `rebuild`)."""
     version = check_version(version)
-    say = say or kube_build.progress
+    say = say or gobuild.progress
     root = cache_root()
     final = root / version
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(final) + ".lock"):
         if not rebuild and (final / "SHA256SUMS").exists():
-            kube_build.verify(final, f"remove {final} and run again to rebuild it")
+            gobuild.verify(final, f"remove {final} and run again to rebuild it")
             say(f"crictl {version}: cached binary verified in {final}")
             return final / "crictl"
         go = find_go(RELEASES[version])  # before anything cached is removed
@@ -73,7 +72,7 @@ def _build(version: str, go: str, final: Path, say) -> None:
     new = final.with_name(f".{version}-new")
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()
-    runner = kube_build.GoRunner(go, new, what=f"crictl {version}")
+    runner = gobuild.GoRunner(go, new, what=f"crictl {version}")
     runner.env.update(GOBIN=str(new), CGO_ENABLED="0", GOFLAGS="-mod=mod -trimpath")
     say(f"crictl {version}: building {PACKAGE} with {go} (log: {runner.log})")
     started = time.monotonic()
@@ -83,7 +82,7 @@ def _build(version: str, go: str, final: Path, say) -> None:
         f"-s -w -X {VERSION_VAR}=v{version}",
         f"{PACKAGE}@v{version}",
     )
-    kube_build.write_checksums(new, ("crictl",))
+    gobuild.write_checksums(new, ("crictl",))
     os.rename(new, final)
     say(f"crictl {version}: built in {time.monotonic() - started:.0f}s -> {final / 'crictl'}")
 

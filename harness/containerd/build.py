@@ -25,8 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from harness import crictl, paths
-from harness.kube import build as kube_build
+from harness import crictl, gobuild, paths
 
 MODULE = "github.com/containerd/containerd/v2"
 BINARIES = ("containerd", "containerd-shim-runc-v2", "ctr")
@@ -45,31 +44,31 @@ def cache_root() -> Path:
 
 def check_version(version: str, flag: str = "--version") -> str:
     """`version` without its "v", if it is one this harness can build; else an InputError."""
-    return kube_build.pinned(version, RELEASES, flag, "a containerd version this harness can "
+    return gobuild.pinned(version, RELEASES, flag, "a containerd version this harness can "
                              "build", "harness/containerd/build.py")
 
 
 def build(version: str = DEFAULT_VERSION, *, rebuild: bool = False, say=None,
-          flag: str = "--version") -> kube_build.Built:
+          flag: str = "--version") -> gobuild.Built:
     """The verified binaries of `version`, built first if not cached (or if `rebuild`)."""
     version = check_version(version, flag)
-    say = say or kube_build.progress
+    say = say or gobuild.progress
     work = cache_root() / version
     bin_dir = work / "bin"
     work.mkdir(parents=True, exist_ok=True)
     with FileLock(str(work) + ".lock"):
         if not rebuild and (bin_dir / "SHA256SUMS").exists():
-            kube_build.verify(bin_dir, f"rebuild with `harness containerd build --version "
+            gobuild.verify(bin_dir, f"rebuild with `harness containerd build --version "
                                        f"{version} --rebuild`")
             say(f"containerd {version}: cached binaries verified in {bin_dir}")
-            return kube_build.Built(version, bin_dir)
+            return gobuild.Built(version, bin_dir)
         go = crictl.find_go(RELEASES[version], purpose=f"containerd {version}")
         _build(version, go, work, say)
-    return kube_build.Built(version, bin_dir)
+    return gobuild.Built(version, bin_dir)
 
 
 def _build(version: str, go: str, work: Path, say) -> None:
-    runner = kube_build.GoRunner(go, work, what=f"containerd {version}")
+    runner = gobuild.GoRunner(go, work, what=f"containerd {version}")
     runner.env.update(CGO_ENABLED="0", GOFLAGS="-mod=mod -trimpath")
     runner.log.write_text("")  # the log of the last build only
     _write_wrapper(work, version)
@@ -84,7 +83,7 @@ def _build(version: str, go: str, work: Path, say) -> None:
     for tags, names in ((TAGS, ("containerd", "ctr")), (SHIM_TAGS, ("containerd-shim-runc-v2",))):
         runner.run("build", "-tags", " ".join(tags), "-ldflags", ldflags, "-o", f"{out}/",
                    *(f"{MODULE}/cmd/{name}" for name in names))
-    kube_build.write_checksums(out, BINARIES)
+    gobuild.write_checksums(out, BINARIES)
     shutil.rmtree(work / "bin", ignore_errors=True)
     os.rename(out, work / "bin")
     say(f"containerd {version}: built in {time.monotonic() - started:.0f}s -> {work / 'bin'}")

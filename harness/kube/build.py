@@ -20,21 +20,18 @@ Layout per version, under ~/.cache/harness/kube/<version>/:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
-from harness import paths
-from harness.errors import InputError, MissingToolError, StepFailed
+from harness import gobuild, paths
+from harness.errors import MissingToolError
+from harness.gobuild import Built, GoRunner, pinned, progress, write_checksums
 
 BINARIES = (
     "kube-apiserver",
@@ -77,15 +74,6 @@ RELEASES = {
 }
 
 
-@dataclass(frozen=True)
-class Built:
-    version: str
-    bin_dir: Path
-
-    def path(self, binary: str) -> Path:
-        return self.bin_dir / binary
-
-
 def cache_root() -> Path:
     """$HARNESS_KUBE_CACHE, else ~/.cache/harness/kube."""
     return paths.cache_dir("kube", "HARNESS_KUBE_CACHE")
@@ -94,15 +82,6 @@ def cache_root() -> Path:
 def release(version: str, flag: str = "--version") -> Release:
     return RELEASES[pinned(version, RELEASES, flag, "a pinned Kubernetes version",
                            "harness/kube/build.py")]
-
-
-def pinned(version: str, releases: dict, flag: str, what: str, source: str) -> str:
-    """`version` without its "v" if `releases` has it; else an InputError naming the flag."""
-    version = version.removeprefix("v")
-    if version not in releases:
-        raise InputError(f"{flag} {version}: not {what}",
-                         hint=f"use one of {', '.join(releases)} ({source} RELEASES)")
-    return version
 
 
 def build(version: str, *, rebuild: bool = False, say=None) -> Built:
@@ -124,21 +103,8 @@ def build(version: str, *, rebuild: bool = False, say=None) -> Built:
 
 
 def verify(bin_dir: Path, rebuild_hint: str | None = None) -> None:
-    """Check every binary against SHA256SUMS; a mismatch means the cache was tampered with."""
-    sums = bin_dir / "SHA256SUMS"
-    for line in sums.read_text().splitlines():
-        digest, name = line.split(maxsplit=1)
-        path = bin_dir / name
-        if not path.exists() or sha256(path) != digest:
-            raise StepFailed(
-                f"{path}: missing or its sha256 differs from {sums}",
-                hint=rebuild_hint
-                or f"rebuild with `harness kube build --version {bin_dir.parent.name} --rebuild`",
-            )
-
-
-def write_checksums(bin_dir: Path, names: tuple[str, ...]) -> None:
-    (bin_dir / "SHA256SUMS").write_text("".join(f"{sha256(bin_dir / n)}  {n}\n" for n in names))
+    gobuild.verify(bin_dir, rebuild_hint or
+                   f"rebuild with `harness kube build --version {bin_dir.parent.name} --rebuild`")
 
 
 def _build(rel: Release, work: Path, say) -> None:
@@ -176,50 +142,6 @@ def _build(rel: Release, work: Path, say) -> None:
     shutil.rmtree(work / "bin", ignore_errors=True)
     os.rename(out, work / "bin")
     say(f"kubernetes {rel.version}: built in {time.monotonic() - started:.0f}s -> {work / 'bin'}")
-
-
-class GoRunner:
-    """Runs the pinned go tool in the wrapper module, appending its output to build.log;
-    `what` names the build in failure messages."""
-
-    def __init__(self, go: str, work: Path, what: str = "kubernetes"):
-        self.go = go
-        self.what = what
-        self.work = work
-        self.log = work / "build.log"
-        go_bin = str(Path(go).parent)
-        self.env = {
-            **os.environ,
-            # openapi-gen (gengo) calls `go list` from PATH: it must be the same toolchain.
-            "PATH": f"{go_bin}:{os.environ.get('PATH', '')}",
-            "GOTOOLCHAIN": "local",
-            "GOFLAGS": "-mod=mod",
-            "GO111MODULE": "on",
-        }
-
-    def run(self, *args: str, tool: str | None = None, cwd: Path | None = None) -> str:
-        argv = [tool or self.go, *args]
-        with self.log.open("a") as log:
-            log.write(f"$ {' '.join(argv)}\n")
-            log.flush()
-            proc = subprocess.run(
-                argv,
-                cwd=cwd or self.work,
-                env=self.env,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-            log.write(proc.stdout)
-        if proc.returncode != 0:
-            raise StepFailed(
-                f"{self.what} build failed: `{' '.join(argv[:3])} ...` exited {proc.returncode}",
-                hint=f"see {self.log}",
-            )
-        return proc.stdout
-
-    def json(self, *args: str) -> dict:
-        return json.loads(self.run(*args))
 
 
 def _staging_modules(gomod: Path) -> list[str]:
@@ -335,15 +257,3 @@ def _version_ldflags(version: str) -> str:
     pkgs = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
     stamps = " ".join(f"-X {p}.{k}={v}" for p in pkgs for k, v in values.items())
     return f"-s -w {stamps}"  # stripped, as Kubernetes' release build: half the size to copy
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

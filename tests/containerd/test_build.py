@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import crictl
+from harness import crictl, gobuild
 from harness.containerd import build
 from harness.errors import StepFailed
-from harness.kube import build as kube_build
 
 BUILD_TIMEOUT = 900
 VERSION = build.DEFAULT_VERSION
@@ -88,7 +87,7 @@ def test_second_build_reuses_the_cache_without_go(containerd2, monkeypatch):
         raise AssertionError("go was looked for: the cache was not reused")
 
     monkeypatch.setattr(crictl, "find_go", no_go)
-    monkeypatch.setattr(kube_build, "GoRunner", no_go)
+    monkeypatch.setattr(gobuild, "GoRunner", no_go)
     said = []
     started = time.monotonic()
     again = build.build(VERSION, say=said.append)
@@ -118,5 +117,5 @@ def test_tampered_binary_is_refused_and_rebuild_restores_it(private_cache, conta
     assert any("built in" in m for m in said)
     # -trimpath and fixed flags: the rebuild is byte for byte the cached original.
     for name in build.BINARIES:
-        assert kube_build.sha256(private_cache / name) == kube_build.sha256(
+        assert gobuild.sha256(private_cache / name) == gobuild.sha256(
             containerd2.path(name))

@@ -18,7 +18,7 @@ LAYERS = [
     {"nodes"},
     {"daemons", "images", "cri", "oci", "containerd"},
     {"facts"},
-    {"transport"},
+    {"transport", "gobuild"},
     {"inventory", "junit", "errors", "paths", "table", "allowed_skips", "progress", "__init__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import crictl
+from harness import crictl, gobuild
 from harness.daemons.containerd import Containerd, ContainerdConfig
 from harness.errors import InputError, MissingToolError, StepFailed
-from harness.kube import build as kube_build
 
 BUILD_TIMEOUT = 900  # a cold build takes about two minutes on 2 cores
 
@@ -76,7 +75,7 @@ def test_build_gives_a_static_crictl_printing_its_version(built):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"crictl version v{crictl.DEFAULT_VERSION}"
     sums = (built.parent / "SHA256SUMS").read_text()
-    assert sums == f"{kube_build.sha256(built)}  crictl\n"
+    assert sums == f"{gobuild.sha256(built)}  crictl\n"
     assert not list(built.parent.parent.glob(f".{crictl.DEFAULT_VERSION}-new"))
 
 
@@ -88,7 +87,7 @@ def test_second_build_reuses_the_cache_without_go(built, monkeypatch):
 
     monkeypatch.setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
     monkeypatch.setattr(crictl, "find_go", no_go)
-    monkeypatch.setattr(kube_build, "GoRunner", no_go)
+    monkeypatch.setattr(gobuild, "GoRunner", no_go)
     said = []
     started = time.monotonic()
     again = crictl.build(say=said.append)
@@ -115,7 +114,7 @@ def test_tampered_binary_fails_the_checksum_and_rebuild_restores_it(private_cach
     assert crictl.build(rebuild=True, say=said.append) == binary
     assert any("built in" in m for m in said)
     # -trimpath and fixed flags: the rebuild is byte for byte the cached original.
-    assert kube_build.sha256(binary) == kube_build.sha256(built)
+    assert gobuild.sha256(binary) == gobuild.sha256(built)
     assert crictl.build(say=lambda m: None) == binary
 
 
@@ -209,4 +208,4 @@ def test_parallel_callers_build_once(tmp_path, built):
     assert {out.strip() for out, _ in outputs} == {str(binary)}
     said = "".join(err for _, err in outputs)
     assert said.count("built in") == 1 and said.count("cached binary verified") == 1, said
-    assert kube_build.sha256(binary) == kube_build.sha256(built)
+    assert gobuild.sha256(binary) == gobuild.sha256(built)
