@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import yaml
 from filelock import FileLock
-from packaging.version import InvalidVersion, Version
 
 from harness import gobuild, paths
 from harness.cri.endpoint import normalize
-from harness.errors import InputError, MissingToolError
+from harness.errors import InputError
 
 MODULE = "sigs.k8s.io/cri-tools"
 PACKAGE = f"{MODULE}/cmd/crictl"
@@ -35,7 +33,6 @@ VERSION_VAR = f"{MODULE}/pkg/version.Version"
 DEFAULT_VERSION = "1.37.0"
 # The versions the module proxy serves here, each with the minimum Go its go.mod states.
 RELEASES = {"1.34.0": "1.24.1", "1.37.0": "1.26.6"}
-GO_INSTALL_DIR = "/usr/local/go/bin/go"  # where the go.dev tarball puts it
 DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock"
 
 
@@ -62,7 +59,7 @@ def build(version: str = DEFAULT_VERSION, *, rebuild: bool = False, say=None) ->
             gobuild.verify(final, f"remove {final} and run again to rebuild it")
             say(f"crictl {version}: cached binary verified in {final}")
             return final / "crictl"
-        go = find_go(RELEASES[version])  # before anything cached is removed
+        go = gobuild.find_go(RELEASES[version], "crictl")  # before anything cached is removed
         shutil.rmtree(final, ignore_errors=True)
         _build(version, go, final, say)
     return final / "crictl"
@@ -85,29 +82,6 @@ def _build(version: str, go: str, final: Path, say) -> None:
     gobuild.write_checksums(new, ("crictl",))
     os.rename(new, final)
     say(f"crictl {version}: built in {time.monotonic() - started:.0f}s -> {final / 'crictl'}")
-
-
-def find_go(minimum: str, purpose: str = "crictl") -> str:
-    """The first go, on PATH then at /usr/local/go, that is at least `minimum`."""
-    candidates = dict.fromkeys(c for c in (shutil.which("go"), GO_INSTALL_DIR) if c)
-    for go in candidates:
-        if Path(go).exists() and _go_version(go) >= Version(minimum):
-            return go
-    raise MissingToolError(
-        f"no Go {minimum} or newer on PATH or at {GO_INSTALL_DIR} to build {purpose}",
-        hint=f"install Go {minimum}+ from https://go.dev/dl/ into /usr/local/go",
-    )
-
-
-def _go_version(go: str) -> Version:
-    proc = subprocess.run(
-        [go, "env", "GOVERSION"], capture_output=True, text=True, check=False, timeout=60,
-        env={**os.environ, "GOTOOLCHAIN": "local"},
-    )
-    try:
-        return Version(proc.stdout.strip().removeprefix("go"))
-    except InvalidVersion:
-        return Version("0")
 
 
 def crictl_yaml(endpoint: str = DEFAULT_ENDPOINT, timeout: int = 30) -> str:

@@ -7,13 +7,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import InputError, StepFailed
+from packaging.version import InvalidVersion, Version
 
+from harness.errors import InputError, MissingToolError, StepFailed
+
+GO_INSTALL_DIR = "/usr/local/go/bin/go"  # where the go.dev tarball puts it
 
 @dataclass(frozen=True)
 class Built:
@@ -104,3 +108,26 @@ def sha256(path: Path) -> str:
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def find_go(minimum: str, purpose: str) -> str:
+    """The first go, on PATH then at /usr/local/go, that is at least `minimum`."""
+    candidates = dict.fromkeys(c for c in (shutil.which("go"), GO_INSTALL_DIR) if c)
+    for go in candidates:
+        if Path(go).exists() and _go_version(go) >= Version(minimum):
+            return go
+    raise MissingToolError(
+        f"no Go {minimum} or newer on PATH or at {GO_INSTALL_DIR} to build {purpose}",
+        hint=f"install Go {minimum}+ from https://go.dev/dl/ into /usr/local/go",
+    )
+
+
+def _go_version(go: str) -> Version:
+    proc = subprocess.run(
+        [go, "env", "GOVERSION"], capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "GOTOOLCHAIN": "local"},
+    )
+    try:
+        return Version(proc.stdout.strip().removeprefix("go"))
+    except InvalidVersion:
+        return Version("0")

@@ -16,7 +16,7 @@ def register(sub):
                             "one node at a time", description=__doc__)
     parser.add_argument("--to", required=True, metavar="VERSION",
                         help="the Kubernetes version to go to (one of "
-                        f"{', '.join(build.RELEASES)})")
+                        f"{', '.join(build.RUNNABLE)})")
     phase.add_arguments(parser)
     return parser
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from harness import crictl, gobuild, paths
+from harness import gobuild, paths
 
 MODULE = "github.com/containerd/containerd/v2"
 BINARIES = ("containerd", "containerd-shim-runc-v2", "ctr")
@@ -62,7 +62,7 @@ def build(version: str = DEFAULT_VERSION, *, rebuild: bool = False, say=None,
                                        f"{version} --rebuild`")
             say(f"containerd {version}: cached binaries verified in {bin_dir}")
             return gobuild.Built(version, bin_dir)
-        go = crictl.find_go(RELEASES[version], purpose=f"containerd {version}")
+        go = gobuild.find_go(RELEASES[version], purpose=f"containerd {version}")
         _build(version, go, work, say)
     return gobuild.Built(version, bin_dir)
 

@@ -50,12 +50,32 @@ OPENAPI_SKIP_MODULES = ("k8s.io/code-generator", "k8s.io/sample-apiserver")
 GO_1_19 = "/usr/lib/go-1.19/bin/go"
 
 
+KUBELET_ONLY = ("kubelet",)
+
+
 @dataclass(frozen=True)
 class Release:
-    """A Kubernetes version this harness knows how to build, and the Go that builds it."""
+    """A Kubernetes version this harness knows how to build, the Go that builds it, and which
+    binaries: the whole set for a version the lab runs, the kubelet alone for a version whose
+    runtime settings are only checked against the kubelet that will read them."""
 
     version: str  # "1.23.17"
-    go: str  # path of the go binary
+    go: str  # path of the go binary, or the oldest Go version that builds it (found on PATH)
+    binaries: tuple[str, ...] = BINARIES
+
+    def go_binary(self) -> str:
+        if self.go.startswith("/"):
+            if not Path(self.go).exists():
+                raise MissingToolError(
+                    f"{self.go}: the Go toolchain for Kubernetes {self.version} is missing",
+                    hint="apt-get install golang-1.19-go (scripts/setup.sh installs it)")
+            return self.go
+        return gobuild.find_go(self.go, f"Kubernetes {self.version}")
+
+    @property
+    def go_directive(self) -> str:
+        """The wrapper module's `go` line: at least what k8s.io/kubernetes' own go.mod says."""
+        return "1.19" if self.go.startswith("/") else self.go
 
     @property
     def staging_version(self) -> str:
@@ -71,6 +91,10 @@ class Release:
 RELEASES = {
     "1.23.17": Release("1.23.17", GO_1_19),  # the Docker "before" state: dockershim
     "1.24.17": Release("1.24.17", GO_1_19),  # first minor past the dockershim removal
+    # Kubelets the lab does not run, each the last or first of a way to name the runtime:
+    "1.26.15": Release("1.26.15", "1.21", KUBELET_ONLY),  # last with --container-runtime
+    "1.27.16": Release("1.27.16", "1.21", KUBELET_ONLY),  # first with containerRuntimeEndpoint
+    "1.34.4": Release("1.34.4", "1.24.0", KUBELET_ONLY),  # kubeadm's instance-config.yaml
 }
 
 
@@ -79,14 +103,20 @@ def cache_root() -> Path:
     return paths.cache_dir("kube", "HARNESS_KUBE_CACHE")
 
 
-def release(version: str, flag: str = "--version") -> Release:
-    return RELEASES[pinned(version, RELEASES, flag, "a pinned Kubernetes version",
-                           "harness/kube/build.py")]
+# The versions a cluster can run: every binary built, not the kubelet alone.
+RUNNABLE = {v: r for v, r in RELEASES.items() if r.binaries == BINARIES}
+
+
+def release(version: str, flag: str = "--version", *, runnable: bool = True) -> Release:
+    """The pinned release `version`; with `runnable`, only one a cluster can be made of."""
+    releases = RUNNABLE if runnable else RELEASES
+    what = "a pinned Kubernetes version" + (" with every binary" if runnable else "")
+    return releases[pinned(version, releases, flag, what, "harness/kube/build.py")]
 
 
 def build(version: str, *, rebuild: bool = False, say=None) -> Built:
     """Return the verified binaries of `version`, building them first if not cached."""
-    rel = release(version)
+    rel = release(version, runnable=False)
     say = say or progress
     work = cache_root() / rel.version
     bin_dir = work / "bin"
@@ -108,12 +138,7 @@ def verify(bin_dir: Path, rebuild_hint: str | None = None) -> None:
 
 
 def _build(rel: Release, work: Path, say) -> None:
-    if not Path(rel.go).exists():
-        raise MissingToolError(
-            f"{rel.go}: the Go toolchain for Kubernetes {rel.version} is missing",
-            hint="apt-get install golang-1.19-go (scripts/setup.sh installs it)",
-        )
-    go = GoRunner(rel.go, work)
+    go = GoRunner(rel.go_binary(), work)
     go.log.write_text("")  # the log of the last build only
     started = time.monotonic()
     say(f"kubernetes {rel.version}: fetching k8s.io/kubernetes (log: {go.log})")
@@ -124,9 +149,11 @@ def _build(rel: Release, work: Path, say) -> None:
     _write_wrapper(work, rel, staging)
     say(f"kubernetes {rel.version}: resolving modules (go mod tidy)")
     go.run("mod", "tidy")
-    say(f"kubernetes {rel.version}: generating {OPENAPI_PACKAGE}")
-    _generate_openapi(go, work, source, staging)
-    say(f"kubernetes {rel.version}: compiling {', '.join(BINARIES)} (several minutes when cold)")
+    if "kube-apiserver" in rel.binaries:  # the only binary that serves the OpenAPI document
+        say(f"kubernetes {rel.version}: generating {OPENAPI_PACKAGE}")
+        _generate_openapi(go, work, source, staging)
+    say(f"kubernetes {rel.version}: compiling {', '.join(rel.binaries)} "
+        "(several minutes when cold)")
     out = work / ".bin-new"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
@@ -136,9 +163,9 @@ def _build(rel: Release, work: Path, say) -> None:
         _version_ldflags(rel.version),
         "-o",
         f"{out}/",
-        *(f"k8s.io/kubernetes/cmd/{name}" for name in BINARIES),
+        *(f"k8s.io/kubernetes/cmd/{name}" for name in rel.binaries),
     )
-    write_checksums(out, BINARIES)
+    write_checksums(out, rel.binaries)
     shutil.rmtree(work / "bin", ignore_errors=True)
     os.rename(out, work / "bin")
     say(f"kubernetes {rel.version}: built in {time.monotonic() - started:.0f}s -> {work / 'bin'}")
@@ -166,13 +193,13 @@ def _write_wrapper(work: Path, rel: Release, staging: list[str]) -> None:
     replaces = "".join(f"\t{m} => {m} {rel.staging_version}\n" for m in staging)
     (work / "go.mod").write_text(
         "module harness.local/kubebuild\n\n"
-        "go 1.19\n\n"
+        f"go {rel.go_directive}\n\n"
         f"require k8s.io/kubernetes v{rel.version}\n\n"
         "replace (\n"
         f"\tk8s.io/kubernetes => ./src/kubernetes\n{replaces})\n"
     )
     # tools.go keeps the commands' dependencies in the build list through `go mod tidy`.
-    imports = "".join(f'\t_ "k8s.io/kubernetes/cmd/{b}"\n' for b in BINARIES)
+    imports = "".join(f'\t_ "k8s.io/kubernetes/cmd/{b}"\n' for b in rel.binaries)
     (work / "tools.go").write_text(
         f"//go:build tools\n\npackage tools\n\nimport (\n{imports})\n"
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import crictl, gobuild
+from harness import gobuild
 from harness.containerd import build
 from harness.errors import StepFailed
 
@@ -86,7 +86,7 @@ def test_second_build_reuses_the_cache_without_go(containerd2, monkeypatch):
     def no_go(*args, **kwargs):
         raise AssertionError("go was looked for: the cache was not reused")
 
-    monkeypatch.setattr(crictl, "find_go", no_go)
+    monkeypatch.setattr(gobuild, "find_go", no_go)
     monkeypatch.setattr(gobuild, "GoRunner", no_go)
     said = []
     started = time.monotonic()

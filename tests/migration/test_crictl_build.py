@@ -30,7 +30,7 @@ def run(argv: list, **kw) -> subprocess.CompletedProcess:
 
 
 def go_build_cache() -> str:
-    return subprocess.run([crictl.find_go("1.0"), "env", "GOCACHE"], capture_output=True,
+    return subprocess.run([gobuild.find_go("1.0", "crictl"), "env", "GOCACHE"], capture_output=True,
                           text=True, check=True).stdout.strip()
 
 
@@ -86,7 +86,7 @@ def test_second_build_reuses_the_cache_without_go(built, monkeypatch):
         raise AssertionError("go was looked for: the cache was not reused")
 
     monkeypatch.setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-    monkeypatch.setattr(crictl, "find_go", no_go)
+    monkeypatch.setattr(gobuild, "find_go", no_go)
     monkeypatch.setattr(gobuild, "GoRunner", no_go)
     said = []
     started = time.monotonic()
@@ -171,7 +171,7 @@ def test_unknown_version_is_an_input_error_naming_the_flag(monkeypatch):
     def no_go(*args, **kwargs):
         raise AssertionError("an unknown version must fail before Go is looked for")
 
-    monkeypatch.setattr(crictl, "find_go", no_go)
+    monkeypatch.setattr(gobuild, "find_go", no_go)
     with pytest.raises(InputError) as err:
         crictl.build("1.99.0")
     message = str(err.value)
@@ -184,7 +184,7 @@ def test_missing_go_is_a_missing_tool_error(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("HARNESS_CRICTL_CACHE", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(crictl, "GO_INSTALL_DIR", str(tmp_path / "no-go"))
+    monkeypatch.setattr(gobuild, "GO_INSTALL_DIR", str(tmp_path / "no-go"))
     with pytest.raises(MissingToolError) as err:
         crictl.build(say=lambda m: None)
     assert "go.dev/dl" in str(err.value)

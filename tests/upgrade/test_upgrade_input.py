@@ -12,9 +12,9 @@ from harness.kube import build, upgrade
 @pytest.fixture
 def more_releases(monkeypatch):
     """1.22 and 1.25 pinned too, so the skew rules are tested apart from what is built."""
-    releases = {**build.RELEASES, "1.22.17": build.Release("1.22.17", build.GO_1_19),
+    releases = {**build.RUNNABLE, "1.22.17": build.Release("1.22.17", build.GO_1_19),
                 "1.25.16": build.Release("1.25.16", build.GO_1_19)}
-    monkeypatch.setattr(build, "RELEASES", releases)
+    monkeypatch.setattr(build, "RUNNABLE", releases)
 
 
 @pytest.mark.parametrize(("current", "target"), [
