@@ -48,23 +48,24 @@ import tomllib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.docker_api import DockerAPI, DockerUnavailable
 
+# harness/migration/kubelet_runtime.py itself (a symlink): one list of dockershim's flags.
+from ansible.module_utils.node_kubelet_runtime import DOCKERSHIM_FLAGS, INSTANCE_CONFIG, KUBELET_DIR
+
 # harness/facts/oom.py itself (a symlink): the harness and the playbooks read one probe.
 from ansible.module_utils.node_fact_oom import probe as oom_probe
 
-KUBEADM_FLAGS = "/var/lib/kubelet/kubeadm-flags.env"
+KUBEADM_FLAGS = f"{KUBELET_DIR}/kubeadm-flags.env"
 KUBELET_DEFAULTS = "/etc/default/kubelet"
-KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+KUBELET_CONFIG = f"{KUBELET_DIR}/config.yaml"
 DAEMON_JSON = "/etc/docker/daemon.json"
+CRI_DOCKERD_UNITS = ("cri-docker.socket", "cri-docker.service")
+UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
 DOCKER_DROPINS = "/etc/systemd/system/docker.service.d"
 DOCKER_CERTS = "/etc/docker/certs.d"  # per registry: CA *.crt, client *.cert + *.key
 CONTAINERD_CERTS = "/etc/containerd/certs.d"
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 CRI_PLUGIN_IDS = ("cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
                   "io.containerd.cri.v1.images")
-# Flags the kubelet only has while dockershim exists (removed in 1.24, kubernetes PR #106907).
-DOCKERSHIM_FLAGS = ("--network-plugin", "--cni-bin-dir", "--cni-conf-dir", "--cni-cache-dir",
-                    "--docker-endpoint", "--image-pull-progress-deadline",
-                    "--experimental-dockershim-root-directory", "--network-plugin-mtu")
 # daemon.json keys the migration carries over, and where to (reference: migration-anchor §3.5).
 CARRIED = {
     "registry-mirrors": "containerd hosts.toml for docker.io (config_path)",
@@ -145,6 +146,8 @@ def kubelet_facts() -> dict:
     config = top_level_scalars(read(KUBELET_CONFIG))
     endpoint = flags.get("--container-runtime-endpoint") or config.get("containerRuntimeEndpoint")
     version = (run("kubelet", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
+    instance = top_level_scalars(read(f"{KUBELET_DIR}/{INSTANCE_CONFIG}")) \
+        if os.path.exists(f"{KUBELET_DIR}/{INSTANCE_CONFIG}") else None
     proxy = (run("kube-proxy", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
     return {
         "version": version or None,
@@ -159,6 +162,9 @@ def kubelet_facts() -> dict:
         "cni_bin_dir": flags.get("--cni-bin-dir"),
         "cni_conf_dir": flags.get("--cni-conf-dir"),
         "dockershim_flags": sorted(f for f in flags if f in DOCKERSHIM_FLAGS),
+        "kubeadm_version": (run("kubeadm", "version", "-o", "short") or "").lstrip("v") or None,
+        # kubeadm's own record of the node's socket since NodeLocalCRISocket (1.32+)
+        "instance_config": instance,
         "active": systemctl("is-active", "kubelet"),
     }
 
@@ -172,6 +178,14 @@ def classify_runtime(runtime_flag: str | None, endpoint: str | None) -> str:
     if runtime_flag in (None, "", "docker") and not endpoint:
         return "dockershim"
     return "other"
+
+
+def cri_dockerd_facts() -> dict:
+    """cri-dockerd's units (Mirantis' packaging): which are installed, which enabled."""
+    units = [u for u in CRI_DOCKERD_UNITS if any(os.path.exists(os.path.join(d, u))
+                                                 for d in UNIT_DIRS)]
+    return {"units": units, "enabled": [u for u in units
+                                        if systemctl("is-enabled", u) == "enabled"]}
 
 
 def docker_facts(api: DockerAPI) -> dict:
@@ -309,7 +323,6 @@ def settings(facts: dict, endpoint: str) -> dict:
         else None,
         "container_log_max_files": int(log_opts["max-file"]) if "max-file" in log_opts
         else None,
-        "remove_flags": ["--container-runtime", *DOCKERSHIM_FLAGS],
     }
 
 
@@ -364,6 +377,10 @@ def findings(facts: dict, target: str = "") -> list[dict]:
     if kubelet["flags_file"] is None and not kubelet["version"]:
         add("kubelet-missing", "error", "no kubelet found (kubelet --version, "
             f"{KUBEADM_FLAGS})")
+    if kubelet["runtime"] == "cri-dockerd":
+        add("origin-cri-dockerd", "info", f"the kubelet reaches Docker through cri-dockerd "
+            f"({kubelet['endpoint']}); migrate stops and disables "
+            f"{' and '.join(facts['cri_dockerd']['units']) or 'its units'}")
     if kubelet["runtime"] == "containerd":
         add("already-containerd", "info", "the kubelet already uses containerd "
             f"({kubelet['endpoint']}); migrate leaves this node as it is")
@@ -447,7 +464,7 @@ def main() -> None:
         "runc": (run("runc", "--version") or "").split()[-1] or None,
         "cni": cni_facts(kubelet),
         "crictl": shutil.which("crictl"),
-        "cri_dockerd": systemctl("is-enabled", "cri-docker.service") not in ("unknown", ""),
+        "cri_dockerd": cri_dockerd_facts(),
         "node": {"negative_oom_score_adj_refused": oom_probe()["negative_refusal"] is not None,
                  "containerd_free_bytes": free_bytes(module.params["containerd_root"]),
                  "cgroup2": os.path.exists("/sys/fs/cgroup/cgroup.controllers")},

@@ -27,7 +27,7 @@ NODE_SETTINGS = {  # what node_runtime_facts derives on a lab node, away from th
 
 def load_filters():
     spec = importlib.util.spec_from_file_location(
-        "containerd_config_filters", PLAYBOOKS / "filter_plugins" / "containerd_config.py")
+        "harness_rendering_filters", PLAYBOOKS / "filter_plugins" / "harness_rendering.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,6 +1,7 @@
-"""Filters that render containerd's config.toml and check `containerd config dump` through the
-harness' own renderer (harness/containerd/config.py), so the knowledge of each config version's
-keys lives in one place. They run on the controller, where the harness is installed; the
+"""Filters that render through the harness' own code, so that what each version wants lives in one
+place: containerd's config.toml and the check of `containerd config dump`
+(harness/containerd/config.py), and where the kubelet and kubeadm name the runtime
+(harness/migration/kubelet_runtime.py). They run on the controller, where the harness is installed; the
 playbooks' own tree comes first on the path, so they render with the harness beside them."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ if _TREE not in sys.path:
     sys.path.insert(0, _TREE)
 
 from harness.containerd import config  # noqa: E402  (after the path above)
+from harness.migration import kubelet_runtime  # noqa: E402
 
 
 def node_settings(settings: dict) -> config.Settings:
@@ -39,7 +41,16 @@ def containerd_config_dropped(dump: str, settings: dict) -> list[str]:
     return config.dropped(dump, node_settings(settings))
 
 
+def kubelet_runtime_plan(kubelet: dict, endpoint: str, cri_socket: str | None) -> dict:
+    """kubelet_runtime.plan() for a node's `node.facts.kubelet` and its Node's annotation."""
+    return kubelet_runtime.plan(
+        kubelet["version"], endpoint, kubeadm_version=kubelet.get("kubeadm_version"),
+        instance_config_present=kubelet.get("instance_config") is not None,
+        annotated=bool(cri_socket)).as_dict()
+
+
 class FilterModule:
     def filters(self):
         return {"containerd_config": containerd_config,
-                "containerd_config_dropped": containerd_config_dropped}
+                "containerd_config_dropped": containerd_config_dropped,
+                "kubelet_runtime_plan": kubelet_runtime_plan}

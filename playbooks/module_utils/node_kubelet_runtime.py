@@ -1,0 +1,1 @@
+../../harness/migration/kubelet_runtime.py
