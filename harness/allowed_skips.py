@@ -23,10 +23,12 @@ class AllowedSkip:
     message: str  # a substring of the skip's reason
     why: str  # why this is no missing check: what the runtime or the host cannot do
 
-    def allows(self, test: str, runtime: str, message: str) -> bool:
+    def allows(self, test: str, runtime: str | None, message: str) -> bool:
+        """Whether this entry allows the skip; runtime None: on any runtime."""
         # "[" would open a character class: test ids carry parameters in brackets.
         return (fnmatch.fnmatchcase(test, self.test.replace("[", "[[]"))
-                and fnmatch.fnmatchcase(runtime, self.runtime) and self.message in message)
+                and (runtime is None or fnmatch.fnmatchcase(runtime, self.runtime))
+                and self.message in message)
 
 
 def load(path: Path) -> list[AllowedSkip]:

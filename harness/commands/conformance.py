@@ -66,6 +66,12 @@ def register(sub):
     parser.add_argument("--runtime-restart-command",
                         help="shell command restarting the runtime (suite default: "
                         "systemctl restart containerd)")
+    parser.add_argument("--matrix", action="store_true",
+                        help="run the conformance matrix instead: the CRI suite against private "
+                        "containerds (1.6 and 2.x with runc, 1.6 with crun) and the OCI suite "
+                        "against runc and crun, one JUnit per cell in --junit-dir/matrix")
+    parser.add_argument("--cell", action="append", metavar="NAME",
+                        help="with --matrix: only this cell (repeatable)")
     parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
                         help="extra pytest arguments after --, e.g. -- -k seccomp")
     return parser
@@ -144,7 +150,21 @@ def cordoned_in(inventory):
     return lambda name: bool(api.read_node(name).spec.unschedulable)
 
 
+def run_matrix(args) -> int:
+    from harness import matrix
+
+    cells = matrix.select(args.cell)
+    results = matrix.run(cells, args.junit_dir / "matrix",
+                         say=lambda m: print(f"harness conformance: {m}", file=sys.stderr))
+    print(matrix.table(results))
+    return matrix.exit_code(results)
+
+
 def run(args) -> int:
+    if args.matrix:
+        return run_matrix(args)
+    if args.cell:
+        raise InputError("--cell: only with --matrix", hint="add --matrix, or drop --cell")
     if args.workers < 1:
         raise InputError(f"--workers {args.workers}: must be at least 1")
     suites = args.suite or list(SUITES)

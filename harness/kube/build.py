@@ -93,7 +93,7 @@ RELEASES = {
     "1.24.17": Release("1.24.17", GO_1_19),  # first minor past the dockershim removal
     # Kubelets the lab does not run, each the last or first of a way to name the runtime:
     "1.26.15": Release("1.26.15", "1.21", KUBELET_ONLY),  # last with --container-runtime
-    "1.27.16": Release("1.27.16", "1.21", KUBELET_ONLY),  # first with containerRuntimeEndpoint
+    "1.27.8": Release("1.27.8", "1.21", KUBELET_ONLY),  # first with containerRuntimeEndpoint
     "1.34.4": Release("1.34.4", "1.24.0", KUBELET_ONLY),  # kubeadm's instance-config.yaml
 }
 

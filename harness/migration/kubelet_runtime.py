@@ -48,7 +48,7 @@ class KubeletRuntimePlan:
 
 
 def minor(version: str | None) -> tuple[int, int] | None:
-    """(1, 27) of "1.27.16", "v1.27.16" or "Kubernetes v1.27.16"; None if there is none."""
+    """(1, 27) of "1.27.8", "v1.27.8" or "Kubernetes v1.27.8"; None if there is none."""
     match = re.search(r"(\d+)\.(\d+)", version or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
 

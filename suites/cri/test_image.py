@@ -148,16 +148,17 @@ def test_pull_by_digest(cri, registry, pulled):
 @pytest.mark.serial
 def test_pull_with_short_deadline_times_out(cri, registry):
     """PullImage honours the caller's deadline: a 1 ms deadline ends the call at once, in
-    DEADLINE_EXCEEDED. The deadline travels to the runtime too, which may notice it first and
-    answer with its own error (UNKNOWN: its dial or request timed out): the deadline was
-    honoured all the same, as long as the call ended at once and says so."""
+    DEADLINE_EXCEEDED. The deadline travels to the runtime too, which may notice it first:
+    it answers with its own error (UNKNOWN: its dial or request timed out), or its gRPC server
+    resets the expired stream (CANCELLED, RST_STREAM), seen under load with containerd 2.x. The
+    deadline was honoured all the same, as long as the call ended at once."""
     _, _built, refs = registry
     started = time.monotonic()
     with pytest.raises(CriError) as err:
         cri.pull_image(refs["timeout"][0], timeout=0.001)
     assert time.monotonic() - started < 5, "the call outlived its deadline"
     details = err.value.details.lower()
-    assert err.value.code == grpc.StatusCode.DEADLINE_EXCEEDED or (
+    assert err.value.code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED) or (
         err.value.code == grpc.StatusCode.UNKNOWN
         and any(word in details for word in ("timeout", "deadline exceeded"))), str(err.value)
 

@@ -14,7 +14,7 @@ LAYERS = [
     {"cli", "__main__", "commands"},
     {"pipeline"},
     {"providers"},
-    {"migration", "smoke", "report", "kube", "crictl", "containerd.build", "lab"},
+    {"migration", "smoke", "report", "kube", "crictl", "containerd.build", "lab", "matrix"},
     {"nodes"},
     {"daemons", "images", "cri", "oci", "containerd"},
     {"facts"},

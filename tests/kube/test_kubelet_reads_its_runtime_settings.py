@@ -105,7 +105,7 @@ def assert_took(said: str, endpoint: str) -> None:
         assert refusal not in said, said[-2500:]
 
 
-@pytest.mark.parametrize("version", ["1.24.17", "1.26.15", "1.27.16", "1.34.4"])
+@pytest.mark.parametrize("version", ["1.24.17", "1.26.15", "1.27.8", "1.34.4"])
 def test_the_kubelet_of_each_version_takes_the_endpoint_the_migration_writes(version, tmp_path):
     kubelet_dir, endpoint = rewrite(tmp_path, version)
     assert_took(start(kubelet(version), kubelet_dir, tmp_path), endpoint)
@@ -123,12 +123,12 @@ def test_kubeadm_1_34_gets_the_endpoint_in_its_instance_config_and_the_kubelet_t
 def test_the_flags_written_for_1_26_are_refused_by_the_1_27_kubelet(tmp_path):
     """The check can fail: --container-runtime is gone in 1.27."""
     kubelet_dir, _ = rewrite(tmp_path, "1.26.15")
-    assert "unknown flag: --container-runtime" in start(kubelet("1.27.16"), kubelet_dir,
+    assert "unknown flag: --container-runtime" in start(kubelet("1.27.8"), kubelet_dir,
                                                         tmp_path)
 
 
 def test_the_config_written_for_1_27_is_not_taken_by_the_1_26_kubelet(tmp_path):
     """The check can fail: 1.26 has no containerRuntimeEndpoint and dials something else."""
-    kubelet_dir, endpoint = rewrite(tmp_path, "1.27.16")
+    kubelet_dir, endpoint = rewrite(tmp_path, "1.27.8")
     with pytest.raises(AssertionError):
         assert_took(start(kubelet("1.26.15"), kubelet_dir, tmp_path), endpoint)

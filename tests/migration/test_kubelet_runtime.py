@@ -18,7 +18,7 @@ def test_up_to_1_26_the_endpoint_is_a_flag_with_container_runtime_remote(version
     assert got.config_endpoint is None
 
 
-@pytest.mark.parametrize("version", ["1.27.0", "1.27.16", "1.34.4", "Kubernetes v1.36.3"])
+@pytest.mark.parametrize("version", ["1.27.0", "1.27.8", "1.34.4", "Kubernetes v1.36.3"])
 def test_from_1_27_the_endpoint_is_in_the_kubelet_configuration_and_both_flags_go(version):
     got = plan(version, SOCK)
     assert got.set_flags == {}
@@ -26,7 +26,7 @@ def test_from_1_27_the_endpoint_is_in_the_kubelet_configuration_and_both_flags_g
     assert {"--container-runtime", "--container-runtime-endpoint"} <= set(got.remove_flags)
 
 
-@pytest.mark.parametrize("version", ["1.23.17", "1.27.16"])
+@pytest.mark.parametrize("version", ["1.23.17", "1.27.8"])
 def test_the_dockershim_flags_go_at_every_version(version):
     assert set(DOCKERSHIM_FLAGS) <= set(plan(version, SOCK).remove_flags)
 
