@@ -102,6 +102,8 @@ def summarize(result: runner.PlaybookRun) -> str:
                                            ("ok", "changed", "failed", "skipped", "unreachable"))))
     lines = [format_table(rows)]
     lines += [f"FAILED {t.node}: {t.task}: {t.message}" for t in result.failed()]
+    if result.interruption():
+        lines.append(result.interruption())
     lines.append(f"JUnit: {result.artifacts.parent.parent / 'junit'}/junit-<node>-"
                  f"{result.phase}.xml; Ansible artifacts: {result.artifacts}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ import yaml
 from harness import junit
 from harness.errors import InputError, StepFailed
 from harness.inventory import NATIVE_TOP, Inventory
+from harness.migration import interrupt
 from harness.progress import progress
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
@@ -60,6 +61,8 @@ class PlaybookRun:
     rc: int
     artifacts: Path
     tasks: list[TaskResult] = field(default_factory=list)
+    interrupts: int = 0  # Ctrl-C presses during the run (interrupt.two_step_interrupt)
+    selected: tuple[str, ...] = ()  # the nodes the run was to work on
 
     def nodes(self) -> list[str]:
         return list(dict.fromkeys(t.node for t in self.tasks))
@@ -83,16 +86,31 @@ class PlaybookRun:
     def changed(self) -> list[TaskResult]:
         return [t for t in self.tasks if t.outcome == "changed"]
 
+    def interruption(self) -> str | None:
+        """What a Ctrl-C left where, for the summary; None if there was none."""
+        if not self.interrupts:
+            return None
+        started = self.nodes()
+        waiting = [n for n in self.selected if n not in started]
+        where = "stopped where they were (progress recorded on the node)" \
+            if self.interrupts >= 2 else "finished their batch"
+        return (f"INTERRUPTED: {', '.join(started) or 'no node'} {where}; not started: "
+                f"{', '.join(waiting) or 'none'}; run `harness {self.phase}` again to go on")
+
     @property
     def exit_code(self) -> int:
         """3 for an unreachable node, 2 when every failure is a node refused before anything
-        changed, else 1 for any failure."""
+        changed, 1 for any other failure, 130 (as for SIGINT) for a run stopped by Ctrl-C."""
         failed = self.failed()
         if any(t.outcome == "unreachable" for t in failed):
             return 3
         if failed and all(t.task == REFUSAL_TASK for t in failed):
             return 2
-        return 1 if failed or self.rc != 0 else 0
+        if failed:
+            return 1
+        if self.interrupts:
+            return 130
+        return 1 if self.rc != 0 else 0
 
 
 @dataclass(frozen=True)
@@ -117,7 +135,8 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
     shutil.rmtree(private, ignore_errors=True)  # an earlier run's artifacts must not count
     private.mkdir(parents=True)
     inventory = ansible_inventory(spec.inventory, private)
-    outcome = PlaybookRun(spec.phase, 0, private)
+    outcome = PlaybookRun(spec.phase, 0, private,
+                          selected=spec.nodes or tuple(n.name for n in spec.inventory.nodes))
     started: dict[tuple, float] = {}
 
     def on_event(event: dict) -> bool:
@@ -141,27 +160,30 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
                     f"({seconds:.1f}s){detail}")
         return True
 
-    result = ansible_runner.run(
-        private_data_dir=str(private),
-        project_dir=str(PLAYBOOKS),
-        playbook=f"{spec.phase}.yml",
-        inventory=str(inventory),
-        extravars={**spec.extravars,
-                   **({"harness_nodes": ",".join(spec.nodes)} if spec.nodes else {})},
-        cmdline="--check --diff" if spec.check else None,
-        forks=max(1, len(spec.inventory.nodes)),
-        event_handler=on_event,
-        quiet=True,
-        envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                 "ANSIBLE_SSH_RETRIES": "2",
-                 # ansible-runner turns host key checking off; the inventory's known_hosts rule
-                 "ANSIBLE_HOST_KEY_CHECKING": "True",
-                 # ansible-playbook beside this Python, also when the venv is not activated
-                 "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
-    )
+    with interrupt.two_step_interrupt(private, lambda m: say("harness", m)) as interrupts:
+        result = ansible_runner.run(
+            private_data_dir=str(private),
+            project_dir=str(PLAYBOOKS),
+            playbook=f"{spec.phase}.yml",
+            inventory=str(inventory),
+            extravars={**spec.extravars, "harness_stop_file": str(interrupts.stop_file),
+                       **({"harness_nodes": ",".join(spec.nodes)} if spec.nodes else {})},
+            cmdline="--check --diff" if spec.check else None,
+            forks=max(1, len(spec.inventory.nodes)),
+            event_handler=on_event,
+            cancel_callback=lambda: interrupts.cancelled,
+            quiet=True,
+            envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                     "ANSIBLE_SSH_RETRIES": "2",
+                     # ansible-runner turns host key checking off; the inventory's known_hosts rule
+                     "ANSIBLE_HOST_KEY_CHECKING": "True",
+                     # ansible-playbook beside this Python, also when the venv is not activated
+                     "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
+        )
     outcome.rc = result.rc
+    outcome.interrupts = interrupts.count
     write_node_artifacts(outcome)
-    if result.rc != 0 and not outcome.tasks:
+    if result.rc != 0 and not outcome.tasks and not interrupts.count:
         output = result.stdout.read().strip().splitlines() if result.stdout else []
         raise StepFailed(f"ansible-playbook {spec.phase}.yml failed before any task ran",
                          hint=" / ".join(output[-3:]) or f"see {private}/artifacts")

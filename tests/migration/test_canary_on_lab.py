@@ -1,12 +1,18 @@
 """Canary and locks on a real 2-node lab (`hflt`, Kubernetes 1.23.17 on Docker): a canary named
 out of inventory order goes first, and when it fails the run stops before the other node is
-touched; a node held by another run is refused over SSH; with the fault gone the canary is
-migrated before the other node; the lock is gone after each run. The tests share the lab and
+touched; a node held by another run is refused over SSH; with the fault gone, Ctrl-C during
+the canary lets it finish and starts no other batch, and the run again migrates the other node;
+the lock is gone after each run. The tests share the lab and
 run in file order (170 s here, of which the lab 56 s to make and remove)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from kubernetes import client
@@ -84,9 +90,37 @@ def test_a_node_held_by_another_run_is_refused_over_ssh(lab, harness_cli, tmp_pa
     assert not lock_present(node)
 
 
+def test_ctrl_c_lets_the_canary_finish_and_starts_no_other_batch(lab, tmp_path):
+    """SIGINT while the canary migrates (what a terminal's Ctrl-C sends the harness; Ansible
+    runs in a session of its own): the canary finishes its migration, on containerd and
+    schedulable; the other node is not touched; the run names both and exits 130."""
+    first, canary = lab.node_names
+    other = lab.inventory.node(first)
+    before = snapshot(other)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "harness", "migrate", "-i", str(lab.inventory_path), "--canary",
+         canary, "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "CI": "true"})
+    deadline = time.monotonic() + 300
+    while not node_state(lab.api, canary)[1]:  # cordoned: the canary's migration is under way
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.5)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=900)
+    assert run.returncode == 130, out + err[-3000:]
+    assert "Ctrl-C: the nodes in flight finish their batch" in err
+    assert (f"INTERRUPTED: {canary} finished their batch; not started: {first}; run `harness "
+            "migrate` again to go on") in out, out
+    runtime, cordoned = node_state(lab.api, canary)
+    assert runtime.startswith("containerd://") and not cordoned
+    assert node_state(lab.api, first)[0].startswith("docker://")
+    assert snapshot(other) == before
+    assert not any(lock_present(n) for n in lab.inventory.nodes)
+
+
 def test_the_named_canary_is_migrated_before_the_other_node(lab, harness_cli, tmp_path):
-    """With the blocking pod gone, the same run goes through: the canary (second in the
-    inventory) finishes before the first node is drained; no lock is left behind."""
+    """The same run again goes through: the canary (second in the inventory, already moved by
+    the interrupted run) is done before the first node is drained; no lock is left behind."""
     first, canary = lab.node_names
     done = harness_cli("migrate", "-i", str(lab.inventory_path), "--canary", canary,
                        "--out", str(tmp_path))

@@ -1,0 +1,162 @@
+"""A migration cut off in the middle of the image copy, for real, on a 1-node lab (`hint`,
+Kubernetes 1.23.17 on Docker), then run again: the rerun finishes the job from the node's
+recorded progress, with every image in containerd once, complete and under Docker's image ID.
+
+Two cuts, in file order, each followed by a rerun that completes, then a rollback that returns
+the node to Docker for the next:
+- the SSH connection of the run is killed on the node while the copy module streams into
+  `ctr images import` (the node is unreachable for Ansible; the run ends with exit 3 and
+  leaves the node cordoned);
+- containerd is killed (SIGKILL) while `ctr images import` streams into it (the step fails and
+  the node is rolled back to Docker automatically).
+
+The cut is made on the node itself by a watcher that waits for the step's process and strikes
+within 50 ms of its start: the moment is the step's, whatever this machine's speed."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from kubernetes import client
+from labs import kube_lab
+
+from harness.nodes.reach import open_transport
+
+from .test_canary_on_lab import node_state
+from .test_migration_on_lab import cri_image_ids, docker_image_ids
+
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400), pytest.mark.long]
+
+LAB = "hint"
+FIRED = "/run/harness-test-fault-fired"
+# $1: what to wait for (pgrep -f pattern); $2: ssh (kill the SSH session the process runs
+# under) or containerd (kill containerd). Writes FIRED with what it did.
+WATCHER = f"""#!/bin/sh
+rm -f {FIRED}
+i=0
+while [ $i -lt 12000 ]; do
+  pid=$(pgrep -f "$1" | head -n 1)
+  if [ -n "$pid" ]; then
+    if [ "$2" = containerd ]; then
+      systemctl kill -s KILL containerd.service && echo "containerd killed" > {FIRED}
+      exit 0
+    fi
+    p=$pid
+    while [ "$p" -gt 1 ]; do
+      if [ "$(cat /proc/$p/comm)" = sshd ]; then
+        kill -9 "$p" && echo "ssh session $p killed" > {FIRED}
+        exit 0
+      fi
+      p=$(awk '/^PPid:/ {{print $2}}' /proc/$p/status)
+    done
+  fi
+  i=$((i + 1))
+  sleep 0.05
+done
+"""
+# The copy module's own child: Ansible may pipe the module into python3 (no file name to see).
+CTR_IMPORT = "ctr .*images import"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with kube_lab(LAB, nodes=1) as made:
+        yield made
+
+
+def node_run(node, command: str, timeout: float = 120) -> str:
+    with open_transport(node) as t:
+        return t.run(command, timeout=timeout, check=True).stdout
+
+
+def arm(node, pattern: str, action: str) -> None:
+    """Start the watcher on the node as a service of its own, apart from any SSH session."""
+    node_run(node, f"cat > /run/harness-test-watcher <<'EOF'\n{WATCHER}EOF\n"
+             "chmod +x /run/harness-test-watcher && systemd-run --collect --quiet "
+             f"--unit harness-test-watcher /run/harness-test-watcher '{pattern}' {action}")
+
+
+def fired(node) -> str:
+    return node_run(node, f"cat {FIRED} 2>/dev/null || true").strip()
+
+
+def assert_every_image_copied_once_and_complete(node, docker: dict[str, str]) -> None:
+    """Each Docker tag listed by CRI under Docker's image ID, once; every image's content
+    complete (`ctr images check`); no ingest left half-written (`ctr content active`)."""
+    assert {ref: image_id for ref, image_id in cri_image_ids(node).items() if ref in docker} \
+        == docker
+    listed = node_run(node, "crictl images -o json")
+    tags = [tag for image in json.loads(listed)["images"] for tag in image["repoTags"]]
+    assert len(tags) == len(set(tags)), tags
+    check = node_run(node, "ctr -n k8s.io images check")
+    rows = [line for line in check.splitlines()[1:] if line.strip()]
+    assert rows and all(" complete " in f" {line} " for line in rows), check
+    assert node_run(node, "ctr -n k8s.io content active").strip() == "", "half-written ingest"
+
+
+def migrated(api, name: str) -> bool:
+    runtime, cordoned = node_state(api, name)
+    return runtime.startswith("containerd://") and not cordoned
+
+
+def rollback(lab, harness_cli, out) -> None:
+    done = harness_cli("rollback", "-i", str(lab.inventory_path), "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    runtime, cordoned = node_state(lab.api, lab.node_names[0])
+    assert runtime.startswith("docker://") and not cordoned
+
+
+def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
+        lab, harness_cli, tmp_path):
+    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    docker = docker_image_ids(node)
+    arm(node, CTR_IMPORT, "ssh")
+    cut = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "cut"))
+    assert fired(node).startswith("ssh session"), cut.stdout[-3000:]
+    assert cut.returncode == 3, cut.stdout[-3000:] + cut.stderr[-2000:]
+    assert "UNREACHABLE" in cut.stdout or "unreachable" in cut.stdout, cut.stdout[-3000:]
+    runtime, cordoned = node_state(lab.api, name)
+    assert runtime.startswith("docker://") and cordoned  # cut off mid-migration, out of service
+    state = json.loads(node_run(node, "cat /var/lib/harness/migration/state.json"))
+    assert state["files"] and not state.get("completed")
+
+    rerun = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "re"))
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
+    assert migrated(lab.api, name)
+    assert_every_image_copied_once_and_complete(node, docker)
+    verify = harness_cli("verify", "-i", str(lab.inventory_path), "--out", str(tmp_path / "v"))
+    assert verify.returncode == 0, verify.stdout[-3000:]
+    again = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "a"))
+    assert again.returncode == 0, again.stdout[-2000:]
+    row = next(line.split() for line in again.stdout.splitlines()
+               if line.startswith(f"{name} migrate "))
+    assert row[3] == "0", again.stdout[-2000:]  # OK CHANGED FAILED ...: nothing changed
+    rollback(lab, harness_cli, tmp_path / "rollback")
+
+
+def test_containerd_killed_mid_copy_is_rolled_back_and_a_rerun_copies_each_image_once(
+        lab, harness_cli, tmp_path):
+    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    docker = docker_image_ids(node)
+    node_run(node, "ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null")
+    arm(node, CTR_IMPORT, "containerd")
+    cut = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "cut"))
+    assert fired(node) == "containerd killed", cut.stdout[-3000:]
+    assert cut.returncode == 1, cut.stdout[-3000:] + cut.stderr[-2000:]
+    assert "Copy Docker's images into containerd" in cut.stdout
+    assert "rolled back to Docker" in cut.stdout, cut.stdout[-3000:]
+    runtime, cordoned = node_state(lab.api, name)
+    assert runtime.startswith("docker://") and not cordoned
+
+    deadline = time.monotonic() + 60
+    while node_run(node, "systemctl is-active containerd || true").strip() != "active":
+        assert time.monotonic() < deadline, "containerd did not come back"
+        time.sleep(2)
+    rerun = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "re"))
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
+    assert migrated(lab.api, name)
+    assert_every_image_copied_once_and_complete(node, docker)
+    assert client.CoreV1Api(lab.api).read_node(name).spec.unschedulable is not True
+    rollback(lab, harness_cli, tmp_path / "rollback")
