@@ -14,6 +14,9 @@ Naming, chosen for Jenkins (which splits classnames at dots into package and cla
 
 A node that could not be reached, or an operation that timed out, is recorded as an `<error>`
 whose type is UNREACHABLE or TIMEOUT; those map to exit code 3, other failures and errors to 1.
+
+Every message, detail and output written here passes through harness.redact first, and a
+pytest JUnit file is redacted in place before it is relabelled: the files go to CI dashboards.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from xml.etree.ElementTree import ParseError
 
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestCase, TestSuite
 
+from harness import redact
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -82,9 +86,9 @@ def _testcase(node: str, suite: str, case: CaseResult) -> TestCase:
     test = TestCase(case.name, classname(node, suite), round(case.time, 3))
     result = {"failed": Failure, "error": Error, "skipped": Skipped}.get(case.outcome)
     if result is not None:
-        element = result(case.message[:1000], case.error_type or case.outcome)
+        element = result(redact.text(case.message)[:1000], case.error_type or case.outcome)
         if case.detail:
-            element.text = case.detail[-MAX_DETAIL:]
+            element.text = redact.text(case.detail)[-MAX_DETAIL:]
         test.result = [element]
     return test
 
@@ -132,7 +136,9 @@ def split_pytest_junit_by_node(src: Path, out_dir: Path, suite: str, hosts: dict
                                rest: str) -> dict[str, Path]:
     """Rewrite a `pytest --junitxml` file as one `suite` suite per node: a test whose parameter
     id is a node's name (`test_x[worker-1]`) goes to that node, every other test to `rest`.
-    Returns node -> file written (`rest` always gets one, empty if no test was its)."""
+    Returns node -> file written (`rest` always gets one, empty if no test was its). `src` is
+    redacted in place first: it stays in the reports too."""
+    redact.file(src)
     groups: dict[str, list[TestCase]] = {rest: []}
     properties = []  # the suite's own (record_testsuite_property), kept on every part
     for source_suite in read(src):

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from harness import junit
+from harness import junit, redact
 from harness.report import task_results
 from harness.smoke import CLUSTER, outcome
 
@@ -221,10 +221,12 @@ def _case(node: str, suite: str, testcase, phases: Sequence[str]) -> Case:
     case = Case(node, column_of(suite, testcase.name or "", phases), suite, testcase.name or "?",
                 outcome(testcase), float(testcase.time or 0))
     result = next((r for r in testcase.result if isinstance(r, (Failure, Error, Skipped))), None)
+    # Redacted again: `harness report DIR` may render JUnit that other tools wrote.
     if result is not None:
-        case.kind, case.message, case.detail = result.type or "", result.message or "", \
-            result.text or ""
-    case.output = "\n".join(o for o in (testcase.system_out, testcase.system_err) if o)
+        case.kind, case.message, case.detail = result.type or "", \
+            redact.text(result.message or ""), redact.text(result.text or "")
+    case.output = redact.text(
+        "\n".join(o for o in (testcase.system_out, testcase.system_err) if o))
     return case
 
 
