@@ -29,9 +29,12 @@ from pathlib import Path
 
 MASK = "REDACTED"
 
-_PEM = re.compile(r"(-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----)"
-                  # the END line, or, in output cut short, everything after the BEGIN line
-                  r"(?:.*?(-----END \2PRIVATE KEY-----)|.*\Z)", re.S)
+_PEM = re.compile(r"(?P<begin>-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----)(?P<body>.*?)"
+                  # the END line, or, in output cut short, the end of the text
+                  r"(?P<end>-----END \2PRIVATE KEY-----|\Z)", re.S)
+# The key's base64 (and any header words) within the block; what frames each line (a diff's
+# "-", a comment's "#", indentation, JSON's escaped newlines) stays.
+_PEM_BODY = re.compile(r"(?<!\\)[A-Za-z0-9+/=]+")
 _KEYWORDS = r"(?:token|password|passwd|secret|auth|authorization|identitytoken|client-key-data)"
 # A credential-naming key, its separator, an optional quote (a backslash before it when the
 # text is JSON inside JSON, as in ansible-runner's event files) and the value up to that quote,
@@ -39,7 +42,10 @@ _KEYWORDS = r"(?:token|password|passwd|secret|auth|authorization|identitytoken|c
 _KEY_VALUE = re.compile(
     rf"(?P<key>\b[\w.-]*?{_KEYWORDS}\\*[\"']?)(?P<sep>[ \t]*[:=][ \t]*)"
     r"(?P<quote>\\*[\"'])?"
-    r"(?(quote)(?P<quoted>[^\"'\\\n]+)|(?P<bare>(?!(?:null|true|false|none|~)\b)"
+    # a bare value that is no secret: YAML's empty values, the mask, an HTTP scheme whose
+    # credential _HTTP_AUTH already took
+    r"(?(quote)(?P<quoted>[^\"'\\\n]+)|(?P<bare>(?!(?:null|true|false|none|~|REDACTED)\b)"
+    r"(?!(?:Bearer|Basic)[ \t])"
     r"[^\s\"',;}\]\\]+))",
     re.I)
 _HTTP_AUTH = re.compile(r"\b(Bearer|Basic)([ \t]+)[A-Za-z0-9._~+/=-]{8,}", re.I)
@@ -50,7 +56,7 @@ SECRET_KEY = re.compile(rf"^[\w.-]*?{_KEYWORDS}$", re.I)
 
 
 def _pem(match: re.Match) -> str:
-    return f"{match.group(1)}\n{MASK}\n{match.group(3) or ''}"
+    return f"{match['begin']}{_PEM_BODY.sub(MASK, match['body'])}{match['end']}"
 
 
 def _key_value(match: re.Match) -> str:
