@@ -165,11 +165,11 @@ def _write(testsuite: TestSuite, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     xml = JUnitXml()
     xml.add_testsuite(testsuite)
-    _save(xml, path)
+    save(xml, path)
     return path
 
 
-def _save(xml: JUnitXml, path: Path) -> None:
+def save(xml: JUnitXml, path: Path) -> None:
     """Write with the counts brought up to date, in the shape Jenkins' xUnit plugin validates
     against: its <testsuites> has no `skipped` (junitparser adds one; each <testsuite> keeps its
     own), and a file with it is rejected whole."""
@@ -259,7 +259,7 @@ def merge(paths: Iterable[Path], out: Path | None = None) -> JUnitXml:
     merged.update_statistics()
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        _save(merged, Path(out))
+        save(merged, Path(out))
     return merged
 
 

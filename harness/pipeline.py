@@ -360,9 +360,11 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
 
 
 def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> RunResult:
-    """The merged JUnit and, beside it, report.html for people."""
-    from harness.report import html  # Jinja2 only when a report is written
+    """The merged JUnit, each failure naming its node's artifacts as attachments, and, beside
+    it, report.html for people."""
+    from harness.report import attachments, html  # Jinja2 only when a report is written
 
+    attachments.attach(junit_dir, merged.parent, PHASES)
     xml = junit.merge(junit.junit_files(junit_dir), merged)
     try:
         html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES, max_skipped)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from dashboards import gitlab_rows, schema_errors
 from report_page import read_page
 
 from harness import crictl, junit, pipeline
@@ -174,9 +175,24 @@ def test_report_links_each_nodes_artifacts_and_a_failure_to_its_phases(out, lab)
     assert f"artifacts/{ident}/verify/journal-kubelet.log" in failure_links
 
 
+def test_a_failure_hands_its_artifacts_to_the_dashboards(out, lab):
+    rows = gitlab_rows(out / "junit.xml").rows
+    failed = next(r for r in rows if r.name == "kubelet talks to the API server")
+    ident = junit.identity(lab.nodes[0].name)
+    assert failed.attachment == str(out / "artifacts" / ident / "verify" / "journal-kubelet.log")
+    assert Path(failed.attachment).is_file()
+    assert "[[ATTACHMENT|" in failed.output and "journal-docker.log" in failed.output
+    assert all(r.attachment is None for r in rows if r.status == "success")
+    assert schema_errors(out / "junit.xml") == []
+
+
 def test_harness_report_dir_renders_the_artifacts_again(out, tmp_path):
+    attached = (out / "junit.xml").read_text().count("[[ATTACHMENT|")
+    assert attached
     (out / "report.html").unlink()
     done = subprocess.run([sys.executable, "-m", "harness", "report", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr  # verify failed
     assert 'id="artifacts"' in (out / "report.html").read_text()
+    # the files already name their attachments: none is added twice
+    assert (out / "junit.xml").read_text().count("[[ATTACHMENT|") == attached
