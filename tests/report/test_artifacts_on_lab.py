@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from dashboards import gitlab_rows, schema_errors
+from labs import plain_lab
 from report_page import read_page
 
 from harness import crictl, junit, pipeline
@@ -71,13 +72,8 @@ def write_on(node, path: str, text: str) -> None:
 
 @pytest.fixture(scope="module")
 def lab():
-    from harness.lab import lifecycle
-
-    lifecycle.down(LAB)  # leftovers of an aborted earlier run
-    try:
-        yield lifecycle.up(LAB, 1)
-    finally:
-        lifecycle.down(LAB)
+    with plain_lab(LAB, 1) as inventory:
+        yield inventory
 
 
 @pytest.fixture(scope="module")
