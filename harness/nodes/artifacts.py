@@ -39,6 +39,9 @@ MIGRATE = "migrate"
 SINCE_MARGIN = 5.0  # seconds before the phase started: clocks and journald's buffering
 DEFAULT_CRI = "unix:///run/containerd/containerd.sock"
 TIMEOUT = 60.0
+# One short connection attempt: a node that does not answer would otherwise cost the run the
+# transport's retries once per phase; the phase itself has already said it is unreachable.
+CONNECT = {"connect_timeout": 5.0, "connect_retries": 0}
 ABSENT = "(absent)\n"  # a config file the node does not have: diffed as such
 
 
@@ -69,7 +72,7 @@ def _on_each(nodes: Iterable[Node], what: str, collect) -> None:
     of the phase."""
     for node in nodes:
         try:
-            with open_transport(node) as transport:
+            with open_transport(node, **CONNECT) as transport:
                 collect(node, transport)
         except Exception as err:  # noqa: BLE001 - an artifact never costs a phase its verdict
             progress(node.name, f"{what} not collected: {err}")
