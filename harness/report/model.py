@@ -201,7 +201,7 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
     if base is not None:
         for node in nodes.values():
             node.artifacts = artifacts(base, node.name, list(dict.fromkeys(suites[node.name])))
-            node.collected = collected(base, node.name)
+            node.collected = collected(base, node.name, phases)
             node.findings = task_results.findings(base, node.name)
             node.image_copy = task_results.image_copy(base, node.name)
     columns = _columns(cases, phases)
@@ -298,14 +298,15 @@ def artifacts(base: Path, node: str, suites: list[str]) -> list[tuple[str, str]]
     return found
 
 
-def collected(base: Path, node: str) -> dict[str, list[tuple[str, str]]]:
+def collected(base: Path, node: str, phases: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     """phase -> (label, href) of the files collected from `node` around that phase (journals,
-    configs and images before and after, their diff), relative to `base`."""
+    configs and images before and after, their diff), relative to `base`, in `phases` order."""
     found: dict[str, list[tuple[str, str]]] = {}
     for path in node_artifacts.listing(base, node):
         phase, *rest = path.relative_to(node_artifacts.node_dir(base, node)).parts
         found.setdefault(phase, []).append(("/".join(rest), _href(base, path)))
-    return found
+    order = {phase: index for index, phase in enumerate(phases)}
+    return dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 def _phase_artifacts(node: NodeView, column: str) -> list[tuple[str, str]]:

@@ -169,6 +169,8 @@ def test_report_links_each_nodes_artifacts_and_a_failure_to_its_phases(out, lab)
     failure_links = [a["href"] for tag, a in page.tags if tag == "a" and
                      "artifact" in a.get("class", "")]
     assert f"artifacts/{ident}/verify/journal-kubelet.log" in failure_links
+    page_text = (out / "report.html").read_text()
+    assert page_text.index("<td>migrate</td>") < page_text.index("<td>verify</td>")  # run order
 
 
 def test_a_failure_hands_its_artifacts_to_the_dashboards(out, lab):
