@@ -5,15 +5,21 @@ Naming, chosen for Jenkins (which splits classnames at dots into package and cla
 (which shows the classname as "Suite"):
 
 * `<testsuite name>` is the node name as written in the inventory;
-* every classname is dot-free: `<node>__<suite or test path>`, where each part has every
-  character outside [A-Za-z0-9_-] replaced by `_`. So pytest's `suites.cri.test_runtime` on node
-  `10.0.0.1` becomes `10_0_0_1__suites_cri_test_runtime`: Jenkins lists it under "(root)" as one
-  class per node and test module, sorted by node, and no address or hostname is split apart.
-  The double underscore separates the node from the test's own path;
+* every classname is dot-free: `<node>__<suite>` for the harness's own steps and
+  `<node>__<suite>__<test path>` for a pytest suite's tests, where each part has every character
+  outside [A-Za-z0-9_-] replaced by `_`. So pytest's `suites.cri.test_runtime` on node
+  `10.0.0.1` becomes `10_0_0_1__cri__suites_cri_test_runtime`: Jenkins lists it under "(root)"
+  as one class per node, suite and test module, sorted by node, and no address or hostname is
+  split apart. The double underscores separate the node, the suite and the test's own path. The
+  suite is there because the same tests run more than once (smoke-before, -after, -upgraded),
+  and GitLab keeps only the first row of a classname and name;
 * files are named `junit-<node>-<suite>.xml` (CI globs such as `junit*.xml` pick them up).
 
 A node that could not be reached, or an operation that timed out, is recorded as an `<error>`
 whose type is UNREACHABLE or TIMEOUT; those map to exit code 3, other failures and errors to 1.
+
+Every message, detail and output written here passes through harness.redact first, and a
+pytest JUnit file is redacted in place before it is relabelled: the files go to CI dashboards.
 """
 
 from __future__ import annotations
@@ -25,10 +31,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
 
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestCase, TestSuite
 
+from harness import redact
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -82,9 +88,9 @@ def _testcase(node: str, suite: str, case: CaseResult) -> TestCase:
     test = TestCase(case.name, classname(node, suite), round(case.time, 3))
     result = {"failed": Failure, "error": Error, "skipped": Skipped}.get(case.outcome)
     if result is not None:
-        element = result(case.message[:1000], case.error_type or case.outcome)
+        element = result(redact.text(case.message)[:1000], case.error_type or case.outcome)
         if case.detail:
-            element.text = case.detail[-MAX_DETAIL:]
+            element.text = redact.text(case.detail)[-MAX_DETAIL:]
         test.result = [element]
     return test
 
@@ -132,7 +138,9 @@ def split_pytest_junit_by_node(src: Path, out_dir: Path, suite: str, hosts: dict
                                rest: str) -> dict[str, Path]:
     """Rewrite a `pytest --junitxml` file as one `suite` suite per node: a test whose parameter
     id is a node's name (`test_x[worker-1]`) goes to that node, every other test to `rest`.
-    Returns node -> file written (`rest` always gets one, empty if no test was its)."""
+    Returns node -> file written (`rest` always gets one, empty if no test was its). `src` is
+    redacted in place first: it stays in the reports too."""
+    redact.file(src)
     groups: dict[str, list[TestCase]] = {rest: []}
     properties = []  # the suite's own (record_testsuite_property), kept on every part
     for source_suite in read(src):
@@ -140,7 +148,8 @@ def split_pytest_junit_by_node(src: Path, out_dir: Path, suite: str, hosts: dict
         for case in source_suite:
             param = case.name.rpartition("[")[2].removesuffix("]") if "[" in case.name else ""
             node = param if param in hosts else rest
-            case.classname = classname(node, case.classname or suite)
+            case.classname = classname(node, f"{suite}{SEPARATOR}{case.classname}"
+                                       if case.classname else suite)
             groups.setdefault(node, []).append(case)
     written = {}
     for node, cases in groups.items():
@@ -156,9 +165,22 @@ def _write(testsuite: TestSuite, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     xml = JUnitXml()
     xml.add_testsuite(testsuite)
-    xml.update_statistics()
-    xml.write(str(path), pretty=True)
+    save(xml, path)
     return path
+
+
+def save(xml: JUnitXml, path: Path) -> None:
+    """Write with the counts brought up to date, in the shape Jenkins' xUnit plugin validates
+    against: its <testsuites> has no `skipped` (junitparser adds one; each <testsuite> keeps its
+    own), and a file with it is rejected whole."""
+    xml.update_statistics()
+    # junitparser has no public way to leave an attribute out; the caller's object keeps it
+    skipped = xml._elem.attrib.pop("skipped", None)
+    try:
+        xml.write(str(path), pretty=True)
+    finally:
+        if skipped is not None:
+            xml._elem.set("skipped", skipped)
 
 
 class StepRecorder:
@@ -212,7 +234,9 @@ def read(path: Path) -> JUnitXml:
         return JUnitXml.fromfile(str(path))
     except FileNotFoundError:
         raise InputError(f"JUnit file {path} not found") from None
-    except (ParseError, JUnitXmlError) as err:
+    # SyntaxError: the parse errors of both parsers junitparser uses (the standard library's
+    # ParseError, and lxml's when lxml is installed, as it is with the dev extras)
+    except (SyntaxError, JUnitXmlError) as err:
         raise InputError(f"{path}: not JUnit XML ({' '.join(str(err).split())})",
                          hint="pass files written by pytest --junitxml or the harness") from None
 
@@ -235,7 +259,7 @@ def merge(paths: Iterable[Path], out: Path | None = None) -> JUnitXml:
     merged.update_statistics()
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        merged.write(str(out), pretty=True)
+        save(merged, Path(out))
     return merged
 
 

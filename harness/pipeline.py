@@ -8,19 +8,24 @@ may run on) that writes its own JUnit and returns the nodes it failed on. The Ga
 phase may run on: a node that failed a phase a later one needs gets a skipped row naming that
 phase instead, so a dashboard never silently misses a phase; phases not chosen with --phases are
 not run and not reported. Every phase also has a row per node in the "pipeline" suite (passed
-when it ran at all: a failing test is counted once, in its own suite).
+when it ran at all: a failing test is counted once, in its own suite). After each phase the
+Gate keeps the journals of the nodes it ran on, and the migration keeps each node's configs and
+images before and after (harness.nodes.artifacts), under <out>/artifacts/ for the report.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import time
 
 from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
 from harness.inventory import Inventory
+from harness.nodes import artifacts
 from harness.nodes import suites as node_suites
 from harness.progress import progress
 from harness.providers.base import Provider, TlsRegistry
@@ -88,14 +93,14 @@ def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
 
 def run(provider: Provider, opts: RunOptions) -> RunResult:
     junit_dir = opts.out_dir / "junit"
-    _clear(junit_dir)
+    _clear(opts.out_dir)
     kube = bool(set(opts.phases) & set(KUBE_PHASES))
     try:
         inventory = provision(provider, junit_dir, kube)
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
-    gate = Gate(inventory, junit_dir, opts.phases)
+    gate = Gate(inventory, junit_dir, opts.phases, artifacts_dir=opts.out_dir)
     if kube:
         record_versions(inventory, gate, "before")
     smokes = set(opts.phases) & set(ALIASES["smoke"])
@@ -109,7 +114,7 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
         before = gate.run("smoke-before", lambda nodes: smoke_phase(
             inventory, "smoke-before", registry, opts, junit_dir))
         gate.run("preflight", lambda nodes: playbook_phase(inventory, "preflight", nodes, opts))
-        gate.run("migrate", lambda nodes: playbook_phase(inventory, "migrate", nodes, opts))
+        gate.run("migrate", lambda nodes: migrate_phase(inventory, nodes, opts))
         gate.run("verify", lambda nodes: playbook_phase(inventory, "verify", nodes, opts))
         gate.run_nodes(NODE_SUITES, lambda suites, nodes: conformance_phase(
             inventory, nodes, suites, opts, gate, tls))
@@ -153,6 +158,7 @@ class Gate:
     chosen: tuple[str, ...]
     failed: dict[str, set[str]] = field(default_factory=dict)  # phase -> nodes
     steps: dict[str, junit.StepRecorder] = field(default_factory=dict)
+    artifacts_dir: Path | None = None  # the run's out dir, for the nodes' journals; None: none
 
     def __post_init__(self):
         self.steps = {n.name: junit.StepRecorder(n.name, "pipeline", n.host)
@@ -186,6 +192,7 @@ class Gate:
         # A cluster phase has one row (the cluster's); a node phase one per node it ran on.
         rows = [self.steps[smoke.CLUSTER]] if phase in CLUSTER_PHASES else \
             [self.steps[n] for n in runnable]
+        started = time()
         try:
             with rows[0].step(phase):
                 result = action(runnable)
@@ -195,6 +202,8 @@ class Gate:
                 recorder.cases.append(rows[0].cases[-1])
             self.failed[phase] = set(nodes)
             return None
+        finally:
+            self.keep_journals((phase,), runnable, started)
         for recorder in rows[1:]:
             recorder.cases.append(junit.CaseResult(phase, "passed", rows[0].cases[-1].time))
         failed = set(result.failed_nodes(runnable)) | set(blocked)
@@ -216,7 +225,20 @@ class Gate:
             if not reasons:
                 runnable.append(node)
         if runnable:
-            action(chosen, runnable)
+            started = time()
+            try:
+                action(chosen, runnable)
+            finally:
+                self.keep_journals(chosen, runnable, started)
+
+    def keep_journals(self, phases: tuple[str, ...], nodes: list[str], since: float) -> None:
+        """The nodes' journals since `since`, kept for each of `phases` (the node suites run
+        together, so theirs are the same journals)."""
+        if self.artifacts_dir is None:
+            return
+        for phase in phases:
+            artifacts.journals([self.inventory.node(n) for n in nodes], self.artifacts_dir,
+                               phase, since)
 
     def write(self) -> None:
         for recorder in self.steps.values():
@@ -251,6 +273,18 @@ def playbook_phase(inventory: Inventory, phase: str, nodes: list[str],
                                             extravars)
     failed = {t.node for t in result.failed()}
     return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))
+
+
+def migrate_phase(inventory: Inventory, nodes: list[str], opts: RunOptions) -> PhaseResult:
+    """The migrate playbook, with each node's configs and images recorded before and after it
+    and the configs' diff (artifacts, for the report)."""
+    targets = [inventory.node(n) for n in nodes]
+    artifacts.state(targets, opts.out_dir, "before")
+    try:
+        return playbook_phase(inventory, "migrate", nodes, opts)
+    finally:
+        artifacts.state(targets, opts.out_dir, "after")
+        artifacts.config_diff(targets, opts.out_dir)
 
 
 def smoke_phase(inventory: Inventory, label: str, registry: smoke.Registry | None,
@@ -326,9 +360,11 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
 
 
 def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> RunResult:
-    """The merged JUnit and, beside it, report.html for people."""
-    from harness.report import html  # Jinja2 only when a report is written
+    """The merged JUnit, each failure naming its node's artifacts as attachments, and, beside
+    it, report.html for people."""
+    from harness.report import attachments, html  # Jinja2 only when a report is written
 
+    attachments.attach(junit_dir, merged.parent, PHASES)
     xml = junit.merge(junit.junit_files(junit_dir), merged)
     try:
         html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES, max_skipped)
@@ -338,7 +374,8 @@ def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> Run
     return RunResult(junit.verify(xml), merged, max_skipped=max_skipped)
 
 
-def _clear(junit_dir: Path) -> None:
-    """Results of an earlier run must not count in this one."""
-    for old in junit_dir.glob("*.xml"):
+def _clear(out_dir: Path) -> None:
+    """Results and artifacts of an earlier run must not count in this one."""
+    for old in (out_dir / "junit").glob("*.xml"):
         old.unlink()
+    shutil.rmtree(out_dir / artifacts.DIRECTORY, ignore_errors=True)

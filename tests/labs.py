@@ -34,6 +34,19 @@ class KubeLab:
 
 
 @contextmanager
+def plain_lab(name: str, nodes: int) -> Iterator[Inventory]:
+    """Lab `name` with `nodes` nodes and no cluster, removed afterwards even when a test
+    failed."""
+    from harness.lab import lifecycle
+
+    lifecycle.down(name)  # leftovers of an aborted earlier run
+    try:
+        yield lifecycle.up(name, nodes)
+    finally:
+        lifecycle.down(name)
+
+
+@contextmanager
 def kube_lab(name: str, version: str = VERSION, nodes: int = 2) -> Iterator[KubeLab]:
     from kubernetes import config
 

@@ -3,6 +3,7 @@ printed and written as JSON (<out>/preflight.json), and a blocking one fails the
 
 import json
 
+from harness import redact
 from harness.kube import build
 from harness.migration import phase
 from harness.table import format_table
@@ -58,7 +59,7 @@ def run(args) -> int:
     result = phase.run(args, "preflight", extravars, inventory)
     per_node = findings(result)
     path = args.out / "preflight.json"
-    path.write_text(json.dumps(per_node, indent=1, sort_keys=True))
+    path.write_text(json.dumps(redact.data(per_node), indent=1, sort_keys=True))
     print(table(per_node))
     print(phase.summarize(result))
     print(f"findings: {path}")

@@ -3,7 +3,8 @@ and suite, render report.html, and exit with the run's code (0 passed, 1 failure
 unreachable/timeout).
 
 `harness report DIR` rebuilds a past run's outputs from its out dir (DIR/junit/*.xml ->
-DIR/junit.xml and DIR/report.html); --junit-dir and --out name the files one by one."""
+DIR/junit.xml and DIR/report.html, with the artifacts under DIR/artifacts attached to the
+failures and linked from the page); --junit-dir and --out name the files one by one."""
 
 from pathlib import Path
 
@@ -49,12 +50,14 @@ def _paths(args) -> tuple[Path, Path, Path]:
 
 
 def run(args) -> int:
-    from harness.report import html
+    from harness.report import attachments, html
 
     if args.max_skipped is not None and args.max_skipped < 0:
         raise InputError(f"--max-skipped {args.max_skipped}: must be 0 or more")
     junit_dir, out, page = _paths(args)
     files = junit.junit_files(junit_dir, exclude=out)
+    if args.run_dir is not None:  # a run's artifacts are found from its out dir only
+        attachments.attach(junit_dir, args.run_dir, pipeline.PHASES)
     merged = junit.merge(files, out)
     summary = junit.verify(merged)
     print(junit.format_summary(summary, args.max_skipped))

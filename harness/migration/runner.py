@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from harness import junit
+from harness import junit, redact
 from harness.errors import InputError, StepFailed
 from harness.inventory import NATIVE_TOP, Inventory
 from harness.migration import interrupt
@@ -182,6 +182,7 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
         )
     outcome.rc = result.rc
     outcome.interrupts = interrupts.count
+    redact.tree(private)  # ansible-runner's own event files and stdout carry module results
     write_node_artifacts(outcome)
     if result.rc != 0 and not outcome.tasks and not interrupts.count:
         output = result.stdout.read().strip().splitlines() if result.stdout else []
@@ -197,7 +198,7 @@ def write_node_artifacts(run_: PlaybookRun) -> None:
     directory.mkdir(exist_ok=True)
     for node in run_.nodes():
         tasks = [{"task": t.task, "outcome": t.outcome, "seconds": round(t.seconds, 3),
-                  "result": t.result} for t in run_.tasks if t.node == node]
+                  "result": redact.data(t.result)} for t in run_.tasks if t.node == node]
         (directory / f"{junit.identity(node)}.json").write_text(
             json.dumps({"phase": run_.phase, "node": node, "counts": run_.counts(node),
                         "tasks": tasks}, indent=1, default=str))

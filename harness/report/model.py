@@ -21,7 +21,8 @@ from urllib.parse import quote
 
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from harness import junit
+from harness import junit, redact
+from harness.nodes import artifacts as node_artifacts
 from harness.report import task_results
 from harness.smoke import CLUSTER, outcome
 
@@ -48,7 +49,8 @@ class Case:
     detail: str = ""  # the failure's text: traceback, task result
     output: str = ""  # the testcase's system-out and system-err
     anchor: str = ""  # id of its entry in the failures section (failures and errors only)
-    artifact: str = ""  # href of the node's artifact for this phase, if there is one
+    # (label, href) of the node's artifacts for this phase: task results, journals, config diff
+    artifacts: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +104,8 @@ class NodeView:
     host: str = ""
     facts: dict[str, str] = field(default_factory=dict)  # property -> value, as first seen
     artifacts: list[tuple[str, str]] = field(default_factory=list)  # (label, href)
+    # phase -> (label, href) of what harness.nodes.artifacts collected from the node
+    collected: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     findings: list[task_results.Finding] = field(default_factory=list)  # preflight's
     image_copy: task_results.ImageCopy | None = None
 
@@ -150,6 +154,11 @@ class RunView:
         return [n for n in self.node_views if n.findings]
 
     @property
+    def collected(self) -> list[NodeView]:
+        """Nodes with artifacts collected from them."""
+        return [n for n in self.node_views if n.collected]
+
+    @property
     def image_copies(self) -> list[NodeView]:
         return [n for n in self.node_views if n.image_copy is not None]
 
@@ -192,6 +201,7 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
     if base is not None:
         for node in nodes.values():
             node.artifacts = artifacts(base, node.name, list(dict.fromkeys(suites[node.name])))
+            node.collected = collected(base, node.name, phases)
             node.findings = task_results.findings(base, node.name)
             node.image_copy = task_results.image_copy(base, node.name)
     columns = _columns(cases, phases)
@@ -204,7 +214,7 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
                 for c in cells[(n, col)].cases if c.outcome in ("failed", "error")]
     for number, case in enumerate(failures, 1):
         case.anchor = f"failure-{number}-{junit.identity(case.node)}-{junit.identity(case.column)}"
-        case.artifact = _phase_artifact(nodes[case.node], case.column)
+        case.artifacts = _phase_artifacts(nodes[case.node], case.column)
     summary = junit.verify(xml)
     smoke_labels = [c for c in columns if c.startswith("smoke-")]
     return RunView(
@@ -221,10 +231,12 @@ def _case(node: str, suite: str, testcase, phases: Sequence[str]) -> Case:
     case = Case(node, column_of(suite, testcase.name or "", phases), suite, testcase.name or "?",
                 outcome(testcase), float(testcase.time or 0))
     result = next((r for r in testcase.result if isinstance(r, (Failure, Error, Skipped))), None)
+    # Redacted again: `harness report DIR` may render JUnit that other tools wrote.
     if result is not None:
-        case.kind, case.message, case.detail = result.type or "", result.message or "", \
-            result.text or ""
-    case.output = "\n".join(o for o in (testcase.system_out, testcase.system_err) if o)
+        case.kind, case.message, case.detail = result.type or "", \
+            redact.text(result.message or ""), redact.text(result.text or "")
+    case.output = redact.text(
+        "\n".join(o for o in (testcase.system_out, testcase.system_err) if o))
     return case
 
 
@@ -286,13 +298,25 @@ def artifacts(base: Path, node: str, suites: list[str]) -> list[tuple[str, str]]
     return found
 
 
-def _phase_artifact(node: NodeView, column: str) -> str:
-    """The node's most telling artifact for a phase: its Ansible task results, else its JUnit."""
-    for prefix in (f"Ansible tasks {column}", f"JUnit {column}"):
-        for label, href in node.artifacts:
-            if label == prefix:
-                return href
-    return ""
+def collected(base: Path, node: str, phases: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """phase -> (label, href) of the files collected from `node` around that phase (journals,
+    configs and images before and after, their diff), relative to `base`, in `phases` order."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for path in node_artifacts.listing(base, node):
+        phase, *rest = path.relative_to(node_artifacts.node_dir(base, node)).parts
+        found.setdefault(phase, []).append(("/".join(rest), _href(base, path)))
+    order = {phase: index for index, phase in enumerate(phases)}
+    return dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def _phase_artifacts(node: NodeView, column: str) -> list[tuple[str, str]]:
+    """What to open first for a failure in a phase: the node's Ansible task results, else its
+    JUnit; then what was collected from it then (the config diff, the journals), not the
+    before/after copies the diff already shows."""
+    own = next(([(label, href)] for prefix in (f"Ansible tasks {column}", f"JUnit {column}")
+                for label, href in node.artifacts if label == prefix), [])
+    return own + [(label, href) for label, href in node.collected.get(column, [])
+                  if "/" not in label]
 
 
 def _href(base: Path, path: Path) -> str:

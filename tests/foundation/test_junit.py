@@ -74,7 +74,7 @@ def test_classnames_have_no_dots(per_node):
     """Jenkins splits classnames at dots: node addresses and names must not be split."""
     classnames = {case.classname for path in per_node.iterdir()
                   for suite in JUnitXml.fromfile(str(path)) for case in suite}
-    assert classnames == {"10_0_0_1__test_sample", "worker-1_lab__test_sample"}
+    assert classnames == {"10_0_0_1__cri__test_sample", "worker-1_lab__cri__test_sample"}
 
 
 def test_merge_counts_every_outcome(per_node, tmp_path):

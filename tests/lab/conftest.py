@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from labs import plain_lab
 
-from harness.lab import lifecycle, state
+from harness.lab import state
 from harness.lab.image import ensure_image
 from harness.lab.network import LabNetwork
 
@@ -34,12 +35,8 @@ def node_image():
 @pytest.fixture(scope="module")
 def lab(node_image):
     """A 2-node lab named `hlt`, removed after the module even if a test failed."""
-    name = "hlt"
-    lifecycle.down(name)  # leftovers of an aborted earlier run
-    try:
-        yield lifecycle.up(name, 2)
-    finally:
-        lifecycle.down(name)
+    with plain_lab("hlt", 2) as inventory:
+        yield inventory
 
 
 @pytest.fixture(scope="session")

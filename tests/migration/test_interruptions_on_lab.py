@@ -37,7 +37,7 @@ WATCHER = f"""#!/bin/sh
 rm -f {FIRED}
 i=0
 while [ $i -lt 12000 ]; do
-  pid=$(pgrep -f "$1" | head -n 1)
+  pid=$(pgrep -f "$1" | grep -vx "$$" | head -n 1)  # not this watcher, whose argv has $1
   if [ -n "$pid" ]; then
     if [ "$2" = containerd ]; then
       systemctl kill -s KILL containerd.service && echo "containerd killed" > {FIRED}

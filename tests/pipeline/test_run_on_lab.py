@@ -16,6 +16,7 @@ from labs import harness_cli
 from harness import junit
 from harness.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from harness.kube.cluster import ClusterRecord
+from harness.nodes import artifacts
 from harness.nodes.reach import open_transport
 from harness.providers.lab import LabProvider
 from harness.smoke import outcome
@@ -143,6 +144,20 @@ def test_each_node_has_its_own_junit_per_phase_and_suite(pipeline_lab, whole_run
         assert len(smoke_after) > 10 and set(smoke_after) == {"passed"}
         assert rows[(node, "smoke-after regressions",
                      "no regressions from smoke-before to smoke-after")] == "passed"
+
+
+def test_each_node_has_its_journals_configs_and_images_as_artifacts(pipeline_lab, whole_run):
+    _, out = whole_run
+    for node in pipeline_lab.node_names:
+        for phase in ("preflight", "migrate", "verify", "cri", "oci", "smoke-after", "upgrade"):
+            journal = artifacts.phase_dir(out, node, phase) / "journal-kubelet.log"
+            assert journal.is_file(), (node, phase)
+        migrate = artifacts.phase_dir(out, node, "migrate")
+        assert "+++ after/etc/containerd/config.toml" in (migrate / artifacts.DIFF).read_text()
+        assert "harness.local/busybox" in (migrate / "before" / "images.txt").read_text()
+        assert "harness.local/busybox" in (migrate / "after" / "images.txt").read_text()
+        assert (migrate / "after" / "crictl-info.json").read_text().startswith("{")
+    assert 'id="artifacts"' in (out / "report.html").read_text()
 
 
 def test_the_nodes_end_on_containerd_and_the_target_version(pipeline_lab, whole_run):

@@ -1,0 +1,77 @@
+"""harness.redact on the shapes secrets take in what the nodes hand back: each sample is how a
+real file or log line writes it, and the check is that the secret is gone while the text
+around it (and the file's format) stays."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from harness import redact
+
+SECRET = "s3cr3t-Value_42"
+
+SAMPLES = {
+    "kubelet journal, bearer token": (
+        f'I1201 round_trippers.go:466] curl -v -XGET -H "Authorization: Bearer {SECRET}" '
+        "https://10.251.0.1:6443/api/v1/nodes"),
+    "kubeconfig": (f"users:\n- name: kubelet\n  user:\n    client-key-data: {SECRET}\n"
+                   f"    token: {SECRET}\n"),
+    "docker config.json": json.dumps({"auths": {"10.251.0.1:5000": {"auth": SECRET}}}),
+    "containerd config.toml": ('[plugins."io.containerd.grpc.v1.cri".registry.configs.'
+                               '"10.251.0.1:5000".auth]\n  username = "smoke"\n'
+                               f'  password = "{SECRET}"\n'),
+    "hosts.toml header": f'[host."https://reg".header]\n  authorization = "Basic {SECRET}"\n',
+    "env and flags": f"HARNESS_SMOKE_REGISTRY_PASSWORD={SECRET} kubeadm join --token={SECRET}",
+    "JSON inside JSON (ansible-runner's stdout)": json.dumps(
+        {"stdout": json.dumps({"password": SECRET})}),
+    "URL": f"pulling https://smoke:{SECRET}@10.251.0.1:5000/v2/",
+    "PEM key": f"-----BEGIN EC PRIVATE KEY-----\n{SECRET}\n-----END EC PRIVATE KEY-----\n",
+    "PEM key cut short": f"key: |\n  -----BEGIN PRIVATE KEY-----\n  {SECRET}",
+}
+
+
+@pytest.mark.parametrize("sample", SAMPLES.values(), ids=SAMPLES.keys())
+def test_every_shape_of_a_secret_is_redacted(sample):
+    out = redact.text(sample)
+    assert SECRET not in out
+    assert redact.MASK in out
+
+
+def test_service_account_and_bootstrap_tokens_are_redacted_anywhere():
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJrdWJlcm5ldGVzIn0.c2lnbmF0dXJl"
+    out = redact.text(f"token {jwt} and kubeadm join 1.2.3.4:6443 abcdef.0123456789abcdef")
+    assert jwt not in out and "abcdef.0123456789abcdef" not in out
+
+
+def test_what_is_not_a_secret_stays():
+    text = ("client-certificate-data: LS0tQ0VSVA==\nauthorization-mode: Node,RBAC\n"
+            "token: null\nmax_tokens: 5\nimagePullSecrets:\n- name: regcred\n")
+    assert redact.text(text) == text
+
+
+def test_redacted_files_still_parse():
+    config = yaml.safe_load(redact.text(SAMPLES["kubeconfig"]))
+    assert config["users"][0]["user"]["token"] == redact.MASK
+    assert json.loads(redact.text(SAMPLES["docker config.json"]))["auths"]
+
+
+def test_data_redacts_credential_keys_and_strings_but_keeps_its_shape():
+    value = {"result": {"password": SECRET, "port": 5000, "token": None, "changed": True,
+                        "msg": f"login with password: {SECRET}", "items": [{"auth": SECRET}]}}
+    out = redact.data(value)
+    assert SECRET not in json.dumps(out)
+    assert out["result"]["port"] == 5000 and out["result"]["token"] is None
+    assert out["result"]["changed"] is True
+
+
+def test_file_rewrites_json_as_json_and_leaves_binary_alone(tmp_path):
+    events = tmp_path / "1-event.json"
+    events.write_text(json.dumps({"event_data": {"res": {"password": SECRET}}}))
+    blob = tmp_path / "layer"
+    blob.write_bytes(b"\xff\xfe" + SECRET.encode())
+    redact.tree(tmp_path)
+    assert json.loads(events.read_text())["event_data"]["res"]["password"] == redact.MASK
+    assert blob.read_bytes() == b"\xff\xfe" + SECRET.encode()
