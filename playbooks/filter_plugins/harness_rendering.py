@@ -1,8 +1,9 @@
 """Filters that render through the harness' own code, so that what each version wants lives in one
 place: containerd's config.toml and the check of `containerd config dump`
 (harness/containerd/config.py), and where the kubelet and kubeadm name the runtime
-(harness/migration/kubelet_runtime.py). They run on the controller, where the harness is installed; the
-playbooks' own tree comes first on the path, so they render with the harness beside them."""
+(harness/migration/kubelet_runtime.py). They run on the controller, where the harness is
+installed; the playbooks' own tree comes first on the path, so they render with the harness
+beside them."""
 
 from __future__ import annotations
 

@@ -48,11 +48,15 @@ import tomllib
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.docker_api import DockerAPI, DockerUnavailable
 
-# harness/migration/kubelet_runtime.py itself (a symlink): one list of dockershim's flags.
-from ansible.module_utils.node_kubelet_runtime import DOCKERSHIM_FLAGS, INSTANCE_CONFIG, KUBELET_DIR
-
 # harness/facts/oom.py itself (a symlink): the harness and the playbooks read one probe.
 from ansible.module_utils.node_fact_oom import probe as oom_probe
+
+# harness/migration/kubelet_runtime.py itself (a symlink): one list of dockershim's flags.
+from ansible.module_utils.node_kubelet_runtime import (
+    DOCKERSHIM_FLAGS,
+    INSTANCE_CONFIG,
+    KUBELET_DIR,
+)
 
 KUBEADM_FLAGS = f"{KUBELET_DIR}/kubeadm-flags.env"
 KUBELET_DEFAULTS = "/etc/default/kubelet"

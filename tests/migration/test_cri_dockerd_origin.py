@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from labs import plain_lab
 
-from harness.lab import lifecycle
 from harness.migration import runner
 from harness.nodes.reach import open_transport
 
@@ -61,17 +61,13 @@ FILES = {
 @pytest.fixture(scope="module")
 def node():
     """One bare lab node (systemd, Docker) with cri-dockerd's units enabled and running."""
-    lifecycle.down(LAB)
-    try:
-        lab = lifecycle.up(LAB, 1)
+    with plain_lab(LAB, 1) as lab:
         with open_transport(lab.nodes[0]) as t:
             for name, text in UNITS.items():
                 t.run(f"cat > /etc/systemd/system/{name}", input=text, check=True)
             t.run("systemctl daemon-reload && systemctl enable --now cri-docker.socket "
                   "cri-docker.service && mkdir -p /var/lib/kubelet", check=True)
         yield lab
-    finally:
-        lifecycle.down(LAB)
 
 
 def ansible(lab, *args: str) -> subprocess.CompletedProcess:
