@@ -4,9 +4,9 @@ recorded progress, with every image in containerd once, complete and under Docke
 
 Two cuts, in file order, each followed by a rerun that completes, then a rollback that returns
 the node to Docker for the next:
-- the SSH connection of the run is killed on the node while the copy module streams into
-  `ctr images import` (the node is unreachable for Ansible; the run ends with exit 3 and
-  leaves the node cordoned);
+- SSH is cut on the node while the copy module streams into `ctr images import`: every SSH
+  session killed, new connections reset for 40 s (the node is unreachable for Ansible, retries
+  included; the run ends with exit 3 and leaves the node cordoned);
 - containerd is killed (SIGKILL) while `ctr images import` streams into it (the step fails and
   the node is rolled back to Docker automatically).
 
@@ -22,6 +22,7 @@ import pytest
 from kubernetes import client
 from labs import kube_lab
 
+from harness.errors import UnreachableError
 from harness.nodes.reach import open_transport
 
 from .test_canary_on_lab import node_state
@@ -31,26 +32,25 @@ pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400), pyt
 
 LAB = "hint"
 FIRED = "/run/harness-test-fault-fired"
-# $1: what to wait for (pgrep -f pattern); $2: ssh (kill the SSH session the process runs
-# under) or containerd (kill containerd). Writes FIRED with what it did.
+SSH_CUT_SECONDS = 40
+# $1: what to wait for (pgrep -f pattern); $2: ssh (cut SSH) or containerd (kill containerd).
+# Writes FIRED with what it did.
 WATCHER = f"""#!/bin/sh
 rm -f {FIRED}
 i=0
 while [ $i -lt 12000 ]; do
-  pid=$(pgrep -f "$1" | grep -vx "$$" | head -n 1)  # not this watcher, whose argv has $1
-  if [ -n "$pid" ]; then
+  if pgrep -f "$1" | grep -vqx "$$"; then  # not this watcher, whose argv has $1
     if [ "$2" = containerd ]; then
       systemctl kill -s KILL containerd.service && echo "containerd killed" > {FIRED}
       exit 0
     fi
-    p=$pid
-    while [ "$p" -gt 1 ]; do
-      if [ "$(cat /proc/$p/comm)" = sshd ]; then
-        kill -9 "$p" && echo "ssh session $p killed" > {FIRED}
-        exit 0
-      fi
-      p=$(awk '/^PPid:/ {{print $2}}' /proc/$p/status)
-    done
+    # Every SSH session dies and new connections are reset for a while: Ansible's retries
+    # find the node unreachable, as after a network cut.
+    rule="INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset"
+    iptables -I $rule && pkill -KILL -f '^sshd: ' && echo "ssh cut" > {FIRED}
+    sleep {SSH_CUT_SECONDS}
+    iptables -D $rule
+    exit 0
   fi
   i=$((i + 1))
   sleep 0.05
@@ -79,7 +79,15 @@ def arm(node, pattern: str, action: str) -> None:
 
 
 def fired(node) -> str:
-    return node_run(node, f"cat {FIRED} 2>/dev/null || true").strip()
+    """What the watcher did, once SSH answers again (after an SSH cut it resets for a while)."""
+    deadline = time.monotonic() + SSH_CUT_SECONDS + 60
+    while True:
+        try:
+            return node_run(node, f"cat {FIRED} 2>/dev/null || true").strip()
+        except UnreachableError:  # while the node resets connections
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(3)
 
 
 def assert_every_image_copied_once_and_complete(node, docker: dict[str, str]) -> None:
@@ -114,7 +122,7 @@ def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
     docker = docker_image_ids(node)
     arm(node, CTR_IMPORT, "ssh")
     cut = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "cut"))
-    assert fired(node).startswith("ssh session"), cut.stdout[-3000:]
+    assert fired(node) == "ssh cut", cut.stdout[-3000:]
     assert cut.returncode == 3, cut.stdout[-3000:] + cut.stderr[-2000:]
     assert "UNREACHABLE" in cut.stdout or "unreachable" in cut.stdout, cut.stdout[-3000:]
     runtime, cordoned = node_state(lab.api, name)
