@@ -101,6 +101,7 @@ def summarize(result: runner.PlaybookRun) -> str:
         rows.append((node, result.phase, *(str(c[k]) for k in
                                            ("ok", "changed", "failed", "skipped", "unreachable"))))
     lines = [format_table(rows)]
+    lines += [f"WARNING {t.node}: {t.task}: {w}" for t in result.tasks for w in t.warnings]
     lines += [f"FAILED {t.node}: {t.task}: {t.message}" for t in result.failed()]
     if result.interruption():
         lines.append(result.interruption())
