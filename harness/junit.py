@@ -82,6 +82,7 @@ class CaseResult:
     message: str = ""
     detail: str = ""
     error_type: str | None = None
+    output: str = ""  # system-out, e.g. the warnings of a step that passed
 
 
 def _testcase(node: str, suite: str, case: CaseResult) -> TestCase:
@@ -92,6 +93,8 @@ def _testcase(node: str, suite: str, case: CaseResult) -> TestCase:
         if case.detail:
             element.text = redact.text(case.detail)[-MAX_DETAIL:]
         test.result = [element]
+    if case.output:
+        test.system_out = redact.text(case.output)[-MAX_DETAIL:]
     return test
 
 

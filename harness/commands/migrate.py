@@ -40,6 +40,10 @@ def register(sub):
                         help="when a step after the drain fails, leave the node cordoned where "
                         "it failed (default: roll it back to Docker and uncordon it once Docker "
                         "and the kubelet are healthy); `harness rollback` returns it later")
+    parser.add_argument("--allow-missing-images", action="store_true",
+                        help="switch a node even if some of Docker's images cannot be copied "
+                        "(e.g. a corrupt layer); they are reported (default: the node is "
+                        "rolled back to Docker)")
     parser.add_argument("--drain-timeout", type=int, metavar="SECONDS",
                         help="how long a drain may wait for evictions that PodDisruptionBudgets "
                         "refuse before the node is uncordoned and the run fails (default: the "
@@ -78,7 +82,8 @@ def run(args) -> int:
                                                        args.images, args.crictl_version,
                                                        args.containerd,
                                                        auto_rollback=args.auto_rollback,
-                                                       drain_timeout=args.drain_timeout),
+                                                       drain_timeout=args.drain_timeout,
+                                                       allow_missing_images=args.allow_missing_images),
                                     check=args.plan)
     if args.plan:
         print(plan(result))

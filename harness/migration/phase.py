@@ -101,6 +101,7 @@ def summarize(result: runner.PlaybookRun) -> str:
         rows.append((node, result.phase, *(str(c[k]) for k in
                                            ("ok", "changed", "failed", "skipped", "unreachable"))))
     lines = [format_table(rows)]
+    lines += [f"WARNING {t.node}: {t.task}: {w}" for t in result.tasks for w in t.warnings]
     lines += [f"FAILED {t.node}: {t.task}: {t.message}" for t in result.failed()]
     if result.interruption():
         lines.append(result.interruption())
@@ -131,7 +132,7 @@ def command(name: str, help_text: str):
 
 def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str,
                  containerd_version: str | None = None, *, auto_rollback: bool = True,
-                 drain_timeout: int | None = None) -> dict:
+                 drain_timeout: int | None = None, allow_missing_images: bool = False) -> dict:
     """migrate.yml's variables for these choices (`sizes`: of the batches, in order); builds
     (or takes cached) crictl and, with `containerd_version`, that containerd 2.x, which the
     nodes then run with config version 3. Without it the nodes keep their packaged containerd
@@ -143,6 +144,7 @@ def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: s
                  "harness_max_fail_percentage": max_fail,
                  "copy_images": images,
                  "auto_rollback": auto_rollback,
+                 "allow_missing_images": allow_missing_images,
                  **({} if drain_timeout is None else {"drain_timeout": drain_timeout}),
                  "crictl_binary": str(crictl.build(crictl_version)),
                  "containerd_bin_dir": "",

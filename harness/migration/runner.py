@@ -46,6 +46,12 @@ class TaskResult:
     result: dict  # the module's return values
 
     @property
+    def warnings(self) -> list[str]:
+        """What the module warned about (Ansible's `warnings`), e.g. pods a drain left with
+        nowhere to run."""
+        return [str(w) for w in self.result.get("warnings") or []]
+
+    @property
     def message(self) -> str:
         """The module's message, with a failed command's last line of stderr."""
         res = self.result
@@ -254,4 +260,5 @@ def _case(task: TaskResult) -> junit.CaseResult:
     return junit.CaseResult(task.task, outcome, task.seconds, message=message[:1000],
                             detail=detail if outcome in ("failed", "error") else "",
                             error_type=junit.UNREACHABLE if task.outcome == "unreachable"
-                            else None)
+                            else None,
+                            output="".join(f"WARNING: {w}\n" for w in task.warnings))

@@ -308,11 +308,15 @@ def pin(module: AnsibleModule, ctr: Ctr, refs: list[str], coming: set[str]) -> l
 
 
 def refuse(module: AnsibleModule, failed: list[dict], result: dict) -> None:
-    """Fail the task over images that are (or would be) left out, unless allow_missing."""
-    if failed and not module.params["allow_missing"]:
-        why = "; ".join(f"{' '.join(f['refs'])}: {f['error']}" for f in failed)
+    """Fail the task over images that are (or would be) left out, unless allow_missing; then
+    warn about them instead."""
+    if not failed:
+        return
+    why = "; ".join(f"{' '.join(f['refs'])}: {f['error']}" for f in failed)
+    if not module.params["allow_missing"]:
         module.fail_json(msg=f"not copied into containerd: {why}", failed_images=failed,
                          **result)
+    module.warn(f"left out of containerd (allow_missing): {why}")
 
 
 def write_record(path: str, images: list[Image]) -> bool:

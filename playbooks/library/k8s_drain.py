@@ -13,12 +13,17 @@ description:
     (HTTP 429) is retried until I(timeout); then the task fails naming the budget.
   - With I(dry_run) (and in check mode) every eviction is a server-side dry run: nothing is
     evicted, and the answer says whether the budgets would allow it.
+  - An eviction can succeed while its workload has nowhere to go (no node with room, the
+    others cordoned): the pods that replace the evicted ones and that the scheduler still
+    cannot place after I(reschedule_wait) seconds are returned in C(unscheduled) with the
+    scheduler's reason, and warned about; the drain itself succeeds.
 options:
   name: {type: str, required: true}
   kubeconfig: {type: path, required: true}
   timeout: {type: int, default: 300}
   force: {type: bool, default: false}
   dry_run: {type: bool, default: false}
+  reschedule_wait: {type: int, default: 20}
 """
 EXAMPLES = r"""
 - name: Drain the node
@@ -32,6 +37,7 @@ evicted: {description: namespace/name of the pods evicted (or that would be), ty
 left: {description: DaemonSet and mirror pods left on the node, type: list}
 blocked: {description: pods whose eviction a budget refuses, with the budget's name, type: list}
 cordoned: {description: this run cordoned the Node (also returned on failure), type: bool}
+unscheduled: {description: "replacements of evicted pods not scheduled: pod (reason)", type: list}
 """
 
 import time
@@ -79,6 +85,31 @@ def evict(core, pod, dry_run: bool) -> int:
         raise
 
 
+def unscheduled(core, evicted: list, wait: float) -> list[str]:
+    """Pods that controllers made to replace `evicted` and that the scheduler cannot place,
+    with its reason, once every replacement is placed or `wait` seconds have passed."""
+    owners = {ref.uid for pod in evicted for ref in pod.metadata.owner_references or []}
+    old = {pod.metadata.uid for pod in evicted}
+    namespaces = {pod.metadata.namespace for pod in evicted}
+
+    def stuck() -> dict[str, str]:
+        found = {}
+        for namespace in namespaces:
+            for pod in core.list_namespaced_pod(namespace).items:
+                refs = {ref.uid for ref in pod.metadata.owner_references or []}
+                if pod.metadata.uid in old or not refs & owners or pod.spec.node_name:
+                    continue
+                reason = next((c.message for c in pod.status.conditions or []
+                               if c.type == "PodScheduled" and c.status == "False"), None)
+                found[label(pod)] = reason or "not scheduled yet"
+        return found
+
+    deadline = time.monotonic() + wait
+    while (found := stuck()) and time.monotonic() < deadline:
+        time.sleep(2)
+    return [f"{pod} ({reason})" for pod, reason in sorted(found.items())]
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec={
         "name": {"type": "str", "required": True},
@@ -86,6 +117,7 @@ def main() -> None:
         "timeout": {"type": "int", "default": 300},
         "force": {"type": "bool", "default": False},
         "dry_run": {"type": "bool", "default": False},
+        "reschedule_wait": {"type": "int", "default": 20},
     }, supports_check_mode=True)
     p = module.params
     dry_run = p["dry_run"] or module.check_mode
@@ -136,8 +168,14 @@ def main() -> None:
         if not wait_until(gone, max(deadline - time.monotonic(), 5), interval=1):
             module.fail_json(msg=f"node {p['name']}: evicted pods still terminating after "
                              f"{p['timeout']}s", evicted=evicted, left=left, cordoned=cordon)
+    nowhere = [] if dry_run else unscheduled(
+        core, [pod for pod in to_evict if label(pod) in evicted], p["reschedule_wait"])
+    if nowhere:
+        module.warn(f"node {p['name']}: evicted, but not rescheduled anywhere: "
+                    f"{'; '.join(nowhere)}")
     module.exit_json(changed=bool(cordon or evicted) and not p["dry_run"], evicted=evicted,
-                     left=left, blocked=blocked_list, seconds=round(time.monotonic() - started, 1))
+                     left=left, blocked=blocked_list, unscheduled=nowhere,
+                     seconds=round(time.monotonic() - started, 1))
 
 
 if __name__ == "__main__":

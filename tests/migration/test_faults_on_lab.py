@@ -1,7 +1,9 @@
 """Real faults on a real 1-node lab (`hfault`, Kubernetes 1.23.17 on Docker), in file order:
 a drain that a PodDisruptionBudget blocks (the node is put back in service, nothing else
 changes); a kubelet that refuses to start once the node points at containerd (rolled back to
-Docker automatically; with --no-auto-rollback left cordoned until `harness rollback`). The
+Docker automatically; with --no-auto-rollback left cordoned until `harness rollback`); an image
+with a corrupt layer (named, the node kept on Docker unless --allow-missing-images); an
+evicted pod with nowhere to go (reported, the migration goes on). The
 tests share the lab, made once and removed at the end (344 s here, of which the lab 78 s)."""
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ FILE_SUMS = ("find /var/lib/kubelet/kubeadm-flags.env /var/lib/kubelet/config.ya
              "/etc/containerd /etc/crictl.yaml /etc/systemd/system/containerd.service.d "
              "-type f -exec sha256sum {} + 2>/dev/null | sort")
 GUARDED = "guarded"  # the Deployment and the PodDisruptionBudget that pins its one pod
+HOMELESS = "homeless"  # a Deployment whose evicted pod has nowhere to go
+VICTIM = "harness.local/victim:1.0"  # an image whose own layer is corrupted under Docker
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +178,69 @@ def test_without_auto_rollback_the_node_stays_cordoned_until_rollback(
     assert runtime.startswith("docker://") and not cordoned and ready(lab.api, name)
     assert docker_image_ids(node) == before["docker_images"]
     assert node_run(node, FILE_SUMS) == before["files"]
+
+
+def test_an_image_with_a_corrupt_layer_is_named_and_the_node_stays_on_docker(
+        lab, inventory, harness_cli, tmp_path):
+    """One image's layer changed on disk under Docker (its files no longer match the layer's
+    checksums): Docker cannot export it, so the copy fails for that image alone and the others
+    are copied. The node is not switched: the run names the image and rolls the node back to
+    Docker. With --allow-missing-images the node is switched, the image named as left out."""
+    name = lab.node_names[0]
+    node = lab.inventory.nodes[0]
+    node_run(node, f"rm -f {REMOTE_RUNTIME_DROPIN} && systemctl daemon-reload && systemctl "
+             "restart kubelet")  # the earlier tests' fault, gone
+    wait_node_ready(lab.api, name)
+    node_run(node, f"printf 'FROM harness.local/busybox:1.0\\nRUN echo intact > /victim\\n' | "
+             f"docker build -q -t {VICTIM} - && echo corrupted-and-longer > \"$(docker image "
+             f"inspect -f '{{{{.GraphDriver.Data.UpperDir}}}}' {VICTIM})/victim\"")
+    done = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path / "refused"))
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    failure = next(line for line in done.stdout.splitlines() if line.startswith("FAILED"))
+    assert "Copy Docker's images into containerd" in failure and VICTIM in failure, failure
+    assert "rolled back to Docker" in failure, failure
+    runtime, cordoned = node_state(lab.api, name)
+    assert runtime.startswith("docker://") and not cordoned
+    held = node_run(node, "ctr -n k8s.io images ls -q")
+    assert "harness.local/web:1.0" in held and VICTIM not in held  # the others were copied
+
+    allowed = harness_cli("migrate", "-i", str(inventory), "--allow-missing-images",
+                          "--out", str(tmp_path / "allowed"))
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr[-3000:]
+    warning = next((line for line in allowed.stdout.splitlines()
+                    if line.startswith(f"WARNING {name}: Copy Docker's images")), "")
+    assert f"left out of containerd (allow_missing): {VICTIM}" in warning, allowed.stdout
+    assert node_state(lab.api, name)[0].startswith("containerd://")
+    back = harness_cli("rollback", "-i", str(inventory), "--out", str(tmp_path / "rollback"))
+    assert back.returncode == 0, back.stdout + back.stderr[-3000:]
+
+
+def test_an_evicted_pod_with_nowhere_to_go_is_reported_and_the_migration_goes_on(
+        lab, inventory, harness_cli, tmp_path):
+    """No capacity: on the lab's one node, cordoned for the drain, the replacement of an
+    evicted Deployment pod cannot be scheduled anywhere. The eviction succeeded, so the
+    migration goes on; the run names the pod and the scheduler's reason as a warning, in its
+    summary and in the drain step's JUnit system-out, and the pod runs again once the migrated
+    node is uncordoned."""
+    name = lab.node_names[0]
+    wait_node_ready(lab.api, name)
+    labels = {"app": HOMELESS}
+    client.AppsV1Api(lab.api).create_namespaced_deployment("default", {
+        "metadata": {"name": HOMELESS},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"terminationGracePeriodSeconds": 0, "containers": [
+                {"name": "c", "image": "harness.local/busybox:1.0", "imagePullPolicy": "Never",
+                 "command": ["sleep", "3600"]}]}}}})
+    workload_ready(lab.api, HOMELESS)
+    done = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    warning = next((line for line in done.stdout.splitlines()
+                    if line.startswith(f"WARNING {name}: Cordon and drain")), "")
+    assert f"node {name}: evicted, but not rescheduled anywhere: default/{HOMELESS}-" in warning
+    assert "unschedulable" in warning, warning
+    xml = JUnitXml.fromfile(str(tmp_path / "junit" / f"junit-{name}-migrate.xml"))
+    drain = [case for suite in xml for case in suite if case.name.startswith("Cordon and drain")]
+    assert "not rescheduled anywhere" in (drain[0].system_out or "")
+    assert node_state(lab.api, name)[0].startswith("containerd://")
+    workload_ready(lab.api, HOMELESS)  # back on the uncordoned node
