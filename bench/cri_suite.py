@@ -87,7 +87,8 @@ def measure(endpoint: str, registry: Registry, tmp: Path) -> tuple[list, list[st
     serial = our_suite(endpoint, serial_xml)
     parallel = our_suite(endpoint, parallel_xml, "-n", "2", "--dist", "loadgroup")
     serial_cases = cases(serial_xml)
-    ran = {f"{c.classname.split('.')[-1]}.py::{c.name}" for c in serial_cases
+    # file::test as the coverage file names them; a parametrized test by any case that ran.
+    ran = {f"{c.classname.split('.')[-1]}.py::{c.name.split('[')[0]}" for c in serial_cases
            if not c.is_skipped}
     covered, critest_ran, uncovered = coverage(run, ran)
     figures = [

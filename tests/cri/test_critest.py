@@ -95,7 +95,7 @@ def test_stand_ins_are_served_under_critests_names(registry):
     distinct = {digests[f"{staging}/test-image-{n}:latest"] for n in (1, 2, 3)}
     assert len(distinct) == 3
     assert len({digests[f"{staging}/test-image-tags:{n}"] for n in (1, 2, 3)}) == 1
-    assert digests[f"{critest.E2E}/busybox:1.29-2"] == images.build("busybox").digest
+    assert digests[f"{critest.E2E}/busybox:1.29-2"] == images.build("critest-busybox").digest
 
 
 @pytest.mark.root
