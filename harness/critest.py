@@ -14,6 +14,7 @@ offline with these stand-ins and are skipped with their reasons (SKIPPED)."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 from dataclasses import dataclass
@@ -110,11 +111,18 @@ def argv(binary: Path, endpoint: str, report: Path) -> list[str]:
             "-ginkgo.no-color"]
 
 
-def run(binary: Path, endpoint: str, work: Path, log: Path, timeout: float = 3600) -> Run:
-    """Run critest in `work` (it writes there), its output to `log`; read its report."""
+def run(binary: Path, endpoint: str, work: Path, log: Path, parallel: int = 1,
+        timeout: float = 3600) -> Run:
+    """Run critest in `work` (it writes there), its output to `log`; read its report. With
+    `parallel` > 1, through the ginkgo CLI cached beside it, in that many processes."""
     report = work / "critest.json"
+    command = argv(binary, endpoint, report)
+    env = dict(os.environ)
+    if parallel > 1:
+        command.append(f"-parallel={parallel}")
+        env["PATH"] = f"{binary.parent}:{env.get('PATH', '')}"
     with log.open("w") as out:
-        proc = subprocess.run(argv(binary, endpoint, report), cwd=work,
+        proc = subprocess.run(command, cwd=work, env=env,
                               stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False)
     return read_report(report, proc.returncode)
 

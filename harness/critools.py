@@ -38,10 +38,17 @@ RELEASES = {"1.34.0": "1.24.1", "1.37.0": "1.26.6"}
 class Tool:
     name: str  # the binary, its cache directory and its package cmd/<name>
     test_binary: bool  # a Ginkgo suite (package main of _test.go files): `go test -c`
+    # Commands built beside a test binary, in its module graph, cached and checksummed with it.
+    helpers: tuple[str, ...] = ()
 
     @property
     def package(self) -> str:
         return f"{MODULE}/cmd/{self.name}"
+
+    @property
+    def binaries(self) -> tuple[str, ...]:
+        """What the cache holds: the tool, then each helper named after its package."""
+        return (self.name, *(helper.rsplit("/", 1)[1] for helper in self.helpers))
 
     def cache_root(self) -> Path:
         """$HARNESS_<NAME>_CACHE, else ~/.cache/harness/<name>."""
@@ -49,7 +56,9 @@ class Tool:
 
 
 CRICTL = Tool("crictl", test_binary=False)
-CRITEST = Tool("critest", test_binary=True)
+# `critest -parallel N` runs the suite through the ginkgo CLI found on PATH, at the Ginkgo
+# version critest itself is built with.
+CRITEST = Tool("critest", test_binary=True, helpers=("github.com/onsi/ginkgo/v2/ginkgo",))
 
 
 def check_version(version: str, flag: str) -> str:
@@ -68,8 +77,10 @@ def build(tool: Tool, version: str, flag: str, *, rebuild: bool = False, say=Non
     with FileLock(str(final) + ".lock"):
         if not rebuild and (final / "SHA256SUMS").exists():
             gobuild.verify(final, f"remove {final} and run again to rebuild it")
-            say(f"{tool.name} {version}: cached binary verified in {final}")
-            return final / tool.name
+            # A cache from before a helper was added lacks it: built again below.
+            if all((final / name).exists() for name in tool.binaries):
+                say(f"{tool.name} {version}: cached binary verified in {final}")
+                return final / tool.name
         go = gobuild.find_go(RELEASES[version], tool.name)  # before anything cached is removed
         shutil.rmtree(final, ignore_errors=True)
         _build(tool, version, go, final, say)
@@ -91,9 +102,12 @@ def _build(tool: Tool, version: str, go: str, final: Path, say) -> None:
         runner.run("mod", "init", f"harness.local/{tool.name}-build")
         runner.run("mod", "edit", f"-require={MODULE}@v{version}")
         runner.run("test", "-c", "-o", str(new / tool.name), "-ldflags", ldflags, tool.package)
+        # The helpers in the same wrapper module: the versions the test binary is built with.
+        for helper, binary in zip(tool.helpers, tool.binaries[1:], strict=True):
+            runner.run("build", "-o", str(new / binary), "-ldflags", "-s -w", helper)
     else:
         runner.run("install", "-ldflags", ldflags, f"{tool.package}@v{version}")
-    gobuild.write_checksums(new, (tool.name,))
+    gobuild.write_checksums(new, tool.binaries)
     os.rename(new, final)
     say(f"{tool.name} {version}: built in {time.monotonic() - started:.0f}s -> "
         f"{final / tool.name}")

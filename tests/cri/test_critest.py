@@ -42,7 +42,11 @@ def test_build_gives_a_critest_printing_its_version_and_reuses_it(built, monkeyp
                          check=False)
     assert out.returncode == 0, out.stderr
     assert f"critest version: v{critest.DEFAULT_VERSION}" in out.stdout
-    assert (built.parent / "SHA256SUMS").read_text() == f"{gobuild.sha256(built)}  critest\n"
+    ginkgo = built.parent / "ginkgo"  # what `critest -parallel N` runs
+    assert (built.parent / "SHA256SUMS").read_text() == (
+        f"{gobuild.sha256(built)}  critest\n{gobuild.sha256(ginkgo)}  ginkgo\n")
+    assert subprocess.run([ginkgo, "version"], capture_output=True, text=True, timeout=60,
+                          check=False).stdout.startswith("Ginkgo Version 2.")
 
     def no_go(*args, **kwargs):
         raise AssertionError("go was looked for: the cache was not reused")
