@@ -137,6 +137,7 @@ def measure(endpoint: str, registry: Registry, tmp: Path) -> tuple[list, list[st
           (("serial", serial_cases), ("-n 2", parallel_cases))
           for c in run_cases if outcome(c) == "failed"),
         *(f"critest failed: {name}" for name in critest_failed),
+        *(f"critest spec skipped here: {spec}: {why}" for spec, why in critest.SKIPPED.items()),
         *(["(critest >= 1.31 wants OK from idempotent stop/remove of a missing object; "
            "containerd 1.6 answers NOT_FOUND, which kubelet accepts and the CRI suite records "
            "as a property)"] if any("Idempotence" in name for name in critest_failed) else []),
