@@ -1,15 +1,16 @@
 """Benchmark: the Go-module builds (Kubernetes, containerd 2.x, critest) cached, and cold when
 asked, each against a baseline measured in the same invocation.
 
-    .venv/bin/python bench/builds.py [--version 1.23.17] [--containerd 2.4.2]
-    HARNESS_BENCH_COLD=1 .venv/bin/python bench/builds.py    # also cold builds
+    .venv/bin/python bench/builds.py [--version 1.23.17] [--containerd 2.4.2] [--cold NAME]...
+    HARNESS_BENCH_COLD=1 .venv/bin/python bench/builds.py    # every build cold as well
 
 cached: the harness's build command with the binaries already cached (it verifies their
 checksums), against the harness CLI answering --help (the interpreter and the CLI's imports,
-what any command pays). Cold (HARNESS_BENCH_COLD=1): a build into a fresh cache dir with a
-fresh Go build cache (GOCACHE), the module cache kept (downloads excluded), against the cached
-figure: every package compiles, so on 2 shared cores Kubernetes takes 15-25 minutes. Without
-it the cold figures are left out and the details say so."""
+what any command pays). Cold (--cold kubernetes|containerd|critest, or all of them with
+HARNESS_BENCH_COLD=1): a build into a fresh cache dir with a fresh Go build cache (GOCACHE),
+the module cache kept (downloads excluded), against the cached figure: every package compiles,
+so on 2 shared cores Kubernetes takes 15-25 minutes. A cold figure not asked for is left out
+and the details say so."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from bench import results  # noqa: E402
 
-COLD = os.environ.get("HARNESS_BENCH_COLD") == "1"
+BUILDS = ("kubernetes", "containerd", "critest")
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
@@ -49,25 +50,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default="1.23.17")
     parser.add_argument("--containerd", default="2.4.2")
+    parser.add_argument("--cold", action="append", choices=BUILDS, default=[],
+                        help="also build this from nothing (repeatable)")
     args = parser.parse_args()
-    builds = {  # what is built -> (its command, the env var naming its cache dir)
-        f"kubernetes {args.version}": (harness("kube", "build", "--version", args.version),
-                                       "HARNESS_KUBE_CACHE"),
-        f"containerd {args.containerd}": (
-            harness("containerd", "build", "--version", args.containerd),
-            "HARNESS_CONTAINERD_CACHE"),
-        "critest 1.37.0": (critest_build(), "HARNESS_CRITEST_CACHE"),
+    cold_builds = BUILDS if os.environ.get("HARNESS_BENCH_COLD") == "1" else args.cold
+    builds = {  # name -> (what is built, its command, the env var naming its cache dir)
+        "kubernetes": (f"kubernetes {args.version}",
+                       harness("kube", "build", "--version", args.version),
+                       "HARNESS_KUBE_CACHE"),
+        "containerd": (f"containerd {args.containerd}",
+                       harness("containerd", "build", "--version", args.containerd),
+                       "HARNESS_CONTAINERD_CACHE"),
+        "critest": ("critest 1.37.0", critest_build(), "HARNESS_CRITEST_CACHE"),
     }
     cli = timed(harness("--help"))
     figures, details = [], []
-    for what, (argv, cache_env) in builds.items():
+    for name, (what, argv, cache_env) in builds.items():
         timed(argv)  # make sure the cache is filled
         cached = timed(argv)
         figures.append(results.Figure(f"{what} build, cached", round(cached, 2), "s",
                                       "harness --help", round(cli, 2),
                                       note="checksums of the cached binaries verified"))
-        if not COLD:
-            details.append(f"{what} build, cold: not measured (HARNESS_BENCH_COLD=1)")
+        if name not in cold_builds:
+            details.append(f"{what} build, cold: not measured (--cold {name})")
             continue
         scratch = tempfile.mkdtemp(prefix="hb-build-bench-")
         try:
