@@ -1,9 +1,10 @@
-"""Benchmark: migrating one lab node from Docker to containerd with `harness migrate`, against
-the official steps done by hand on the same kind of node, in one invocation.
+"""Benchmark: migrating lab nodes from Docker to containerd with `harness migrate`: one node
+against the official steps done by hand on the same kind of node, and fleets of several
+nodes by batch size, in one invocation.
 
-    .venv/bin/python bench/migration.py [--version 1.23.17]
+    .venv/bin/python bench/migration.py [--version 1.23.17] [--fleet 1,2,4] [--batch-sizes 1,2]
 
-Each method gets a fresh 1-node lab with Kubernetes (lab hbmig, brought down afterwards):
+Each run gets a fresh lab with Kubernetes (lab hbmig, brought down afterwards). One node:
 - harness: `harness migrate --lab hbmig`; its per-task seconds come from its JUnit
   (reports/junit/junit-<node>-migrate.xml under a scratch --out), the ten longest in the
   details;
@@ -13,8 +14,10 @@ Each method gets a fresh 1-node lab with Kubernetes (lab hbmig, brought down aft
   containerd, switch kubeadm-flags.env to containerd, start the kubelet, wait for the Node
   Ready on containerd, uncordon. No backups, checks, crictl or annotation: the harness does
   more than this baseline.
-Slow: two labs with a cluster each, minutes on 2 shared cores. Not in `tox -e bench` by
-default for that reason (README)."""
+Fleet: `harness migrate --canary 0 --batch-size B` on N nodes, for each N of --fleet and B of
+--batch-sizes (B <= N), each batch size against batch size 1 on as many nodes; the curve is
+seconds over nodes, a line per batch size. Slow: a lab with a cluster per run, about 15
+minutes in all on 2 shared cores."""
 
 from __future__ import annotations
 
@@ -61,10 +64,10 @@ NODE_STEPS = {
 }
 
 
-def fresh_lab(version: str) -> tuple[Inventory, Path]:
-    """A 1-node lab with a cluster: its inventory and the admin kubeconfig."""
+def fresh_lab(version: str, nodes: int = 1) -> tuple[Inventory, Path]:
+    """A lab of `nodes` nodes with a cluster: its inventory and the admin kubeconfig."""
     down()
-    inventory = lifecycle.up(LAB, 1)
+    inventory = lifecycle.up(LAB, nodes)
     record = cluster.up(LAB, inventory, version)
     return load_inventory(inventory.source), Path(record.kubeconfig)
 
@@ -112,24 +115,61 @@ def by_hand(version: str) -> dict[str, float]:
     return steps
 
 
+def migrate(out: Path, *args: str) -> float:
+    return timed(lambda: subprocess.run(
+        [sys.executable, "-m", "harness", "migrate", "--lab", LAB, "--out", str(out), *args],
+        check=True, capture_output=True, cwd=REPO, timeout=3600))
+
+
 def with_harness(version: str, out: Path) -> tuple[float, list[tuple[str, float]]]:
     inventory, _ = fresh_lab(version)
-    seconds = timed(lambda: subprocess.run(
-        [sys.executable, "-m", "harness", "migrate", "--lab", LAB, "--out", str(out)],
-        check=True, capture_output=True, cwd=REPO, timeout=1800))
+    seconds = migrate(out)
     junit = out / "junit" / f"junit-{inventory.nodes[0].name}-migrate.xml"
     tasks = [(case.name, case.time) for suite in JUnitXml.fromfile(str(junit)) for case in suite]
     return seconds, tasks
 
 
+def fleet(version: str, sizes: list[int], batch_sizes: list[int]) -> dict[int, dict]:
+    """Seconds of `harness migrate` by batch size, by fleet size."""
+    seconds: dict[int, dict] = {}
+    for batch in batch_sizes:
+        for nodes in (n for n in sizes if n >= batch):
+            fresh_lab(version, nodes)
+            with tempfile.TemporaryDirectory(prefix="hb-mig-bench-") as tmp:
+                seconds.setdefault(batch, {})[nodes] = migrate(
+                    Path(tmp), "--canary", "0", "--batch-size", str(batch))
+    return seconds
+
+
+def fleet_figures(seconds: dict[int, dict]) -> list[results.Figure]:
+    """Each fleet one at a time against the smallest fleet one at a time (what a node more
+    costs), and each larger batch size against one at a time on as many nodes."""
+    (first, serial), *others = seconds.items()
+    smallest = min(serial)
+    return [
+        *(results.Figure(f"migrate {nodes} nodes, batch size {first}", round(s, 1), "s",
+                         f"{smallest} node(s), batch size {first}", round(serial[smallest], 1),
+                         note="--canary 0")
+          for nodes, s in serial.items() if nodes != smallest),
+        *(results.Figure(f"migrate {nodes} nodes, batch size {batch}", round(s, 1), "s",
+                         f"{nodes} nodes, batch size {first}", round(serial[nodes], 1),
+                         note="--canary 0")
+          for batch, by_nodes in others for nodes, s in by_nodes.items() if nodes in serial),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default="1.23.17")
+    parser.add_argument("--fleet", default="1,2,4", help="fleet sizes (nodes)")
+    parser.add_argument("--batch-sizes", default="1,2", help="the first is the baseline")
     args = parser.parse_args()
     try:
         with tempfile.TemporaryDirectory(prefix="hb-mig-bench-") as tmp:
             harness_seconds, tasks = with_harness(args.version, Path(tmp))
         steps = by_hand(args.version)
+        fleet_seconds = fleet(args.version, [int(n) for n in args.fleet.split(",")],
+                              [int(b) for b in args.batch_sizes.split(",")])
     finally:
         down()
     hand = sum(steps.values())
@@ -139,11 +179,14 @@ def main() -> int:
         f"harness migrate: {len(tasks)} tasks; the ten longest: "
         + "; ".join(f"{name} {t:.1f}" for name, t in longest),
     ]
-    entry = results.record("migration", [results.Figure(
+    figures = [results.Figure(
         "migrate one node, harness", round(harness_seconds, 1), "s", "the steps by hand",
-        round(hand, 1),
-        note="the harness also backs up, checks, installs crictl and annotates")],
-        details=details)
+        round(hand, 1), note="the harness also backs up, checks, installs crictl and annotates"),
+        *fleet_figures(fleet_seconds)]
+    curve = results.Curve("fleet-migration", "nodes", "seconds", {
+        f"batch size {batch}": sorted(by_nodes.items())
+        for batch, by_nodes in fleet_seconds.items()})
+    entry = results.record("migration", figures, [curve], details=details)
     print("\n".join(entry["details"]))
     return 0
 
