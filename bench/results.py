@@ -136,6 +136,6 @@ def table_rows(entries: dict[str, dict]) -> list[tuple[str, ...]]:
         for f in entry["figures"]:
             rows.append((script, f["name"], f"{number(f['value'])} {f['unit']}",
                          f"{f['baseline']} = {number(f['baseline_value'])} {f['unit']}",
-                         "-" if f["ratio"] is None else f"{f['ratio']:.2f}x",
+                         f"{number(f['ratio'])}x" if f["ratio"] is not None else "-",
                          f["target"] or "-", verdict(f["met"]), f["note"]))
     return rows

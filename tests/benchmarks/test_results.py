@@ -44,7 +44,7 @@ def test_targets_are_judged_on_value_or_ratio_and_missed_ones_say_so(tmp_path):
     results.record("s", [under_limit, over_limit, no_baseline], path=path)
     rows = results.table_rows(results.load(path))
     assert rows[0] == ("SCRIPT", "FIGURE", "VALUE", "BASELINE", "RATIO", "TARGET", "MET", "NOTE")
-    assert rows[1] == ("s", "fast", "20 s", "empty = 2 s", "10.00x", "<= 30 s", "met", "")
+    assert rows[1] == ("s", "fast", "20 s", "empty = 2 s", "10x", "<= 30 s", "met", "")
     assert rows[2][-2] == "missed"
     assert rows[3][4:7] == ("-", "ratio <= 1", "missed")
 
