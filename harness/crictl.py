@@ -24,7 +24,7 @@ def cache_root() -> Path:
 
 def check_version(version: str, flag: str = "--crictl-version") -> str:
     """`version` without its "v", if it is one this harness can build."""
-    return critools.check_version(version, flag)
+    return critools.check_version(critools.CRICTL, version, flag)
 
 
 def build(version: str = DEFAULT_VERSION, *, rebuild: bool = False, say=None) -> Path:

@@ -61,15 +61,15 @@ CRICTL = Tool("crictl", test_binary=False)
 CRITEST = Tool("critest", test_binary=True, helpers=("github.com/onsi/ginkgo/v2/ginkgo",))
 
 
-def check_version(version: str, flag: str) -> str:
+def check_version(tool: Tool, version: str, flag: str) -> str:
     """`version` without its "v", if it is one this harness can build."""
-    return gobuild.pinned(version, RELEASES, flag, "a cri-tools version this harness can build",
-                          "harness/critools.py")
+    return gobuild.pinned(version, RELEASES, flag,
+                          f"a {tool.name} version this harness can build", "harness/critools.py")
 
 
 def build(tool: Tool, version: str, flag: str, *, rebuild: bool = False, say=None) -> Path:
     """The verified `tool` of `version`, built first if not cached (or if `rebuild`)."""
-    version = check_version(version, flag)
+    version = check_version(tool, version, flag)
     say = say or gobuild.progress
     root = tool.cache_root()
     final = root / version
