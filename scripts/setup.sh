@@ -56,7 +56,7 @@ stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [[ ! -f $stamp ]]; then
   log "installing Python dependencies into .venv"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e '.[dev,bench]'  # bench: its curve-drawing test runs too
   rm -f .venv/.installed-* && touch "$stamp"
 else
   log "Python dependencies present"

@@ -188,13 +188,16 @@ class Registry:
     def stop(self) -> None:
         self.daemon.stop()
 
-    def write_containerd_hosts(self, config_dir: Path) -> Path:
+    def write_containerd_hosts(self, config_dir: Path, mirror_of: str | None = None) -> Path:
         """hosts.toml under `config_dir`/<host:port>/ (containerd's registry config_path):
-        plain HTTP where there is no TLS, else HTTPS trusting this registry's CA."""
-        host_dir = config_dir / self.host
+        plain HTTP where there is no TLS, else HTTPS trusting this registry's CA. With
+        `mirror_of` (a registry host) it goes under that host's directory instead, making
+        this registry its mirror: images named <mirror_of>/path:tag are pulled from here as
+        path:tag and keep their names (a client asking for them by those names finds them)."""
+        host_dir = config_dir / (mirror_of or self.host)
         host_dir.mkdir(parents=True, exist_ok=True)
         lines = [
-            f'server = "{self.url}"',
+            f'server = "{f"https://{mirror_of}" if mirror_of else self.url}"',
             f'[host."{self.url}"]',
             '  capabilities = ["pull", "resolve"]',
         ]

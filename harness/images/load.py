@@ -97,8 +97,11 @@ def into_registry(
     image: BuiltImage,
     auth: tuple[str, str] | None = None,
     ca: Path | str | None = None,
+    names: list[str] | None = None,
 ) -> list[str]:
-    """Push blobs (skipping those present) and the manifest by each tag; return the refs."""
+    """Push blobs (skipping those present) and the manifest by each tag; return the refs.
+    `names` ("path/repo:tag" in the registry) replace the image's own refs, for clients
+    that ask for images by names of their own (critest)."""
     import requests
 
     session = requests.Session()
@@ -110,7 +113,10 @@ def into_registry(
     blobs = image.oci_layout / "blobs" / "sha256"
     manifest = (blobs / image.digest.split(":")[1]).read_bytes()
     descriptors = json.loads(manifest)
-    refs = registry_refs(registry_url, image)
+    if names:
+        refs = [f"{urlsplit(registry_url).netloc}/{name}" for name in names]
+    else:
+        refs = registry_refs(registry_url, image)
     try:
         for ref in refs:
             repo, tag = ref.split("/", 1)[1].rsplit(":", 1)

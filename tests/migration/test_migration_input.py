@@ -52,7 +52,7 @@ def harness(tmp_path):
     (("migrate", "--drain-timeout", "0"), "harness migrate: --drain-timeout 0: at least 1 "
      "second: how long a drain may wait for evictions"),
     (("migrate", "--crictl-version", "1.2.3"), "harness migrate: --crictl-version 1.2.3: not a "
-     "crictl version this harness can build: use one of 1.34.0, 1.37.0 (harness/crictl.py "
+     "crictl version this harness can build: use one of 1.34.0, 1.37.0 (harness/critools.py "
      "RELEASES)"),
 ], ids=["unknown-node", "unknown-node-verify", "batch-size-0", "batch-size-negative",
         "negative-canary", "canary-node-in-a-batch", "node-in-two-batches", "unknown-canary",
