@@ -2,8 +2,9 @@
 a drain that a PodDisruptionBudget blocks (the node is put back in service, nothing else
 changes); a kubelet that refuses to start once the node points at containerd (rolled back to
 Docker automatically; with --no-auto-rollback left cordoned until `harness rollback`); an image
-with a corrupt layer (named, the node kept on Docker unless --allow-missing-images); an
-evicted pod with nowhere to go (reported, the migration goes on). The
+with a corrupt layer (named, the node kept on Docker unless --allow-missing-images); too
+little disk space (refused) and space running out during the copy (rolled back); an evicted
+pod with nowhere to go (reported, the migration goes on). The
 tests share the lab, made once and removed at the end (344 s here, of which the lab 78 s)."""
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ FILE_SUMS = ("find /var/lib/kubelet/kubeadm-flags.env /var/lib/kubelet/config.ya
 GUARDED = "guarded"  # the Deployment and the PodDisruptionBudget that pins its one pod
 HOMELESS = "homeless"  # a Deployment whose evicted pod has nowhere to go
 VICTIM = "harness.local/victim:1.0"  # an image whose own layer is corrupted under Docker
+CONTAINERD_ROOT = "/var/lib/containerd"
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +225,50 @@ def test_an_image_with_a_corrupt_layer_is_named_and_the_node_stays_on_docker(
         assert back.returncode == 0, back.stdout + back.stderr[-3000:]
     finally:
         node_run(node, f"docker rmi -f {VICTIM} >/dev/null || true")  # the later test's copy
+
+
+def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node_on_docker(
+        lab, inventory, before, harness_cli, tmp_path):
+    """Two ways to lack disk space, with real small filesystems on the node. Too little free
+    under containerd's root for the images: preflight fails naming the bytes, and migrate
+    refuses the node before changing it. Space that runs out during the copy anyway (the
+    estimate passed, but containerd's content store fills up: here it is a 1 MiB filesystem,
+    which hides nothing of a Docker node's, whose images are in Docker's own store): the copy
+    fails with the kernel's ENOSPC and the node is rolled back to Docker, uncordoned only once
+    Docker answers and the kubelet runs, with Docker's images as before."""
+    name = lab.node_names[0]
+    node = lab.inventory.nodes[0]
+    node_run(node, f"mount -t tmpfs -o size=1m tmpfs {CONTAINERD_ROOT}")
+    try:
+        gate = harness_cli("preflight", "-i", str(inventory), "--out", str(tmp_path / "pre"))
+        refused = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path / "ref"))
+    finally:
+        node_run(node, f"umount {CONTAINERD_ROOT}")
+    assert gate.returncode == 1, gate.stdout + gate.stderr[-3000:]
+    assert "disk-space" in gate.stdout and "bytes free for containerd" in gate.stdout
+    assert refused.returncode == 2, refused.stdout + refused.stderr[-3000:]
+    assert "bytes free for containerd" in refused.stdout
+    assert not node_state(lab.api, name)[1]
+
+    content = f"{CONTAINERD_ROOT}/io.containerd.content.v1.content"
+    node_run(node, f"mkdir -p {content} && mount -t tmpfs -o size=1m tmpfs {content}")
+    try:
+        done = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path / "full"))
+    finally:
+        # Unmounting takes the blobs written there away from containerd's records: forget
+        # them all, so that the next test copies every image afresh.
+        node_run(node, f"umount {content} && ctr -n k8s.io images ls -q | xargs -r ctr -n "
+                 "k8s.io images rm >/dev/null && ctr -n k8s.io content ls -q | xargs -r ctr "
+                 "-n k8s.io content rm >/dev/null")
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    failure = next(line for line in done.stdout.splitlines()
+                   if line.startswith(f"FAILED {name}: Stop the node's migration"))
+    assert "Copy Docker's images into containerd" in failure, failure
+    assert "no space left on device" in failure.lower(), failure
+    assert "rolled back to Docker" in failure, failure
+    runtime, cordoned = node_state(lab.api, name)
+    assert runtime.startswith("docker://") and not cordoned and ready(lab.api, name)
+    assert docker_image_ids(node) == before["docker_images"]
 
 
 def test_an_evicted_pod_with_nowhere_to_go_is_reported_and_the_migration_goes_on(
