@@ -153,6 +153,10 @@ MIGRATE_SKIPS = {
     "Refuse to go on without crictl",
     "Install the containerd built by the harness",  # only with --containerd
     "Copy Docker's registry CAs and client certificates (/etc/docker/certs.d)",
+    "Start no further batch after Ctrl-C",  # once per batch, until an operator presses it
+    "Stop and disable cri-dockerd, the kubelet's way to Docker past 1.24",  # dockershim here
+    "Name containerd in the KubeletConfiguration (kubelet 1.27 and later)",  # 1.23 here
+    "Name containerd in kubeadm's instance-config.yaml (NodeLocalCRISocket)",  # no kubeadm
 }
 
 
