@@ -251,7 +251,8 @@ def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node
     assert not node_state(lab.api, name)[1]
 
     content = f"{CONTAINERD_ROOT}/io.containerd.content.v1.content"
-    node_run(node, f"mkdir -p {content} && mount -t tmpfs -o size=1m tmpfs {content}")
+    node_run(node, f"mkdir -p {content} && mount -t tmpfs -o size=1m tmpfs {content} && "
+             f"mkdir -p {content}/ingest {content}/blobs/sha256")  # as containerd lays it out
     try:
         done = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path / "full"))
     finally:
