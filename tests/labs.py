@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from harness.inventory import Inventory
 
 VERSION = "1.23.17"
@@ -71,3 +73,15 @@ def harness_cli(*args: str, timeout: float = 1200) -> subprocess.CompletedProces
     env = {**os.environ, "CI": "true"}
     return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
                           text=True, timeout=timeout, env=env)
+
+
+def module_kube_lab(name: str, nodes: int = 2):
+    """A module-scoped `lab` fixture: kube_lab(name, nodes=nodes) shared by the module's tests,
+    which run in file order on it."""
+
+    @pytest.fixture(scope="module")
+    def lab():
+        with kube_lab(name, nodes=nodes) as made:
+            yield made
+
+    return lab

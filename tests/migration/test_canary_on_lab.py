@@ -16,7 +16,7 @@ import time
 
 import pytest
 from kubernetes import client
-from labs import kube_lab
+from labs import module_kube_lab
 
 from harness.migration import phase
 from harness.nodes import lock
@@ -31,10 +31,7 @@ LAB = "hflt"
 DOCKER_USER = "docker-socket-user"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with kube_lab(LAB) as made:
-        yield made
+lab = module_kube_lab(LAB)
 
 
 def lock_present(node) -> bool:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from junitparser import JUnitXml
 from kubernetes import client
-from labs import kube_lab
+from labs import module_kube_lab
 
 from harness.nodes.reach import open_transport
 
@@ -44,10 +44,7 @@ VICTIM = "harness.local/victim:1.0"  # an image whose own layer is corrupted und
 CONTAINERD_ROOT = "/var/lib/containerd"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with kube_lab(LAB, nodes=1) as made:
-        yield made
+lab = module_kube_lab(LAB, nodes=1)
 
 
 @pytest.fixture(scope="module")

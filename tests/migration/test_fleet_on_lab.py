@@ -10,7 +10,7 @@ import json
 
 import pytest
 from kubernetes import client
-from labs import kube_lab
+from labs import module_kube_lab
 
 from .test_canary_on_lab import DOCKER_USER, node_state
 
@@ -19,10 +19,7 @@ pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400), pyt
 LAB = "hfleet"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with kube_lab(LAB, nodes=4) as made:
-        yield made
+lab = module_kube_lab(LAB, nodes=4)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import time
 
 import pytest
 from kubernetes import client
-from labs import kube_lab
+from labs import module_kube_lab
 
 from harness.errors import UnreachableError
 from harness.nodes.reach import open_transport
@@ -61,10 +61,7 @@ done
 CTR_IMPORT = "[c]tr .*images import"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with kube_lab(LAB, nodes=1) as made:
-        yield made
+lab = module_kube_lab(LAB, nodes=1)
 
 
 def node_run(node, command: str, timeout: float = 120) -> str:
