@@ -150,8 +150,7 @@ def kubelet_facts() -> dict:
     config = top_level_scalars(read(KUBELET_CONFIG))
     endpoint = flags.get("--container-runtime-endpoint") or config.get("containerRuntimeEndpoint")
     version = (run("kubelet", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
-    instance = top_level_scalars(read(f"{KUBELET_DIR}/{INSTANCE_CONFIG}")) \
-        if os.path.exists(f"{KUBELET_DIR}/{INSTANCE_CONFIG}") else None
+    instance_text = read(f"{KUBELET_DIR}/{INSTANCE_CONFIG}")  # None: no such file
     proxy = (run("kube-proxy", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
     return {
         "version": version or None,
@@ -168,7 +167,7 @@ def kubelet_facts() -> dict:
         "dockershim_flags": sorted(f for f in flags if f in DOCKERSHIM_FLAGS),
         "kubeadm_version": (run("kubeadm", "version", "-o", "short") or "").lstrip("v") or None,
         # kubeadm's own record of the node's socket since NodeLocalCRISocket (1.32+)
-        "instance_config": instance,
+        "instance_config": None if instance_text is None else top_level_scalars(instance_text),
         "active": systemctl("is-active", "kubelet"),
     }
 
