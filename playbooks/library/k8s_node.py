@@ -22,6 +22,11 @@ options:
     description: with I(action=wait_ready), also wait until the Node reports this kubeletVersion
       (e.g. v1.24.17)
   timeout: {type: int, default: 180}
+  settle:
+    type: int
+    default: 0
+    description: with I(action=info), wait up to this many seconds for the Node to be Ready and
+      its pods Running before reporting (a kubelet needs a moment after its runtime restarts)
 """
 EXAMPLES = r"""
 - name: Wait until the node is Ready on containerd
@@ -84,6 +89,7 @@ def main() -> None:
         "runtime_prefix": {"type": "str"},
         "kubelet_version": {"type": "str"},
         "timeout": {"type": "int", "default": 180},
+        "settle": {"type": "int", "default": 0},
     }, required_if=[("action", "annotate", ("annotation", "value")),
                     ("action", "wait_ready", ("runtime_prefix",))],
         supports_check_mode=True)
@@ -93,7 +99,15 @@ def main() -> None:
     summary = node_summary(node)
     action = p["action"]
     if action == "info":
-        pods = pods_on(core, p["name"])
+        readings = []  # the last one is reported, settled or not
+
+        def settled():
+            readings.append((node_summary(core.read_node(p["name"])), pods_on(core, p["name"])))
+            now, pods = readings[-1]
+            return now["ready"] and not not_running(pods)
+
+        wait_until(settled, p["settle"], interval=2)
+        summary, pods = readings[-1]
         module.exit_json(changed=False, node=summary, docker_dependents=docker_dependents(pods),
                          pods_not_running=not_running(pods), pod_images=pod_images(pods),
                          server_version=server_version(p["kubeconfig"]))

@@ -54,7 +54,7 @@ def wait_ready(lab, name: str, timeout: float = 180) -> None:
         if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or []):
             return
         time.sleep(2)
-    raise AssertionError(f"{name} not Ready {timeout:.0f}s after its containerd was repaired")
+    raise AssertionError(f"{name} not Ready {timeout:.0f}s after its containerd was restarted")
 
 
 def test_harness_upgrade_is_refused_on_dockershim_nodes_and_nothing_changes(pipeline_lab,
@@ -239,6 +239,7 @@ def test_the_restart_check_restarts_the_nodes_own_containerd_only_when_cordoned(
         done = conformance(tmp_path / "cordoned")
     finally:
         core.patch_node(node.name, {"spec": {"unschedulable": False}})
+        wait_ready(pipeline_lab, node.name)  # its kubelet re-lists after the restart
     assert done.returncode == EXIT_OK, done.stdout + done.stderr[-3000:]
     rows = {case.name: outcome(case) for suite in junit.read(
         junit.junit_path(tmp_path / "cordoned", node.name, "cri")) for case in suite}
