@@ -22,6 +22,15 @@ options:
     description: with I(action=wait_ready), also wait until the Node reports this kubeletVersion
       (e.g. v1.24.17)
   timeout: {type: int, default: 180}
+  api_wait:
+    type: int
+    default: 0
+    description: keep asking this many seconds while the API server does not answer
+  pods_running:
+    type: bool
+    default: false
+    description: with I(action=wait_ready), also wait until the node's pods are Running (a
+      control-plane node's static pods)
   settle:
     type: int
     default: 0
@@ -64,18 +73,29 @@ def server_version(kubeconfig: str) -> str:
     ).git_version
 
 
-def read_node(core, name: str, module: AnsibleModule):
+def read_node(core, name: str, module: AnsibleModule, wait: int = 0):
+    """The Node, asking for up to `wait` seconds while the API server does not answer (on a
+    control-plane node it is one of the static pods the runtime switch restarts)."""
     from kubernetes.client.exceptions import ApiException
 
-    try:
-        return core.read_node(name)
-    except ApiException as err:
-        if err.status == 404:
-            module.fail_json(msg=f"no Kubernetes Node named {name!r}: inventory host names must "
-                             "be the cluster's Node names")
-        module.fail_json(msg=f"Kubernetes API: {err.status} {err.reason}")
-    except Exception as err:  # unreachable API server, bad kubeconfig
-        module.fail_json(msg=f"Kubernetes API unreachable: {err}")
+    problem = []
+
+    def attempt():
+        try:
+            return core.read_node(name)
+        except ApiException as err:
+            if err.status == 404:
+                module.fail_json(msg=f"no Kubernetes Node named {name!r}: inventory host names "
+                                 "must be the cluster's Node names")
+            problem[:] = [f"Kubernetes API: {err.status} {err.reason}"]
+        except Exception as err:  # unreachable API server, bad kubeconfig
+            problem[:] = [f"Kubernetes API unreachable: {err}"]
+        return None
+
+    node = wait_until(attempt, wait, interval=2)
+    if node is None:
+        module.fail_json(msg=problem[0] + (f" (for {wait}s)" if wait else ""))
+    return node
 
 
 def main() -> None:
@@ -90,12 +110,14 @@ def main() -> None:
         "kubelet_version": {"type": "str"},
         "timeout": {"type": "int", "default": 180},
         "settle": {"type": "int", "default": 0},
+        "api_wait": {"type": "int", "default": 0},
+        "pods_running": {"type": "bool", "default": False},
     }, required_if=[("action", "annotate", ("annotation", "value")),
                     ("action", "wait_ready", ("runtime_prefix",))],
         supports_check_mode=True)
     p = module.params
     core = core_api(p["kubeconfig"])
-    node = read_node(core, p["name"], module)
+    node = read_node(core, p["name"], module, p["api_wait"])
     summary = node_summary(node)
     action = p["action"]
     if action == "info":
@@ -131,18 +153,25 @@ def main() -> None:
     kubelet = p["kubelet_version"]
 
     def ready_on_runtime():
-        now = node_summary(core.read_node(p["name"]))
+        try:
+            now = node_summary(core.read_node(p["name"]))
+            waiting = not_running(pods_on(core, p["name"])) if p["pods_running"] else []
+        except Exception:  # the API server restarts with a control-plane node's runtime
+            return None
         return now if now["ready"] and now["runtime_version"].startswith(
-            p["runtime_prefix"]) and kubelet in (None, now["kubelet_version"]) else None
+            p["runtime_prefix"]) and kubelet in (None, now["kubelet_version"]) and not waiting \
+            else None
 
     ready = wait_until(ready_on_runtime, p["timeout"], interval=2)
     if not ready:
-        now = node_summary(core.read_node(p["name"]))
+        now = node_summary(read_node(core, p["name"], module, p["timeout"]))
         at = f" with kubelet {kubelet}" if kubelet else ""
+        waiting = not_running(pods_on(core, p["name"])) if p["pods_running"] else []
+        pods = f"; not running: {', '.join(waiting)}" if waiting else ""
         module.fail_json(msg=f"node {p['name']} not Ready on {p['runtime_prefix']}{at} within "
                          f"{p['timeout']}s (runtime {now['runtime_version']}, kubelet "
                          f"{now['kubelet_version']}, Ready {now['ready']}: "
-                         f"{now['ready_message']})", node=now)
+                         f"{now['ready_message']}){pods}", node=now)
     module.exit_json(changed=False, node=ready)
 
 

@@ -161,6 +161,7 @@ def kubelet_facts() -> dict:
         "runtime": classify_runtime(flags.get("--container-runtime"), endpoint),
         "endpoint": endpoint,
         "cgroup_driver": config.get("cgroupDriver", "cgroupfs"),  # v1beta1's default
+        "static_pod_path": config.get("staticPodPath"),
         "pod_infra_image": flags.get("--pod-infra-container-image"),
         "cni_bin_dir": flags.get("--cni-bin-dir"),
         "cni_conf_dir": flags.get("--cni-conf-dir"),
@@ -170,6 +171,20 @@ def kubelet_facts() -> dict:
         "instance_config": None if instance_text is None else top_level_scalars(instance_text),
         "active": systemctl("is-active", "kubelet"),
     }
+
+
+def static_pod_facts(directory: str | None) -> dict:
+    """The kubelet's static pods: on a kubeadm control-plane node the API server, controller-
+    manager, scheduler and etcd, which the kubelet starts from local files, not from the API."""
+    manifests = []
+    if directory and os.path.isdir(directory):
+        manifests = sorted(f for f in os.listdir(directory)
+                           if f.endswith((".yaml", ".yml", ".json")))
+    etcd = read(os.path.join(directory, "etcd.yaml")) if "etcd.yaml" in manifests else None
+    data_dir = re.search(r"--data-dir=(\S+)", etcd or "")
+    return {"dir": directory, "manifests": manifests,
+            "control_plane": "kube-apiserver.yaml" in manifests,
+            "etcd_data_dir": data_dir.group(1).strip("'\"") if data_dir else None}
 
 
 def classify_runtime(runtime_flag: str | None, endpoint: str | None) -> str:
@@ -384,6 +399,13 @@ def findings(facts: dict, target: str = "") -> list[dict]:
         add("origin-cri-dockerd", "info", f"the kubelet reaches Docker through cri-dockerd "
             f"({kubelet['endpoint']}); migrate stops and disables "
             f"{' and '.join(facts['cri_dockerd']['units']) or 'its units'}")
+    static = facts["static_pods"]
+    if static["control_plane"] and kubelet["runtime"] != "containerd":
+        add("control-plane", "info", f"static pods {', '.join(static['manifests'])} in "
+            f"{static['dir']}: their images are copied before the switch, the API server is "
+            "down while the node switches"
+            + (f", etcd's {static['etcd_data_dir']} is backed up first and checked after"
+               if static["etcd_data_dir"] else ""))
     if kubelet["runtime"] == "containerd":
         add("already-containerd", "info", "the kubelet already uses containerd "
             f"({kubelet['endpoint']}); migrate leaves this node as it is")
@@ -468,6 +490,7 @@ def main() -> None:
         "cni": cni_facts(kubelet),
         "crictl": shutil.which("crictl"),
         "cri_dockerd": cri_dockerd_facts(),
+        "static_pods": static_pod_facts(kubelet["static_pod_path"]),
         "node": {"negative_oom_score_adj_refused": oom_probe()["negative_refusal"] is not None,
                  "containerd_free_bytes": free_bytes(module.params["containerd_root"]),
                  "cgroup2": os.path.exists("/sys/fs/cgroup/cgroup.controllers")},

@@ -157,6 +157,10 @@ MIGRATE_SKIPS = {
     "Stop and disable cri-dockerd, the kubelet's way to Docker past 1.24",  # dockershim here
     "Name containerd in the KubeletConfiguration (kubelet 1.27 and later)",  # 1.23 here
     "Name containerd in kubeadm's instance-config.yaml (NodeLocalCRISocket)",  # no kubeadm
+    # a kubeadm control-plane node's etcd; these are workers
+    "Read etcd's members and revision before the switch",
+    "Back up etcd's data directory",
+    "Check that etcd is healthy with the same members and data",
 }
 
 
