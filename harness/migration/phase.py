@@ -11,12 +11,14 @@ from harness.containerd import build as containerd_build
 from harness.errors import InputError
 from harness.inventory import Inventory, Node, load_inventory, load_inventory_or_none
 from harness.lab import state
-from harness.migration import cluster_check, runner
+from harness.migration import api_watch, cluster_check, runner
 from harness.nodes import lock
 from harness.table import format_table
 
 # Commands that change nodes: each node is locked for the run (locked()).
 CHANGES_NODES = ("migrate", "rollback", "upgrade")
+# Phases during which the API server's availability is measured (api_watch).
+WATCHED = ("migrate", "rollback")
 
 
 def add_arguments(parser) -> None:
@@ -77,7 +79,12 @@ def run_playbook(inv: Inventory, phase: str, out: Path, nodes: tuple[str, ...] =
     set; JUnit per node goes to <out>/junit."""
     spec = runner.RunSpec(phase, inv, out, nodes,
                           {"kubeconfig": str(inv.cluster.kubeconfig), **(extravars or {})}, check)
-    result = runner.run(spec)
+    if phase not in WATCHED or check:
+        result = runner.run(spec)
+    else:  # a control-plane node's switch takes its API server down: measure for how long
+        with api_watch.ApiWatch(str(inv.cluster.kubeconfig)) as watch:
+            result = runner.run(spec)
+        result.api = f"{watch.summary()}; {watch.write(out / f'api-{phase}.json')}"
     runner.write_junit(result, out / "junit", {n.name: n.host for n in inv.nodes})
     return result
 
@@ -105,6 +112,8 @@ def summarize(result: runner.PlaybookRun) -> str:
     lines += [f"FAILED {t.node}: {t.task}: {t.message}" for t in result.failed()]
     if result.interruption():
         lines.append(result.interruption())
+    if result.api:
+        lines.append(result.api)
     lines.append(f"JUnit: {result.artifacts.parent.parent / 'junit'}/junit-<node>-"
                  f"{result.phase}.xml; Ansible artifacts: {result.artifacts}")
     return "\n".join(lines)

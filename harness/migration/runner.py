@@ -69,6 +69,7 @@ class PlaybookRun:
     tasks: list[TaskResult] = field(default_factory=list)
     interrupts: int = 0  # Ctrl-C presses during the run (interrupt.two_step_interrupt)
     selected: tuple[str, ...] = ()  # the nodes the run was to work on
+    api: str = ""  # how the API server answered during the run (api_watch), if watched
 
     def nodes(self) -> list[str]:
         return list(dict.fromkeys(t.node for t in self.tasks))
