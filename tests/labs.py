@@ -49,18 +49,21 @@ def plain_lab(name: str, nodes: int) -> Iterator[Inventory]:
 
 
 @contextmanager
-def kube_lab(name: str, version: str = VERSION, nodes: int = 2) -> Iterator[KubeLab]:
+def kube_lab(name: str, version: str = VERSION, nodes: int = 2,
+             kubeadm: bool = False) -> Iterator[KubeLab]:
+    """With `kubeadm`, the cluster is made by kubeadm on the nodes (node 1 the control plane),
+    not run on this machine."""
     from kubernetes import config
 
     from harness.inventory import load_inventory
-    from harness.kube import cluster
+    from harness.kube import cluster, kubeadm_cluster
     from harness.lab import lifecycle
 
     cluster.down(name)
     lifecycle.down(name)  # leftovers of an aborted earlier run
     try:
         inventory = lifecycle.up(name, nodes)
-        record = cluster.up(name, inventory, version)
+        record = (kubeadm_cluster if kubeadm else cluster).up(name, inventory, version)
         inventory = load_inventory(inventory.source)  # now with the cluster's kubeconfig
         yield KubeLab(name, inventory, config.new_client_from_config(record.kubeconfig))
     finally:
@@ -75,13 +78,13 @@ def harness_cli(*args: str, timeout: float = 1200) -> subprocess.CompletedProces
                           text=True, timeout=timeout, env=env)
 
 
-def module_kube_lab(name: str, nodes: int = 2):
-    """A module-scoped `lab` fixture: kube_lab(name, nodes=nodes) shared by the module's tests,
-    which run in file order on it."""
+def module_kube_lab(name: str, nodes: int = 2, kubeadm: bool = False):
+    """A module-scoped `lab` fixture: kube_lab(name, nodes=nodes, kubeadm=kubeadm) shared by the
+    module's tests, which run in file order on it."""
 
     @pytest.fixture(scope="module")
     def lab():
-        with kube_lab(name, nodes=nodes) as made:
+        with kube_lab(name, nodes=nodes, kubeadm=kubeadm) as made:
             yield made
 
     return lab

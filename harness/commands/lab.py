@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.errors import InputError
 from harness.lab import state
 from harness.lab.paths import cache_root
 from harness.providers.lab import LabProvider
@@ -35,6 +36,9 @@ def register(sub):
             p.add_argument("--kubernetes", metavar="VERSION",
                            help="also run a cluster of this version (e.g. 1.23.17): control "
                            "plane on the host, every node a kubelet on Docker")
+            p.add_argument("--kubeadm", action="store_true",
+                           help="with --kubernetes: make the cluster with kubeadm instead, node 1 "
+                           "the control plane (static pods, stacked etcd), the others joined")
     return parser
 
 
@@ -50,6 +54,8 @@ def run(args) -> int:
 
 
 def _up(args) -> int:
+    if args.kubeadm and not args.kubernetes:
+        raise InputError("--kubeadm needs --kubernetes VERSION (e.g. 1.23.17)")
     if args.kubernetes:
         from harness.kube import cluster
 
@@ -64,7 +70,12 @@ def _up(args) -> int:
     if args.kubernetes:
         from harness.kube import cluster
 
-        record = cluster.up(args.name, inventory, args.kubernetes)
+        if args.kubeadm:
+            from harness.kube import kubeadm_cluster
+
+            record = kubeadm_cluster.up(args.name, inventory, args.kubernetes)
+        else:
+            record = cluster.up(args.name, inventory, args.kubernetes)
         print(f"  kubernetes: {record.version} at {record.server}")
         print(f"  kubeconfig: {record.kubeconfig}")
         print(f"  kubectl:    {record.kubectl} --kubeconfig {record.kubeconfig} get nodes")

@@ -24,6 +24,7 @@ KUBE_PROXY_BIN = "/usr/bin/kube-proxy"
 KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 KUBEADM_FLAGS = "/var/lib/kubelet/kubeadm-flags.env"
 KUBELET_CONF = "/etc/kubernetes/kubelet.conf"
+BOOTSTRAP_KUBELET_CONF = "/etc/kubernetes/bootstrap-kubelet.conf"
 CA_CERT = "/etc/kubernetes/pki/ca.crt"
 KUBELET_SERVING_CERT = "/var/lib/kubelet/pki/kubelet.crt"
 KUBELET_SERVING_KEY = "/var/lib/kubelet/pki/kubelet.key"
@@ -131,11 +132,16 @@ WantedBy=multi-user.target
 """
 
 
-def kubeadm_dropin() -> str:
-    """kubeadm's 10-kubeadm.conf: kubeconfig, config file, then the flag files."""
+def kubeadm_dropin(bootstrap: bool = False) -> str:
+    """kubeadm's 10-kubeadm.conf: kubeconfig, config file, then the flag files. `bootstrap`:
+    with kubeadm's TLS bootstrap kubeconfig, which `kubeadm join` writes for the kubelet to
+    get its client certificate (the host-control-plane lab hands out kubelet.conf itself)."""
     args = "$KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS"
+    kubeconfig = f"--kubeconfig={KUBELET_CONF}"
+    if bootstrap:
+        kubeconfig = f"--bootstrap-kubeconfig={BOOTSTRAP_KUBELET_CONF} {kubeconfig}"
     return f"""[Service]
-Environment="KUBELET_KUBECONFIG_ARGS=--kubeconfig={KUBELET_CONF}"
+Environment="KUBELET_KUBECONFIG_ARGS={kubeconfig}"
 Environment="KUBELET_CONFIG_ARGS=--config={KUBELET_CONFIG}"
 EnvironmentFile=-{KUBEADM_FLAGS}
 EnvironmentFile=-/etc/default/kubelet
@@ -208,6 +214,8 @@ def pod_network_unit(node: NodeNetwork, peers: list[NodeNetwork],
     lines = [
         "ExecStart=/usr/sbin/sysctl -w net.ipv4.ip_forward=1",
         "ExecStart=/usr/sbin/sysctl -w net.bridge.bridge-nf-call-iptables=1",
+        # NodePorts on 127.0.0.1; kube-proxy sets it too, where it may write /proc/sys.
+        "ExecStart=/usr/sbin/sysctl -w net.ipv4.conf.all.route_localnet=1",
     ]
     # Docker sets the FORWARD policy to DROP: without these, a NodePort or a node reaching a
     # pod on another node is dropped there (a CNI DaemonSet adds the same two rules).
