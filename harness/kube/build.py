@@ -121,22 +121,8 @@ def build(version: str, *, rebuild: bool = False, say=None) -> Built:
     rel = release(version, runnable=False)
     say = say or progress
     work = cache_root() / rel.version
-    bin_dir = work / "bin"
-    work.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(work) + ".lock"):
-        if rebuild:
-            shutil.rmtree(bin_dir, ignore_errors=True)
-        if (bin_dir / "SHA256SUMS").exists():
-            verify(bin_dir)
-            say(f"kubernetes {rel.version}: cached binaries verified in {bin_dir}")
-            return Built(rel.version, bin_dir)
-        _build(rel, work, say)
-    return Built(rel.version, bin_dir)
-
-
-def verify(bin_dir: Path, rebuild_hint: str | None = None) -> None:
-    gobuild.verify(bin_dir, rebuild_hint or
-                   f"rebuild with `harness kube build --version {bin_dir.parent.name} --rebuild`")
+    return _cached(work, work / "bin", rebuild, say, f"kubernetes {rel.version}", None,
+                   lambda: _build(rel, work, say))
 
 
 def build_kubeadm(version: str, *, rebuild: bool = False, say=None) -> Built:
@@ -148,26 +134,42 @@ def build_kubeadm(version: str, *, rebuild: bool = False, say=None) -> Built:
     rel = release(version)
     say = say or progress
     work = cache_root() / rel.version
-    bin_dir = work / "kubeadm"
+    hint = f"rebuild with `harness kube build --version {rel.version} --kubeadm --rebuild`"
+    return _cached(work, work / "kubeadm", rebuild, say, f"kubeadm {rel.version}", hint,
+                   lambda: _build_kubeadm(rel, work, work / "kubeadm", say))
+
+
+def verify(bin_dir: Path, rebuild_hint: str | None = None) -> None:
+    gobuild.verify(bin_dir, rebuild_hint or
+                   f"rebuild with `harness kube build --version {bin_dir.parent.name} --rebuild`")
+
+
+def _cached(work: Path, bin_dir: Path, rebuild: bool, say, what: str, hint: str | None,
+            make) -> Built:
+    """The verified binaries in `bin_dir`, made by `make` first when missing or `rebuild`;
+    under the version's lock, which every build in its workspace takes."""
     work.mkdir(parents=True, exist_ok=True)
     with FileLock(str(work) + ".lock"):
         if rebuild:
             shutil.rmtree(bin_dir, ignore_errors=True)
         if (bin_dir / "SHA256SUMS").exists():
-            verify(bin_dir, f"rebuild with `harness kube build --version {rel.version} "
-                            "--kubeadm --rebuild`")
-            say(f"kubeadm {rel.version}: cached binary verified in {bin_dir}")
-            return Built(rel.version, bin_dir)
-        go = GoRunner(rel.go_binary(), work, "kubeadm")
-        go.log = work / "kubeadm-build.log"  # the six binaries' build.log stays as it was
-        go.log.write_text("")
-        started = time.monotonic()
-        if not (work / "go.mod").exists() or not (work / "src" / "kubernetes").is_dir():
-            _workspace(go, rel, work, say)  # kubeadm wanted first, or the source copy removed
-        say(f"kubeadm {rel.version}: compiling (log: {go.log})")
-        _compile(go, rel, work, bin_dir, ("kubeadm",))
-        say(f"kubeadm {rel.version}: built in {time.monotonic() - started:.0f}s -> {bin_dir}")
-    return Built(rel.version, bin_dir)
+            verify(bin_dir, hint)
+            say(f"{what}: cached binaries verified in {bin_dir}")
+        else:
+            make()
+    return Built(work.name, bin_dir)
+
+
+def _build_kubeadm(rel: Release, work: Path, bin_dir: Path, say) -> None:
+    go = GoRunner(rel.go_binary(), work, "kubeadm")
+    go.log = work / "kubeadm-build.log"  # the six binaries' build.log stays as it was
+    go.log.write_text("")
+    started = time.monotonic()
+    if not (work / "go.mod").exists() or not (work / "src" / "kubernetes").is_dir():
+        _workspace(go, rel, work, say)  # kubeadm wanted first, or the source copy removed
+    say(f"kubeadm {rel.version}: compiling (log: {go.log})")
+    _compile(go, rel, work, bin_dir, ("kubeadm",))
+    say(f"kubeadm {rel.version}: built in {time.monotonic() - started:.0f}s -> {bin_dir}")
 
 
 def _build(rel: Release, work: Path, say) -> None:
