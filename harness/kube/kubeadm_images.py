@@ -39,14 +39,14 @@ def build_all(version: str, say=build.progress) -> list[BuiltImage]:
     kubeadm = build.build_kubeadm(version, say=say).path("kubeadm")
     built = []
     for ref in expected(kubeadm, build.release(version).version):
-        name, params = _recipe(ref, version, kube_bin, say)
+        name, params = recipe_for(ref, version, kube_bin, say)
         image = images.build(name, **params)
         say(f"kubeadm image {image.ref}: {image.config_digest}")
         built.append(image)
     return built
 
 
-def _recipe(ref: str, version: str, kube_bin: Path, say) -> tuple[str, dict]:
+def recipe_for(ref: str, version: str, kube_bin: Path, say) -> tuple[str, dict]:
     """The recipe and parameters that build `ref`; a StepFailed for an image or a version
     this harness does not build (a binary of another version would lie about its tag)."""
     repository, tag = ref.rsplit(":", 1)
