@@ -12,6 +12,8 @@ DEBIAN_PACKAGES=(
   openssh-server openssh-client systemd-container debootstrap
   # registry and control-plane store
   docker-registry etcd-server etcd-client
+  # kubeadm's kube-proxy image carries the host's conntrack (it clears stale UDP flows with it)
+  conntrack
   # fixture images: static binaries and a C compiler for the pause and probe programs
   busybox-static gcc libc6-dev
   # image tooling used as an independent check of what we build

@@ -54,6 +54,16 @@ def control_plane(kube_binaries):
         shutil.rmtree(state, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def dockerd(tmp_path_factory):
+    """A private Docker 20.10 engine (no bridge, no iptables) for the module: the image and
+    kubeadm image tests load and run images in it."""
+    from harness.daemons.dockerd import Dockerd, DockerdConfig
+
+    with Dockerd(DockerdConfig(base_dir=tmp_path_factory.mktemp("hi-dockerd"))) as daemon:
+        yield daemon
+
+
 # A node for the transport, pipeline and report tests: this machine reached over a real sshd
 # on loopback.
 

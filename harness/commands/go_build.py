@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 
 
 def register(sub, name: str, label: str, help_text: str, summary: str,
-             releases: Sequence[str], **build_parser: object):
+             releases: Sequence[str], options: Callable | None = None, **build_parser: object):
     """`harness NAME build`; `build_parser` goes to the build action's parser (its own
-    description, an epilog)."""
+    description, an epilog), which `options` may give flags of its own."""
     parser = sub.add_parser(name, help=help_text, description=summary)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
     actions.required = True
@@ -18,6 +18,8 @@ def register(sub, name: str, label: str, help_text: str, summary: str,
     b.add_argument("--version", required=True,
                    help=f"{label} version: {', '.join(releases)}")
     b.add_argument("--rebuild", action="store_true", help="ignore the cached binaries")
+    if options:
+        options(b)
     return parser
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from harness.errors import InputError, MissingToolError
-from harness.images import cache, recipe
+from harness.images import cache, libraries, recipe
 from harness.images.compile import compile_static, toolchain_fingerprint
 from harness.images.image import BuiltImage, uid_of
 from harness.images.layers import Bytes, Entry, HostFile, RandomBytes, file_digest, write_tar
@@ -89,10 +89,16 @@ def _source_path(entry: dict) -> Path:
 
 def inputs(p: Plan) -> dict:
     """Everything the output bytes depend on, for the cache key."""
-    files, sources = {}, {}
+    files, sources, links = {}, {}, {}
     for _, entries in p.layers:
         for entry in entries:
-            if "host" in entry or "applets" in entry:
+            if "host" in entry:
+                for copied in _copied(entry, {}):
+                    if copied.content:
+                        files[str(copied.content.path)] = file_digest(copied.content.path)
+                    else:
+                        links[copied.path] = copied.target
+            if "applets" in entry:
                 path = _host_path(entry)
                 files[str(path)] = file_digest(path)
             if "compile" in entry:
@@ -101,6 +107,8 @@ def inputs(p: Plan) -> dict:
     result = {"plan": [p.refs, p.layers, p.config], "files": files, "arch": _arch()}
     if sources:
         result.update(sources=sources, toolchain=toolchain_fingerprint())
+    if links:  # a host directory's symlinks (its files are in `files`)
+        result.update(links=links)
     return result
 
 
@@ -115,8 +123,42 @@ def _applets(binary: Path) -> list[str]:
     return [line for line in out.stdout.split() if PurePosixPath(line).name != "busybox"]
 
 
+def _host_dir(entry: dict) -> Path:
+    path = Path(entry["host"])
+    if not path.is_dir():
+        raise MissingToolError(f"{path}: no such directory (an image input)",
+                               hint="run scripts/setup.sh")
+    return path
+
+
+def _copied(spec: dict, owner: dict) -> list[Entry]:
+    """A `host:` file at the entry's path, or a `host:` directory with its files and symlinks
+    (not recursive); 0755 by default, not the host file's mode: same bytes everywhere. With
+    `libraries: true`, also every shared library the copied files load, at the host's paths."""
+    if "dir" in spec:
+        where, root = spec["dir"].strip("/"), _host_dir(spec)
+        entries = [Entry(where, "dir", _mode(spec, 0o755), **owner)]
+        for path in sorted(root.iterdir()):
+            inside = f"{where}/{path.name}"
+            if path.is_symlink():
+                entries.append(Entry(inside, "symlink", 0o777, target=os.readlink(path), **owner))
+            elif path.is_file():
+                entries.append(Entry(inside, "file", 0o755, content=HostFile(path), **owner))
+    else:
+        content = HostFile(_host_path(spec))
+        entries = [Entry(spec["file"].strip("/"), "file", _mode(spec, 0o755), content=content,
+                         **owner)]
+    if spec.get("libraries"):
+        loaded = {lib for e in entries if e.content for lib in libraries.closure(e.content.path)}
+        entries += [Entry(str(lib).strip("/"), "file", 0o755, content=HostFile(lib))
+                    for lib in sorted(loaded)]
+    return entries
+
+
 def _entries(spec: dict, workdir: Path) -> list[Entry]:
     owner = {"uid": int(spec.get("uid", 0)), "gid": int(spec.get("gid", 0))}
+    if "host" in spec:
+        return _copied(spec, owner)
     if "dir" in spec:
         return [Entry(spec["dir"].strip("/"), "dir", _mode(spec, 0o755), **owner)]
     if "symlink" in spec:
@@ -129,9 +171,6 @@ def _entries(spec: dict, workdir: Path) -> list[Entry]:
         return [
             Entry(path, "file", _mode(spec, 0o644), content=Bytes(spec["text"].encode()), **owner)
         ]
-    if "host" in spec:  # 0755 by default, not the host file's mode: same bytes everywhere
-        content = HostFile(_host_path(spec))
-        return [Entry(path, "file", _mode(spec, 0o755), content=content, **owner)]
     if "compile" in spec:
         binary = compile_static(_source_path(spec), workdir)
         return [Entry(path, "file", _mode(spec, 0o755), content=HostFile(binary), **owner)]

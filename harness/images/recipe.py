@@ -33,6 +33,7 @@ ENTRY_KEYS = {
     "random_bytes",
     "seed",
     "target",
+    "libraries",
 }
 CONFIG_KEYS = {
     "user": "User",
@@ -102,6 +103,8 @@ def _check_layer(path: Path, index: int, layer: dict) -> None:
             )
         if kinds == ["symlink"] and "target" not in entry:
             raise _fail(path, ewhere, "a symlink needs a target")
+        if "libraries" in entry and "host" not in entry:
+            raise _fail(path, ewhere, "libraries: copies a host: file's libraries; add host:")
 
 
 def load(name: str, recipes_dir: Path | None = None) -> Recipe:

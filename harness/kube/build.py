@@ -16,6 +16,8 @@ Layout per version, under ~/.cache/harness/kube/<version>/:
     tools/openapi-gen
     bin/<binary>, bin/SHA256SUMS
     build.log                  everything the go tool printed
+    kubeadm/kubeadm, kubeadm/SHA256SUMS, kubeadm-build.log
+                               built on demand (runnable versions), an entry of its own
 """
 
 from __future__ import annotations
@@ -119,17 +121,22 @@ def build(version: str, *, rebuild: bool = False, say=None) -> Built:
     rel = release(version, runnable=False)
     say = say or progress
     work = cache_root() / rel.version
-    bin_dir = work / "bin"
-    work.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(work) + ".lock"):
-        if rebuild:
-            shutil.rmtree(bin_dir, ignore_errors=True)
-        if (bin_dir / "SHA256SUMS").exists():
-            verify(bin_dir)
-            say(f"kubernetes {rel.version}: cached binaries verified in {bin_dir}")
-            return Built(rel.version, bin_dir)
-        _build(rel, work, say)
-    return Built(rel.version, bin_dir)
+    return _cached(work, work / "bin", rebuild, say, f"kubernetes {rel.version}", None,
+                   lambda: _build(rel, work, say))
+
+
+def build_kubeadm(version: str, *, rebuild: bool = False, say=None) -> Built:
+    """kubeadm of a runnable version, verified, built first if not cached.
+
+    It has a cache entry of its own, <version>/kubeadm/, compiled in the module workspace of
+    the other binaries (made here if missing): caches made before kubeadm was built stay valid
+    (no 10-minute rebuild of the six), and `rebuild` redoes kubeadm alone."""
+    rel = release(version)
+    say = say or progress
+    work = cache_root() / rel.version
+    hint = f"rebuild with `harness kube build --version {rel.version} --kubeadm --rebuild`"
+    return _cached(work, work / "kubeadm", rebuild, say, f"kubeadm {rel.version}", hint,
+                   lambda: _build_kubeadm(rel, work, work / "kubeadm", say))
 
 
 def verify(bin_dir: Path, rebuild_hint: str | None = None) -> None:
@@ -137,10 +144,50 @@ def verify(bin_dir: Path, rebuild_hint: str | None = None) -> None:
                    f"rebuild with `harness kube build --version {bin_dir.parent.name} --rebuild`")
 
 
+def _cached(work: Path, bin_dir: Path, rebuild: bool, say, what: str, hint: str | None,
+            make) -> Built:
+    """The verified binaries in `bin_dir`, made by `make` first when missing or `rebuild`;
+    under the version's lock, which every build in its workspace takes."""
+    work.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(work) + ".lock"):
+        if rebuild:
+            shutil.rmtree(bin_dir, ignore_errors=True)
+        if (bin_dir / "SHA256SUMS").exists():
+            verify(bin_dir, hint)
+            say(f"{what}: cached binaries verified in {bin_dir}")
+        else:
+            make()
+    return Built(work.name, bin_dir)
+
+
+def _build_kubeadm(rel: Release, work: Path, bin_dir: Path, say) -> None:
+    go = GoRunner(rel.go_binary(), work, "kubeadm")
+    go.log = work / "kubeadm-build.log"  # the six binaries' build.log stays as it was
+    go.log.write_text("")
+    started = time.monotonic()
+    if not (work / "go.mod").exists() or not (work / "src" / "kubernetes").is_dir():
+        _workspace(go, rel, work, say)  # kubeadm wanted first, or the source copy removed
+    say(f"kubeadm {rel.version}: compiling (log: {go.log})")
+    _compile(go, rel, work, bin_dir, ("kubeadm",))
+    say(f"kubeadm {rel.version}: built in {time.monotonic() - started:.0f}s -> {bin_dir}")
+
+
 def _build(rel: Release, work: Path, say) -> None:
     go = GoRunner(rel.go_binary(), work)
     go.log.write_text("")  # the log of the last build only
     started = time.monotonic()
+    source, staging = _workspace(go, rel, work, say)
+    if "kube-apiserver" in rel.binaries:  # the only binary that serves the OpenAPI document
+        say(f"kubernetes {rel.version}: generating {OPENAPI_PACKAGE}")
+        _generate_openapi(go, work, source, staging)
+    say(f"kubernetes {rel.version}: compiling {', '.join(rel.binaries)} "
+        "(several minutes when cold)")
+    _compile(go, rel, work, work / "bin", rel.binaries)
+    say(f"kubernetes {rel.version}: built in {time.monotonic() - started:.0f}s -> {work / 'bin'}")
+
+
+def _workspace(go: GoRunner, rel: Release, work: Path, say) -> tuple[Path, list[str]]:
+    """The wrapper module over a writable copy of k8s.io/kubernetes: (source, staging modules)."""
     say(f"kubernetes {rel.version}: fetching k8s.io/kubernetes (log: {go.log})")
     module = go.json("mod", "download", "-json", f"k8s.io/kubernetes@v{rel.version}")
     staging = _staging_modules(Path(module["GoMod"]))
@@ -149,12 +196,14 @@ def _build(rel: Release, work: Path, say) -> None:
     _write_wrapper(work, rel, staging)
     say(f"kubernetes {rel.version}: resolving modules (go mod tidy)")
     go.run("mod", "tidy")
-    if "kube-apiserver" in rel.binaries:  # the only binary that serves the OpenAPI document
-        say(f"kubernetes {rel.version}: generating {OPENAPI_PACKAGE}")
-        _generate_openapi(go, work, source, staging)
-    say(f"kubernetes {rel.version}: compiling {', '.join(rel.binaries)} "
-        "(several minutes when cold)")
-    out = work / ".bin-new"
+    return source, staging
+
+
+def _compile(go: GoRunner, rel: Release, work: Path, bin_dir: Path,
+             names: tuple[str, ...]) -> None:
+    """`go build` of cmd/<name> for each name into `bin_dir` with its SHA256SUMS, written
+    aside and renamed so that an interrupted build never looks complete."""
+    out = work / f".{bin_dir.name}-new"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     go.run(
@@ -163,12 +212,11 @@ def _build(rel: Release, work: Path, say) -> None:
         _version_ldflags(rel.version),
         "-o",
         f"{out}/",
-        *(f"k8s.io/kubernetes/cmd/{name}" for name in rel.binaries),
+        *(f"k8s.io/kubernetes/cmd/{name}" for name in names),
     )
-    write_checksums(out, rel.binaries)
-    shutil.rmtree(work / "bin", ignore_errors=True)
-    os.rename(out, work / "bin")
-    say(f"kubernetes {rel.version}: built in {time.monotonic() - started:.0f}s -> {work / 'bin'}")
+    write_checksums(out, names)
+    shutil.rmtree(bin_dir, ignore_errors=True)
+    os.rename(out, bin_dir)
 
 
 def _staging_modules(gomod: Path) -> list[str]:

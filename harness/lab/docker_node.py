@@ -77,8 +77,9 @@ def fixture_images() -> list[BuiltImage]:
 
 
 def load_fixtures(node: Transport, built: list[BuiltImage]) -> None:
-    """Copy each image's docker-archive in and `docker load` it."""
+    """Copy each image's docker-archive in and `docker load` it (the fixture images, or
+    harness.kube.kubeadm_images.build_all's)."""
     for image in built:
-        remote = f"/var/tmp/harness-{image.name}.tar"
+        remote = f"/var/tmp/harness-{image.config_digest.split(':')[1]}.tar"  # names hold "/"
         node.put(image.docker_archive, remote)
         node.run(f"docker load -i {remote} && rm -f {remote}", timeout=120, check=True)

@@ -78,12 +78,3 @@ def cri_images_of():
     yield connect
     for client in clients:
         client.close()
-
-
-@pytest.fixture(scope="module")
-def dockerd(tmp_path_factory):
-    """A private Docker 20.10 engine (no bridge, no iptables) for the module."""
-    from harness.daemons.dockerd import Dockerd, DockerdConfig
-
-    with Dockerd(DockerdConfig(base_dir=tmp_path_factory.mktemp("hi-dockerd"))) as daemon:
-        yield daemon
