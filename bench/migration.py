@@ -35,7 +35,7 @@ from junitparser import JUnitXml  # noqa: E402
 
 from bench import results  # noqa: E402
 from harness.inventory import Inventory, load_inventory  # noqa: E402
-from harness.kube import cluster  # noqa: E402
+from harness.kube import cluster, kubeadm_cluster  # noqa: E402
 from harness.lab import lifecycle  # noqa: E402
 from harness.nodes.reach import open_transport  # noqa: E402
 
@@ -56,19 +56,22 @@ NODE_STEPS = {
         "| sed -e \"s|sandbox_image = .*|sandbox_image = \\\"$pause\\\"|\" "
         "-e \"s|bin_dir = .*|bin_dir = \\\"$cni\\\"|\" > /etc/containerd/config.toml && "
         "systemctl restart containerd",
+    # kubeadm itself writes no --container-runtime (docker is the default); the lab's other
+    # cluster does: either way the runbook's line ends the same.
     "edit kubeadm-flags.env":
-        f"sed -i -e 's|--container-runtime=docker|--container-runtime=remote "
-        f"--container-runtime-endpoint={SOCKET}|' -e 's|--network-plugin=[^ \"]* ||' "
-        f"-e 's|--cni-bin-dir=[^ \"]* ||' {FLAGS}",
+        f"sed -i -e 's|--container-runtime=docker ||' -e 's|--network-plugin=[^ \"]* ||' "
+        f"-e 's|--cni-bin-dir=[^ \"]* ||' -e 's|ARGS=\"|ARGS=\"--container-runtime=remote "
+        f"--container-runtime-endpoint={SOCKET} |' {FLAGS}",
     "start kubelet": "systemctl start kubelet",
 }
 
 
-def fresh_lab(version: str, nodes: int = 1) -> tuple[Inventory, Path]:
-    """A lab of `nodes` nodes with a cluster: its inventory and the admin kubeconfig."""
+def fresh_lab(version: str, nodes: int = 1, kubeadm: bool = False) -> tuple[Inventory, Path]:
+    """A lab of `nodes` nodes with a cluster (made by kubeadm on the nodes with `kubeadm`):
+    its inventory and the admin kubeconfig."""
     down()
     inventory = lifecycle.up(LAB, nodes)
-    record = cluster.up(LAB, inventory, version)
+    record = (kubeadm_cluster if kubeadm else cluster).up(LAB, inventory, version)
     return load_inventory(inventory.source), Path(record.kubeconfig)
 
 
@@ -93,7 +96,12 @@ def wait_ready_on_containerd(kubeconfig: Path, node: str, timeout: float = 300) 
     query = ("jsonpath={.status.nodeInfo.containerRuntimeVersion} "
              "{.status.conditions[?(@.type=='Ready')].status}")
     while time.monotonic() < deadline:
-        runtime, _, ready = kubectl(kubeconfig, "get", "node", node, "-o", query).partition(" ")
+        try:
+            answer = kubectl(kubeconfig, "get", "node", node, "-o", query)
+        except subprocess.CalledProcessError:  # a control-plane node's API server restarts
+            time.sleep(1)
+            continue
+        runtime, _, ready = answer.partition(" ")
         if runtime.startswith("containerd://") and ready == "True":
             return
         time.sleep(1)
@@ -101,7 +109,11 @@ def wait_ready_on_containerd(kubeconfig: Path, node: str, timeout: float = 300) 
 
 
 def by_hand(version: str) -> dict[str, float]:
-    inventory, kubeconfig = fresh_lab(version)
+    return runbook(*fresh_lab(version))
+
+
+def runbook(inventory: Inventory, kubeconfig: Path) -> dict[str, float]:
+    """The runbook's steps on the inventory's first node, each timed."""
     node = inventory.nodes[0]
     transport = open_transport(node)
     steps = {"cordon and drain": timed(lambda: kubectl(

@@ -55,23 +55,28 @@ ETCDCTL = ["etcdctl", "--endpoints=https://127.0.0.1:2379", f"--cacert={PKI}/ca.
 def etcdctl(core, pod: str, *args: str) -> str:
     from kubernetes.stream import stream
 
+    # The image holds etcd and etcdctl alone (no shell, no env); etcdctl 3.4+ speaks v3.
     return stream(core.connect_get_namespaced_pod_exec, pod, "kube-system",
-                  command=["env", "ETCDCTL_API=3", *ETCDCTL, *args], stderr=True, stdin=False,
-                  stdout=True, tty=False, _request_timeout=30)
+                  command=[*ETCDCTL, *args], stderr=True, stdin=False, stdout=True, tty=False,
+                  _request_timeout=30)
 
 
-def status(core, pod: str) -> dict | None:
-    """None while the API server or etcd does not answer."""
+def status(core, pod: str, problem: list[str]) -> dict | None:
+    """None while the API server or etcd does not answer; `problem` then says why."""
+    answer = ""
     try:
-        members = json.loads(etcdctl(core, pod, "member", "list", "-w", "json"))["members"]
-        endpoint = json.loads(etcdctl(core, pod, "endpoint", "status", "-w", "json"))
-        health = etcdctl(core, pod, "endpoint", "health")
-    except Exception:  # API down, pod not yet started, etcdctl's text not JSON yet
+        answer = etcdctl(core, pod, "member", "list", "-w", "json")
+        members = json.loads(answer)["members"]
+        answer = etcdctl(core, pod, "endpoint", "status", "-w", "json")
+        revision = int(json.loads(answer)[0]["Status"]["header"]["revision"])
+        answer = etcdctl(core, pod, "endpoint", "health")
+    except Exception as err:  # API down, pod not yet started, etcdctl's text not JSON yet
+        problem[:] = [" ".join((answer or str(err)).split())[:300]]
         return None
-    return {"healthy": "is healthy" in health,
+    return {"healthy": "is healthy" in answer,
             "members": sorted(f"{m['ID']:x}" for m in members),
             "member_names": sorted(m.get("name", "") for m in members),
-            "revision": int(endpoint[0]["Status"]["header"]["revision"])}
+            "revision": revision}
 
 
 def main() -> None:
@@ -86,14 +91,18 @@ def main() -> None:
     core = core_api(p["kubeconfig"])
     pod = f"etcd-{p['name']}"
 
+    problem = ["no answer"]
+
     def healthy():
-        now = status(core, pod)
+        now = status(core, pod, problem)
+        if now and not now["healthy"]:
+            problem[:] = ["etcdctl endpoint health: not healthy"]
         return now if now and now["healthy"] else None
 
     found = wait_until(healthy, p["timeout"], interval=3)
     if not found:
         module.fail_json(msg=f"etcd of {p['name']} (pod kube-system/{pod}) not healthy within "
-                         f"{p['timeout']}s (etcdctl endpoint health)")
+                         f"{p['timeout']}s: {problem[0]}")
     problems = []
     if p["members"] is not None and found["members"] != sorted(p["members"]):
         problems.append(f"members {found['members']}, expected {sorted(p['members'])}")
