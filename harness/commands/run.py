@@ -31,6 +31,9 @@ def register(sub):
                         help="lab nodes to bring up (default 2)")
     parser.add_argument("--kubernetes", default=LAB_KUBERNETES, metavar="VERSION",
                         help=f"the lab's Kubernetes version (default {LAB_KUBERNETES})")
+    parser.add_argument("--kubeadm", action="store_true",
+                        help="the lab's cluster made by kubeadm on its nodes (node 1 the control "
+                        "plane, migrated first) instead of a control plane on this machine")
     parser.add_argument("--phases", default=None, metavar="LIST",
                         help=f"comma-separated phases to run, of {', '.join(pipeline.PHASES)}, "
                         "or smoke (every smoke phase) and suites (cri,oci); default: all, the "
@@ -60,6 +63,10 @@ def _provider(args, phases: tuple[str, ...]):
     if inventory is not None:
         from harness.providers.inventory import InventoryProvider
 
+        if args.kubeadm:
+            raise InputError("--kubeadm: only the local lab's cluster is made here",
+                             hint=f"leave it out with -i {inventory.source}")
+
         need = [p for p in phases if p in pipeline.KUBE_PHASES]
         if need and not (args.kubeconfig or inventory.cluster.kubeconfig):
             raise InputError(f"{inventory.source}: no kubeconfig for the cluster, which "
@@ -75,7 +82,7 @@ def _provider(args, phases: tuple[str, ...]):
     if args.kubeconfig:
         raise InputError("--kubeconfig: the local lab brings its own cluster",
                          hint="pass -i INVENTORY with it, or leave it out")
-    return LabProvider(args.lab or state.DEFAULT_LAB, args.nodes, args.kubernetes)
+    return LabProvider(args.lab or state.DEFAULT_LAB, args.nodes, args.kubernetes, args.kubeadm)
 
 
 def run(args) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from kubernetes import client
 
 from harness import images
+from harness.daemons.process import tcp_port_answers
 from harness.errors import HarnessTimeout, InputError, StepFailed
 from harness.facts import gather
 from harness.inventory import Inventory, Node
@@ -41,6 +42,7 @@ class ClusterRecord:
     kubectl: str
     pids: dict[str, int]  # daemon name -> pid (its process group leader)
     argv0: dict[str, str]  # daemon name -> binary, to recognise the pid as ours
+    kubeadm: bool = False  # made by kubeadm on the nodes: no daemon of its own on this host
 
     @staticmethod
     def path(lab: str) -> Path:
@@ -50,7 +52,11 @@ class ClusterRecord:
         self.path(lab).write_text(json.dumps(asdict(self), indent=1))
 
     def running(self, names=None) -> bool:
-        """Whether the recorded daemons (`names`, default all) still run."""
+        """Whether the recorded daemons (`names`, default all) still run; for a kubeadm
+        cluster, whether its API server answers."""
+        if self.kubeadm:
+            host, _, port = self.server.removeprefix("https://").rpartition(":")
+            return tcp_port_answers(host, int(port))
         return all(process_runs(self.pids[n], self.argv0[n]) for n in names or self.pids)
 
     @classmethod

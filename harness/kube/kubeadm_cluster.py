@@ -84,7 +84,7 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
     _fit_kube_proxy(api)
     _wait_system_pods(api)
     record = ClusterRecord(built.version, f"https://{first.host}:{API_PORT}", str(kubeconfig),
-                           str(built.path("kubectl")), {}, {})
+                           str(built.path("kubectl")), {}, {}, kubeadm=True)
     record.save(lab)
     access.set_cluster(state.lab_dir(lab) / "inventory.yaml", record.kubeconfig, version)
     say(f"{len(nets)} node(s) Ready, {first.name} the control plane; KUBECONFIG={kubeconfig}",

@@ -21,10 +21,11 @@ class LabProvider(Provider):
     name = "lab"
 
     def __init__(self, lab: str = state.DEFAULT_LAB, nodes: int = 2,
-                 kubernetes: str | None = None):
+                 kubernetes: str | None = None, kubeadm: bool = False):
         self.lab = state.check_name(lab)
         self.nodes = nodes
         self.kubernetes = kubernetes  # also run a cluster of this version
+        self.kubeadm = kubeadm  # made by kubeadm on the nodes, not on this host
 
     def up(self) -> Inventory:
         """The lab's nodes, and its cluster when asked for one; a lab and cluster already up
@@ -35,11 +36,17 @@ class LabProvider(Provider):
         from harness.kube import cluster  # the Kubernetes client, only with a cluster
 
         record = cluster.ClusterRecord.load(self.lab)
-        if inventory.cluster.kubeconfig and record and record.running():
+        if inventory.cluster.kubeconfig and record and record.kubeadm == self.kubeadm \
+                and record.running():
             say(f"kubernetes {record.version} already up, nothing to do", self.lab)
             return inventory
         cluster.check_version(self.kubernetes)
-        cluster.up(self.lab, inventory, self.kubernetes)
+        if self.kubeadm:
+            from harness.kube import kubeadm_cluster
+
+            kubeadm_cluster.up(self.lab, inventory, self.kubernetes)
+        else:
+            cluster.up(self.lab, inventory, self.kubernetes)
         return self.inventory()
 
     @contextmanager
