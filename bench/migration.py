@@ -54,7 +54,11 @@ NODE_STEPS = {
         "cni=$(grep -o -- '--cni-bin-dir=[^ \"]*' " + FLAGS + " | cut -d= -f2); "
         "containerd config default "
         "| sed -e \"s|sandbox_image = .*|sandbox_image = \\\"$pause\\\"|\" "
-        "-e \"s|bin_dir = .*|bin_dir = \\\"$cni\\\"|\" > /etc/containerd/config.toml && "
+        "-e \"s|bin_dir = .*|bin_dir = \\\"$cni\\\"|\" "
+        # Lab nodes refuse a negative oom_score_adj (lab-notes), as containers in containers
+        # do; an operator who missed it would get no pod sandbox at all.
+        "-e 's|restrict_oom_score_adj = false|restrict_oom_score_adj = true|' "
+        "> /etc/containerd/config.toml && "
         "systemctl restart containerd",
     # kubeadm itself writes no --container-runtime (docker is the default); the lab's other
     # cluster does: either way the runbook's line ends the same.
