@@ -63,8 +63,8 @@ def test_on_dockershim_kubeadm_refuses_and_nothing_changes(lab, harness_cli, tmp
     # harness's own finding, and kubeadm's: its image check through crictl on the socket the
     # node's annotation names
     assert "dockershim is gone in 1.24" in done.stdout
-    assert f"kubeadm v{TO} refuses its CRI socket {DOCKERSHIM_SOCKET}: [ERROR ImagePull]" \
-        in done.stdout
+    assert f'kubeadm v{TO} refuses its CRI socket {DOCKERSHIM_SOCKET}: failed to pull image ' \
+        f'"registry.k8s.io/kube-apiserver:v{TO}"' in done.stdout
     assert 'validate CRI v1 image API for endpoint "unix:///var/run/dockershim.sock"' \
         in done.stdout
     assert cluster_state(lab.api) == before
