@@ -2,7 +2,8 @@
 on dockershim it is refused with kubeadm's own error about their CRI socket and nothing changes;
 after `harness migrate`, kubeadm's procedure (`kubeadm upgrade apply` on the control-plane node,
 `kubeadm upgrade node` on the workers) takes the control plane and every kubelet to 1.24.17;
-a second run changes nothing. The tests share the lab and run in file order."""
+a second run changes nothing. The tests share the lab and run in file order (about 18 minutes
+here, of which the lab 2)."""
 
 from __future__ import annotations
 
