@@ -295,9 +295,9 @@ def smoke_phase(inventory: Inventory, label: str, registry: smoke.Registry | Non
 
 
 def upgrade_phase(inventory: Inventory, opts: RunOptions) -> PhaseResult:
-    """Every node checked (none may still be on dockershim), the control plane first (the
-    lab's; an inventory's must already be there), then each node's kubelet, drained and
-    upgraded one at a time."""
+    """Every node checked (none may still be on dockershim), the control plane first (through
+    kubeadm on a cluster kubeadm made; else the lab's, and an inventory's must already be
+    there), then each node's kubelet, drained and upgraded one at a time."""
     from harness.migration import phase as phase_mod
     from harness.migration import upgrade
 

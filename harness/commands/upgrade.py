@@ -2,10 +2,13 @@
 each node's kubelet and kube-proxy one node at a time (playbooks/upgrade.yml: drain, new
 binaries, the flags the target no longer accepts removed, Ready on the new version, uncordon).
 
-For the local lab the harness restarts the control plane on VERSION's binaries itself. For any
-other inventory the control plane is the operator's (`kubeadm upgrade apply`): the command
-checks that the API server already runs VERSION or newer. Every node is checked before any
-node changes: a kubelet still on dockershim is refused for 1.24 and later (exit 2)."""
+A cluster made by kubeadm (kube-system/kubeadm-config exists) follows kubeadm's procedure:
+`kubeadm upgrade apply` on the first control-plane node, `kubeadm upgrade node` on the others,
+then each node's kubelet and kubectl. Otherwise, for the local lab the harness restarts the
+control plane on VERSION's binaries itself; for any other inventory the control plane is the
+operator's: the command checks that the API server already runs VERSION or newer. Every node is
+checked before any node changes: a kubelet still on dockershim is refused for 1.24 and later
+(exit 2), on a kubeadm cluster with kubeadm's own error too."""
 
 from harness.kube import build
 from harness.migration import phase, upgrade

@@ -1,6 +1,7 @@
 """Upgrading a cluster's Kubernetes past dockershim: every node checked, then the control plane
 (the lab's, restarted by harness.kube.upgrade; anyone else's must already be there), then the
-kubelets one node at a time through playbooks/upgrade.yml."""
+kubelets one node at a time through playbooks/upgrade.yml. A cluster made by kubeadm follows
+kubeadm's own procedure instead (harness.migration.kubeadm_upgrade)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from harness.kube import upgrade
 from harness.lab import state
 from harness.lab.progress import say
-from harness.migration import phase
+from harness.migration import kubeadm_upgrade, phase
 from harness.migration.runner import PlaybookRun
 
 
@@ -30,6 +31,10 @@ def upgrade_cluster(inventory, version: str, out: Path,
     (anyone else's), then the kubelets one node at a time; the playbook's run (JUnit written
     to <out>/junit)."""
     kubeconfig = str(inventory.cluster.kubeconfig)
+    made_by_kubeadm = kubeadm_upgrade.cluster_version(kubeconfig)
+    if made_by_kubeadm is not None:  # its control plane is kubeadm's, even in a lab
+        return kubeadm_upgrade.upgrade_cluster(inventory, version, made_by_kubeadm, out, nodes,
+                                               say=lambda m: say(m, "upgrade"))
     lab = lab_of(inventory)
     if lab is not None:
         current = upgrade.server_version(kubeconfig)
