@@ -112,15 +112,18 @@ def test_job_runs_to_completion(k, refs):
 
 
 def test_daemonset_runs_a_ready_pod_on_every_node(k, refs, nodes):
-    """A DaemonSet places one pod on each schedulable node, and each becomes ready."""
+    """A DaemonSet places one pod on each schedulable node, and each becomes ready. It
+    tolerates every taint, as node agents do, so a tainted control-plane node counts too."""
     labels = {ROLE: "daemonset"}
     k.apps.create_namespaced_daemon_set(k.ns, {
         "metadata": {"name": "everywhere"},
         "spec": {"selector": {"matchLabels": labels}, "template": {
             "metadata": {"labels": labels},
-            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
-                "name": "sleep", "image": refs.busybox, "imagePullPolicy": "Never",
-                "command": ["sleep", "3600"]}]}}}})
+            "spec": {"terminationGracePeriodSeconds": 1,
+                     "tolerations": [{"operator": "Exists"}],
+                     "containers": [{
+                         "name": "sleep", "image": refs.busybox, "imagePullPolicy": "Never",
+                         "command": ["sleep", "3600"]}]}}}})
 
     def ready_on():
         pods = k.core.list_namespaced_pod(k.ns, label_selector=f"{ROLE}=daemonset").items
