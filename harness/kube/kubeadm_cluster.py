@@ -31,7 +31,7 @@ from harness.kube.cluster import (
     wait_ready,
     write_file,
 )
-from harness.kube.controlplane import CLUSTER_DOMAIN, POD_CIDR, SERVICE_CIDR
+from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, SERVICE_CIDR
 from harness.lab import access, docker_node, state
 from harness.lab.progress import say
 from harness.nodes.reach import open_transport
@@ -161,7 +161,7 @@ def _kubelet_config(t: Transport) -> dict:
     if not facts.docker.cgroup_driver:
         raise StepFailed(f"node {t.node_name}: Docker does not answer; cannot run kubeadm")
     doc = yaml.safe_load(nc.kubelet_config(nc.KubeletSettings(
-        cgroup_driver=facts.docker.cgroup_driver, cluster_dns="10.96.0.10",
+        cgroup_driver=facts.docker.cgroup_driver, cluster_dns=CLUSTER_DNS_IP,
         cluster_domain=CLUSTER_DOMAIN, pause_image="", cluster_cidr=POD_CIDR, dockershim=True)))
     # kubeadm writes its own certificates and client CA; the lab's choices are the rest.
     keep = ("cgroupDriver", "evictionHard", "imageGCHighThresholdPercent", "failSwapOn")
