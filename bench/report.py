@@ -30,6 +30,9 @@ def draw(curve: dict, out_dir: Path) -> Path:
     for label, points in curve["series"].items():
         xs, ys = zip(*points, strict=True)
         axes.plot(xs, ys, marker="o", label=label)
+    # From zero: a flat line must look flat, not magnified into a jump of a few hundred KiB.
+    top = max(y for points in curve["series"].values() for _, y in points)
+    axes.set_ylim(0, top * 1.15)
     axes.set_xlabel(curve["x_label"])
     axes.set_ylabel(curve["y_label"])
     axes.set_title(curve["name"])
