@@ -9,7 +9,7 @@ checksums), against the harness CLI answering --help (the interpreter and the CL
 what any command pays). Cold (--cold kubernetes|containerd|critest, or all of them with
 HARNESS_BENCH_COLD=1): a build into a fresh cache dir with a fresh Go build cache (GOCACHE),
 the module cache kept (downloads excluded), against the cached figure: every package compiles,
-so on 2 shared cores Kubernetes takes 15-25 minutes. A cold figure not asked for is left out
+so on 2 shared cores Kubernetes takes 8-15 minutes. A cold figure not asked for is left out
 and the details say so."""
 
 from __future__ import annotations
