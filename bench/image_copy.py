@@ -164,9 +164,7 @@ def copy_set(docker: Dockerd, tmp: Path, n: int, refs: list[str], size: int, pea
     # difference.
     seconds["ansible_start"] = ansible_module("ping", {})
     return {**row, "images": len(refs), "bytes": size, "seconds": seconds, "peak_rss_MiB": rss,
-            "harness_MiB_per_s": round(size / MiB / seconds["harness"], 1),
-            "naive_over_harness": round(seconds["naive"] / seconds["harness"], 2),
-            "harness_over_export": round(seconds["harness"] / seconds["export"], 2)}
+            "harness_MiB_per_s": round(size / MiB / seconds["harness"], 1)}
 
 
 def measure(counts: list[int], base_mib: int, layer_mib: int,
