@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from harness import files
 from harness.errors import InputError
 
 NODE_FIELDS = (
@@ -164,14 +165,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 
 
 def _parse_yaml(source: Path) -> Any:
-    try:
-        text = source.read_text()
-    except FileNotFoundError:
-        raise InputError(f"inventory file {source} not found",
-                         hint="pass the path of an existing inventory (see examples/)") from None
-    except OSError as err:
-        raise InputError(f"cannot read inventory {source}: {err.strerror}") from None
-    loader = _Loader(text)
+    loader = _Loader(files.read_text(source, "inventory file"))
     loader.source = source
     try:
         return loader.get_single_data()

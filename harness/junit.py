@@ -34,7 +34,7 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestCase, TestSuite
 
-from harness import redact
+from harness import files, redact
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -233,15 +233,33 @@ def _case_from_error(name: str, err: BaseException, elapsed: float) -> CaseResul
 
 
 def read(path: Path) -> JUnitXml:
+    data = files.read_bytes(path, "JUnit file")
     try:
-        return JUnitXml.fromfile(str(path))
-    except FileNotFoundError:
-        raise InputError(f"JUnit file {path} not found") from None
+        xml = JUnitXml.fromstring(data)
     # SyntaxError: the parse errors of both parsers junitparser uses (the standard library's
     # ParseError, and lxml's when lxml is installed, as it is with the dev extras)
     except (SyntaxError, JUnitXmlError) as err:
         raise InputError(f"{path}: not JUnit XML ({' '.join(str(err).split())})",
                          hint="pass files written by pytest --junitxml or the harness") from None
+    _check_counts(path, xml)
+    return xml
+
+
+COUNTS = ("tests", "failures", "errors", "skipped", "disabled")
+
+
+def _check_counts(path: Path, xml: JUnitXml) -> None:
+    """A suite's counts are recounted from its testcases, but one that claims nonsense (tests
+    -3, failures "x") was not written by a JUnit writer: refused, never read as "0, passed"."""
+    for element in xml._elem.iter("testsuites", "testsuite"):  # junitparser parses them lazily
+        for name in COUNTS:
+            value = element.get(name)
+            if value is not None and not (value.strip().isdigit() and value.isascii()):
+                where = f"testsuite {element.get('name')!r}" if element.tag == "testsuite" \
+                    else "testsuites"
+                raise InputError(f"{path}: {where} has {name}={value!r}, not a count of 0 or "
+                                 "more", hint="pass files written by pytest --junitxml or the "
+                                 "harness")
 
 
 def junit_files(junit_dir: Path, exclude: Path | None = None) -> list[Path]:

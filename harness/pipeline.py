@@ -97,6 +97,8 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     kube = bool(set(opts.phases) & set(KUBE_PHASES))
     try:
         inventory = provision(provider, junit_dir, kube)
+    except InputError:  # the user's to fix, not a failed run: exit 2
+        raise
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import junit
+from harness import flags, junit
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -48,7 +48,7 @@ def register(sub):
                         help="run on the inventory's nodes: the suites are staged onto each "
                         "node over SSH and run there (the node's cri_endpoint, else found as "
                         "crictl finds it)")
-    parser.add_argument("--forks", type=int, default=5, metavar="N",
+    parser.add_argument("--forks", type=flags.count(1, flags.MAX_FORKS), default=5, metavar="N",
                         help="inventory nodes worked on at once (default 5)")
     parser.add_argument("--keep-images", action="store_true",
                         help="inventory nodes: leave the fixture images the suite imported "
@@ -57,7 +57,7 @@ def register(sub):
                         help="only this inventory node (repeatable)")
     parser.add_argument("--junit-dir", type=Path, default=Path("reports"),
                         help="directory for junit-<node>-<suite>.xml (default: reports)")
-    parser.add_argument("--workers", type=int, default=2,
+    parser.add_argument("--workers", type=flags.count(1, flags.MAX_WORKERS), default=2,
                         help="parallel pytest workers (default 2; 1 = no xdist)")
     parser.add_argument("--allow-runtime-restart", action="store_true",
                         help="also run the restart check (restarts the runtime; forces 1 worker; "
@@ -165,8 +165,6 @@ def run(args) -> int:
         return run_matrix(args)
     if args.cell:
         raise InputError("--cell: only with --matrix", hint="add --matrix, or drop --cell")
-    if args.workers < 1:
-        raise InputError(f"--workers {args.workers}: must be at least 1")
     suites = args.suite or list(SUITES)
     missing = [s for s in suites if not (SUITES_DIR / s).is_dir()]
     if missing:

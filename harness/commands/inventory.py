@@ -1,5 +1,6 @@
 """`harness inventory`: validate an inventory file, and check that its nodes answer over SSH."""
 
+from harness import flags
 from harness.errors import EXIT_OK, EXIT_UNREACHABLE, UnreachableError
 from harness.inventory import Inventory, load_inventory
 from harness.table import format_table
@@ -22,8 +23,9 @@ def register(sub):
                       "vars.known_hosts, else ~/.ssh/known_hosts)")
     ping.add_argument("--trust-on-first-use", action="store_true",
                       help="accept and record the host key of a host not yet in known_hosts")
-    ping.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS")
-    ping.add_argument("--connect-retries", type=int, default=2, metavar="N")
+    ping.add_argument("--connect-timeout", type=flags.seconds(), default=10.0, metavar="SECONDS")
+    ping.add_argument("--connect-retries", type=flags.count(0, flags.MAX_RETRIES),
+                      default=2, metavar="N")
     return parser
 
 

@@ -20,14 +20,15 @@ from harness.lab.paths import state_root
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 DEFAULT_LAB = "hl"
+MAX_NODES = 20  # nodes in one lab
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, flag: str = "--name") -> str:
     if not NAME_RE.match(name):
         raise InputError(
-            f"--name: lab name {name!r} is not 1-8 lowercase letters or digits "
+            f"{flag}: lab name {name!r} is not 1-8 lowercase letters or digits "
             "starting with a letter",
-            hint=f"for example --name {DEFAULT_LAB}2",
+            hint=f"for example {flag} {DEFAULT_LAB}2",
         )
     return name
 

@@ -3,10 +3,9 @@ or the local lab's), running their playbook, writing JUnit per node, printing a 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from harness import crictl
+from harness import crictl, files
 from harness.containerd import build as containerd_build
 from harness.errors import InputError
 from harness.inventory import Inventory, Node, load_inventory, load_inventory_or_none
@@ -51,15 +50,19 @@ def inventory(args, cluster: bool = True, target: str | None = None,
     if kubeconfig is None:
         raise InputError(f"{found.source}: no kubeconfig for the cluster",
                          hint="set kubeconfig under all.vars (or cluster:), or pass --kubeconfig")
-    if not os.path.isfile(kubeconfig):
-        raise InputError(f"kubeconfig {kubeconfig} does not exist",
-                         hint="pass the cluster's admin kubeconfig with --kubeconfig")
-    found.cluster.kubeconfig = Path(kubeconfig)
+    found.cluster.kubeconfig = kubeconfig_file(kubeconfig)
     for name in args.node:
         found.node(name)  # an unknown node is an input error before anything runs
     if cluster:
         cluster_check.check(found, selected(args, found), target, flag)
     return found
+
+
+def kubeconfig_file(path: str | Path) -> Path:
+    """A kubeconfig named on the command line or in an inventory, readable as text (the
+    Kubernetes client would fail on it later with a traceback, mid-run)."""
+    files.read_bytes(path, "kubeconfig")
+    return Path(path)
 
 
 def selected(args, inv: Inventory) -> list[str]:
