@@ -63,7 +63,9 @@ TYPO_CUTOFF = 0.9
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 VERSION_RE = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")
-ENDPOINT_RE = re.compile(r"^(unix|tcp)://.+|^/.+")
+# Sockets only: the playbooks, ctr and the staged suites reach a runtime through its socket on
+# the node, so a tcp:// endpoint would pass here and fail mid-migration.
+ENDPOINT_RE = re.compile(r"^unix:///.+|^/.+")
 
 
 @dataclass
@@ -260,8 +262,8 @@ def _name(value: Any, at: _At) -> str:
 def _endpoint(value: Any, at: _At) -> str:
     endpoint = _string(value, at)
     if not ENDPOINT_RE.match(endpoint):
-        raise at.error(f"expected unix:///path/to.sock, tcp://host:port or an absolute path, "
-                       f"got {endpoint!r}")
+        raise at.error(f"expected a socket on the node, unix:///path/to.sock or /path/to.sock, "
+                       f"got {endpoint!r}", hint="tcp:// endpoints are not supported")
     return endpoint
 
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import flags, junit
+from harness import files, flags, junit
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -121,9 +121,9 @@ def run_on_nodes(args, suites: list[str]) -> int:
         keep_images=args.keep_images)
     steps = {n.name: junit.StepRecorder(n.name, "conformance steps", n.host) for n in nodes}
     node_suites.run_on_nodes(nodes, spec, steps)
-    files = [recorder.write(args.junit_dir) for recorder in steps.values()]
-    files += [junit.junit_path(args.junit_dir, n.name, s) for n in nodes for s in suites]
-    summary = junit.verify(junit.merge(f for f in files if f.exists()))
+    written = [recorder.write(args.junit_dir) for recorder in steps.values()]
+    written += [junit.junit_path(args.junit_dir, n.name, s) for n in nodes for s in suites]
+    summary = junit.verify(junit.merge(f for f in written if f.exists()))
     print(junit.format_summary(summary))
     return summary.exit_code()
 
@@ -146,6 +146,7 @@ def cordoned_in(inventory):
         return None
     from kubernetes import client, config
 
+    files.read_bytes(inventory.cluster.kubeconfig, "kubeconfig")
     api = client.CoreV1Api(config.new_client_from_config(str(inventory.cluster.kubeconfig)))
     return lambda name: bool(api.read_node(name).spec.unschedulable)
 
@@ -161,6 +162,7 @@ def run_matrix(args) -> int:
 
 
 def run(args) -> int:
+    files.output_dir(args.junit_dir, "--junit-dir")
     if args.matrix:
         return run_matrix(args)
     if args.cell:
@@ -170,7 +172,7 @@ def run(args) -> int:
     if missing:
         raise InputError(f"suite directory {SUITES_DIR / missing[0]} not found",
                          hint="run harness from its source checkout")
-    args.junit_dir.mkdir(parents=True, exist_ok=True)
+    args.junit_dir.mkdir(exist_ok=True)
     if args.inventory:
         return run_on_nodes(args, suites)
     return worst_of(run_here(args, suite) for suite in suites)

@@ -38,7 +38,8 @@ def inventory(args, cluster: bool = True, target: str | None = None,
               flag: str = "--to") -> Inventory:
     """The run's inventory, checked: the file, the kubeconfig, the --node names and (unless
     `cluster` is False: the caller checks later) that the kubeconfig's cluster holds the run's
-    nodes, whose kubelets can go to `target` if one is given."""
+    nodes, whose kubelets can go to `target` if one is given; and the --out directory."""
+    files.output_dir(args.out, "--out")
     found = load_inventory_or_none(args.inventory)
     if found is None:
         path = state.lab_dir(args.lab) / "inventory.yaml"
@@ -50,19 +51,13 @@ def inventory(args, cluster: bool = True, target: str | None = None,
     if kubeconfig is None:
         raise InputError(f"{found.source}: no kubeconfig for the cluster",
                          hint="set kubeconfig under all.vars (or cluster:), or pass --kubeconfig")
-    found.cluster.kubeconfig = kubeconfig_file(kubeconfig)
+    files.read_bytes(kubeconfig, "kubeconfig")  # a traceback from the client otherwise, mid-run
+    found.cluster.kubeconfig = Path(kubeconfig)
     for name in args.node:
         found.node(name)  # an unknown node is an input error before anything runs
     if cluster:
         cluster_check.check(found, selected(args, found), target, flag)
     return found
-
-
-def kubeconfig_file(path: str | Path) -> Path:
-    """A kubeconfig named on the command line or in an inventory, readable as text (the
-    Kubernetes client would fail on it later with a traceback, mid-run)."""
-    files.read_bytes(path, "kubeconfig")
-    return Path(path)
 
 
 def selected(args, inv: Inventory) -> list[str]:
