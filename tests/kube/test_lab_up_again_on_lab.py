@@ -1,0 +1,53 @@
+"""`harness lab up --kubernetes V` on a lab whose cluster is already up reuses it, and on one
+whose control plane went down makes it again over the nodes' running kubelets (whose binary
+could not be overwritten, which left the control plane down). One 1-node lab, "hbad"."""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes import client, config
+
+from harness.kube import cluster
+from harness.nodes.reach import open_transport
+from tests.labs import VERSION, harness_cli, kube_lab
+
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1200)]
+LAB = "hbad"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with kube_lab(LAB, nodes=1) as made:
+        yield made
+
+
+def _lab_up() -> None:
+    done = harness_cli("lab", "up", "--name", LAB, "--nodes", "1", "--kubernetes", VERSION,
+                       timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert f"kubernetes: {VERSION}" in done.stdout
+
+
+def _ready(record: cluster.ClusterRecord) -> list[str]:
+    core = client.CoreV1Api(config.new_client_from_config(record.kubeconfig))
+    return [n.metadata.name for n in core.list_node().items
+            if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions)]
+
+
+def test_lab_up_again_reuses_the_cluster_that_is_up(lab):
+    before = cluster.ClusterRecord.load(LAB)
+    _lab_up()
+    after = cluster.ClusterRecord.load(LAB)
+    assert after.pids == before.pids  # the same daemons: nothing was restarted
+    assert _ready(after) == lab.node_names
+
+
+def test_lab_up_again_remakes_a_control_plane_that_is_down(lab):
+    node = lab.inventory.nodes[0]
+    with open_transport(node) as t:
+        assert t.run("systemctl is-active kubelet").stdout.strip() == "active"
+    cluster.down(LAB)  # the host daemons only: the node's kubelet keeps running
+    _lab_up()
+    record = cluster.ClusterRecord.load(LAB)
+    assert record.running()
+    assert _ready(record) == lab.node_names
