@@ -31,13 +31,15 @@ def _stat(path: Path, what: str) -> os.stat_result | None:
         raise InputError(f"{what} {path}: {err.strerror}") from None
 
 
-def read_bytes(path: str | Path, what: str) -> bytes:
+def read_bytes(path: str | Path, what: str,
+               missing: str = "pass the path of an existing file") -> bytes:
     """A UTF-8 text file's bytes, checked: it exists, is a regular file, is readable, is UTF-8
-    and holds no NUL byte (which a YAML or XML parser reports as a riddle, or not at all)."""
+    and holds no NUL byte (which a YAML or XML parser reports as a riddle, or not at all).
+    `missing` is the remedy when there is no such file."""
     path = Path(path)
     found = _stat(path, what)
     if found is None:
-        raise InputError(f"{what} {path} not found", hint="pass the path of an existing file")
+        raise InputError(f"{what} {path} not found", hint=missing)
     if stat.S_ISDIR(found.st_mode):
         raise InputError(f"{what} {path}: a directory, not a file", hint="pass a file")
     if not stat.S_ISREG(found.st_mode):
@@ -58,8 +60,9 @@ def read_bytes(path: str | Path, what: str) -> bytes:
     return data
 
 
-def read_text(path: str | Path, what: str) -> str:
-    return read_bytes(path, what).decode("utf-8")
+def read_text(path: str | Path, what: str,
+              missing: str = "pass the path of an existing file") -> str:
+    return read_bytes(path, what, missing).decode("utf-8")
 
 
 def input_dir(path: str | Path, what: str) -> Path:
@@ -109,3 +112,10 @@ def _parent_exists(path: Path, what: str) -> None:
     if not stat.S_ISDIR(found.st_mode):
         raise InputError(f"{what} {path}: {parent} is a file, not a directory",
                          hint="fix the path")
+
+
+def kubeconfig(path: str | Path) -> Path:
+    """A kubeconfig, checked here because the Kubernetes client fails on a bad one with a
+    traceback, mid-run."""
+    read_bytes(path, "kubeconfig", "pass the cluster's admin kubeconfig with --kubeconfig")
+    return Path(path)

@@ -167,7 +167,8 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 
 
 def _parse_yaml(source: Path) -> Any:
-    loader = _Loader(files.read_text(source, "inventory file"))
+    loader = _Loader(files.read_text(source, "inventory file",
+                                     "pass the path of an existing inventory (see examples/)"))
     loader.source = source
     try:
         return loader.get_single_data()

@@ -146,8 +146,8 @@ def cordoned_in(inventory):
         return None
     from kubernetes import client, config
 
-    files.read_bytes(inventory.cluster.kubeconfig, "kubeconfig")
-    api = client.CoreV1Api(config.new_client_from_config(str(inventory.cluster.kubeconfig)))
+    kubeconfig = files.kubeconfig(inventory.cluster.kubeconfig)
+    api = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
     return lambda name: bool(api.read_node(name).spec.unschedulable)
 
 

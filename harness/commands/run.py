@@ -77,7 +77,7 @@ def _provider(args, phases: tuple[str, ...]):
                              hint="set kubeconfig under all.vars, pass --kubeconfig, or choose "
                              "--phases cri,oci")
         if need:
-            files.read_bytes(kubeconfig, "kubeconfig")
+            files.kubeconfig(kubeconfig)
         return InventoryProvider(inventory.source, args.kubeconfig)
     from harness.providers.lab import LabProvider
 

@@ -51,8 +51,7 @@ def inventory(args, cluster: bool = True, target: str | None = None,
     if kubeconfig is None:
         raise InputError(f"{found.source}: no kubeconfig for the cluster",
                          hint="set kubeconfig under all.vars (or cluster:), or pass --kubeconfig")
-    files.read_bytes(kubeconfig, "kubeconfig")  # a traceback from the client otherwise, mid-run
-    found.cluster.kubeconfig = Path(kubeconfig)
+    found.cluster.kubeconfig = files.kubeconfig(kubeconfig)
     for name in args.node:
         found.node(name)  # an unknown node is an input error before anything runs
     if cluster:

@@ -161,7 +161,8 @@ CASES = [
      f"harness conformance: error: argument --workers: '0' is not from 1 to 64 {RANGE}"),
     # -- harness run checks every input before provisioning: exit 2, not a failed pipeline
     ("run -i nokube.yaml --out out",
-     "harness run: kubeconfig {work}/absent.conf not found: pass the path of an existing file"),
+     "harness run: kubeconfig {work}/absent.conf not found: pass the cluster's admin kubeconfig "
+     "with --kubeconfig"),
     ("run --lab hbad --kubernetes 1.24.17 --out out",
      "harness run: --kubernetes 1.24.17: the kubelet has no dockershim since 1.24, and the lab's "
      "nodes run Docker: use 1.23.17 (cri-dockerd, the way to Docker past 1.24, is not built yet)"),

@@ -143,7 +143,7 @@ def test_a_test_that_passed_before_and_fails_after_is_a_regression(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--forks", "0"), "--forks 0: must be at least 1"),
+    (("--forks", "0"), "error: argument --forks: '0' is not from 1 to 1000"),
     (("--phases", "nope"), "--phases: unknown phase 'nope'"),
     (("--upgrade-to", "1.99.1"), "--upgrade-to 1.99.1: not a pinned Kubernetes version"),
     (("--phases", "upgrade"), "--phases upgrade needs --upgrade-to VERSION"),
@@ -179,14 +179,14 @@ def test_kubeadm_with_an_inventory_is_refused(tmp_path):
         f"-i {inventory}"]
 
 
-def test_a_provider_without_a_cluster_is_an_error_row_not_a_green_run(tmp_path):
-    """Through the API too: no phase runs, and the run is not green."""
+def test_a_provider_without_a_cluster_is_an_input_error_not_a_green_run(tmp_path):
+    """Through the API too: no phase runs, and the caller gets the input error (exit 2)."""
     from harness.providers.inventory import InventoryProvider
 
     inventory = tmp_path / "nodes.yaml"
     inventory.write_text("nodes:\n  - name: a\n    host: 127.0.0.1\n")
-    result = pipeline.run(InventoryProvider(inventory),
-                          pipeline.RunOptions(tmp_path / "out", phases=("verify",)))
-    assert result.exit_code == 1
+    with pytest.raises(InputError, match="no kubeconfig for the cluster"):
+        pipeline.run(InventoryProvider(inventory),
+                     pipeline.RunOptions(tmp_path / "out", phases=("verify",)))
     assert outcomes(tmp_path / "out" / "junit") == {
         ("inventory", "pipeline", "provision"): "error"}
