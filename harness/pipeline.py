@@ -86,6 +86,9 @@ def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
             raise InputError(f"--phases: unknown phase {name!r}",
                              hint=f"choose from {', '.join((*PHASES, *ALIASES))}")
         chosen.update(ALIASES.get(name, (name,)))
+    if not chosen:
+        raise InputError(f"--phases {text!r}: names no phase",
+                         hint=f"choose from {', '.join((*PHASES, *ALIASES))}")
     if "upgrade" in chosen and not upgrade_to:
         raise InputError("--phases upgrade needs --upgrade-to VERSION")
     return tuple(p for p in PHASES if p in chosen)

@@ -1,6 +1,9 @@
 """`harness inventory`: validate an inventory file, and check that its nodes answer over SSH."""
 
-from harness import flags
+import os
+from pathlib import Path
+
+from harness import files, flags
 from harness.errors import EXIT_OK, EXIT_UNREACHABLE, UnreachableError
 from harness.inventory import Inventory, load_inventory
 from harness.table import format_table
@@ -34,7 +37,18 @@ def run(args) -> int:
     if args.action == "check":
         print(format_nodes(inventory))
         return EXIT_OK
+    if args.known_hosts:
+        _check_known_hosts(Path(args.known_hosts).expanduser(), args.trust_on_first_use)
     return _ping(inventory, args)
+
+
+def _check_known_hosts(path: Path, trust_on_first_use: bool) -> None:
+    """A known_hosts file to read; with --trust-on-first-use a new one may be made there."""
+    if trust_on_first_use and not os.path.lexists(path):
+        files.output_file(path, "--known-hosts")
+    else:
+        files.read_bytes(path, "--known-hosts", "pass an existing known_hosts file, or add "
+                         "--trust-on-first-use to start one")
 
 
 def format_nodes(inventory: Inventory) -> str:

@@ -76,7 +76,7 @@ def _provider(args, phases: tuple[str, ...]):
                              f"{', '.join(need)} need",
                              hint="set kubeconfig under all.vars, pass --kubeconfig, or choose "
                              "--phases cri,oci")
-        if need:
+        if need or args.kubeconfig:
             files.kubeconfig(kubeconfig)
         return InventoryProvider(inventory.source, args.kubeconfig)
     from harness.providers.lab import LabProvider

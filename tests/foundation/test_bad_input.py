@@ -97,6 +97,13 @@ CASES = [
      "harness rollback: kubeconfig loop: a symlink loop: point the link at a real path"),
     ("run -i inv.yaml --kubeconfig loop --out out",
      "harness run: kubeconfig loop: a symlink loop: point the link at a real path"),
+    ("run -i inv.yaml --phases cri,oci --kubeconfig adir --out out",
+     "harness run: kubeconfig adir: a directory, not a file: pass a file"),
+    ("inventory ping inv.yaml --known-hosts loop",
+     "harness inventory: --known-hosts loop: a symlink loop: point the link at a real path"),
+    ("inventory ping inv.yaml --known-hosts latin1.yaml",
+     "harness inventory: --known-hosts latin1.yaml: not UTF-8 (byte 0xe9 at offset 18): save it "
+     "as UTF-8"),
     ("run -i inv.yaml --out afile",
      "harness run: --out afile: a file, not a directory: pass a directory, or remove the file"),
     ("preflight -i inv.yaml --out loop",
@@ -173,6 +180,9 @@ CASES = [
      "harness run: --phases: unknown phase 'bogus': choose from preflight, "
      "smoke-before, migrate, verify, cri, oci, smoke-after, upgrade, smoke-upgraded, smoke, "
      "suites"),
+    ("run -i inv.yaml --phases , --out out",
+     "harness run: --phases ',': names no phase: choose from preflight, smoke-before, migrate, "
+     "verify, cri, oci, smoke-after, upgrade, smoke-upgraded, smoke, suites"),
     # -- endpoints: what the inventory check accepts works everywhere, else it is refused
     ("inventory check tcp.yaml",
      "harness inventory: tcp.yaml:5: nodes[0].cri_endpoint: expected a socket on the node, "
