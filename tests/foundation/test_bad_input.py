@@ -104,6 +104,8 @@ CASES = [
     ("inventory ping inv.yaml --known-hosts latin1.yaml",
      "harness inventory: --known-hosts latin1.yaml: not UTF-8 (byte 0xe9 at offset 18): save it "
      "as UTF-8"),
+    ("images load --to registry --address http://127.0.0.1:1 --ca adir busybox",
+     "harness images: --ca adir: a directory, not a file: pass a file"),
     ("run -i inv.yaml --out afile",
      "harness run: --out afile: a file, not a directory: pass a directory, or remove the file"),
     ("preflight -i inv.yaml --out loop",
