@@ -58,15 +58,16 @@ def run(args) -> int:
     from harness.report import attachments, html
 
     junit_dir, out, page = _paths(args)
-    files = junit.junit_files(junit_dir, exclude=out)
+    inputs = junit.junit_files(junit_dir, exclude=out)
+    junit.merge(inputs)  # every file read and checked before attachments are written into any
     if args.run_dir is not None:  # a run's artifacts are found from its out dir only
         attachments.attach(junit_dir, args.run_dir, pipeline.PHASES)
-    merged = junit.merge(files, out)
+    merged = junit.merge(inputs, out)
     summary = junit.verify(merged)
     print(junit.format_summary(summary, args.max_skipped))
     failing = junit.format_failures(merged)
     if failing:
         print(failing)
-    print(f"merged {len(files)} file(s) into {out}")
+    print(f"merged {len(inputs)} file(s) into {out}")
     print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, args.max_skipped)}")
     return summary.exit_code(args.max_skipped)

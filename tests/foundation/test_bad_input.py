@@ -52,6 +52,14 @@ def _scratch(root: Path) -> None:
                        ("good", JUNIT.format(counts='tests="1"'))):
         (root / name / "junit").mkdir(parents=True)
         (root / name / "junit" / "junit-n1-x.xml").write_text(body)
+    # a failing row whose node has artifacts (the report would attach them), then a bad file
+    (root / "mixed" / "junit").mkdir(parents=True)
+    (root / "mixed" / "junit" / "junit-n1-migrate.xml").write_text(JUNIT.format(
+        counts='tests="1"').replace('value="x"', 'value="migrate"').replace(
+        '"t"/>', '"t"><failure message="broken"/></testcase>'))
+    (root / "mixed" / "junit" / "junit-n1-x.xml").write_text(JUNIT.format(counts='tests="-1"'))
+    (root / "mixed" / "artifacts" / "n1" / "migrate").mkdir(parents=True)
+    (root / "mixed" / "artifacts" / "n1" / "migrate" / "journal-kubelet.log").write_text("x\n")
     (root / "latin1" / "junit").mkdir(parents=True)
     (root / "latin1" / "junit" / "a.xml").write_bytes(
         b'<?xml version="1.0"?><testsuites><testsuite name="n\xe9"/></testsuites>')
@@ -194,6 +202,9 @@ CASES = [
     ("report neg",
      "harness report: neg/junit/junit-n1-x.xml: testsuite 'n1' has tests='-3', not a count of 0 "
      "or more: pass files written by pytest --junitxml or the harness"),
+    ("report mixed",
+     "harness report: mixed/junit/junit-n1-x.xml: testsuite 'n1' has tests='-1', not a count of "
+     "0 or more: pass files written by pytest --junitxml or the harness"),
     ("report word",
      "harness report: word/junit/junit-n1-x.xml: testsuite 'n1' has failures='x', not a count of "
      "0 or more: pass files written by pytest --junitxml or the harness"),
