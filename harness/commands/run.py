@@ -28,10 +28,11 @@ def register(sub):
                         help="the cluster's admin kubeconfig (default: the inventory's)")
     parser.add_argument("--lab", default=None, metavar="NAME",
                         help="name of the local lab to bring up (default: the lab's default)")
-    parser.add_argument("--nodes", type=flags.count(1, state.MAX_NODES), default=2, metavar="N",
-                        help="lab nodes to bring up (default 2)")
-    parser.add_argument("--kubernetes", default=LAB_KUBERNETES, metavar="VERSION",
-                        help=f"the lab's Kubernetes version (default {LAB_KUBERNETES})")
+    parser.add_argument("--nodes", type=flags.count(1, state.MAX_NODES), metavar="N",
+                        help="lab nodes to bring up (default 2; the local lab only)")
+    parser.add_argument("--kubernetes", metavar="VERSION",
+                        help=f"the lab's Kubernetes version (default {LAB_KUBERNETES}; the local "
+                        "lab only)")
     parser.add_argument("--kubeadm", action="store_true",
                         help="the lab's cluster made by kubeadm on its nodes (node 1 the control "
                         "plane, migrated first) instead of a control plane on this machine")
@@ -65,9 +66,13 @@ def _provider(args, phases: tuple[str, ...]):
     if inventory is not None:
         from harness.providers.inventory import InventoryProvider
 
-        if args.kubeadm:
-            raise InputError("--kubeadm: only the local lab's cluster is made here",
-                             hint=f"leave it out with -i {inventory.source}")
+        lab_only = [flag for flag, given in (("--kubeadm", args.kubeadm), ("--lab", args.lab),
+                                             ("--nodes", args.nodes),
+                                             ("--kubernetes", args.kubernetes)) if given]
+        if lab_only:
+            raise InputError(f"{lab_only[0]}: for the local lab only; the inventory names the "
+                             "nodes and their cluster", hint=f"leave it out with -i "
+                             f"{inventory.source}")
 
         need = [p for p in phases if p in pipeline.KUBE_PHASES]
         kubeconfig = args.kubeconfig or inventory.cluster.kubeconfig
@@ -86,9 +91,9 @@ def _provider(args, phases: tuple[str, ...]):
                          hint="pass -i INVENTORY with it, or leave it out")
     from harness.kube import cluster
 
-    state.check_name(args.lab or state.DEFAULT_LAB, "--lab")
-    args.kubernetes = cluster.check_version(args.kubernetes).version
-    return LabProvider(args.lab or state.DEFAULT_LAB, args.nodes, args.kubernetes, args.kubeadm)
+    name = state.check_name(args.lab or state.DEFAULT_LAB, "--lab")
+    version = cluster.check_version(args.kubernetes or LAB_KUBERNETES).version
+    return LabProvider(name, args.nodes or 2, version, args.kubeadm)
 
 
 def run(args) -> int:

@@ -183,6 +183,9 @@ CASES = [
     ("run --lab hbad --kubernetes 1.24.17 --out out",
      "harness run: --kubernetes 1.24.17: the kubelet has no dockershim since 1.24, and the lab's "
      "nodes run Docker: use 1.23.17 (cri-dockerd, the way to Docker past 1.24, is not built yet)"),
+    ("run -i inv.yaml --kubernetes 1.23.17 --out out",
+     "harness run: --kubernetes: for the local lab only; the inventory names the nodes and their "
+     "cluster: leave it out with -i inv.yaml"),
     ("run --lab HBAD --out out",
      "harness run: --lab: lab name 'HBAD' is not 1-8 lowercase letters or digits starting with a "
      "letter: for example --lab hl2"),
