@@ -2,7 +2,6 @@
 Kubernetes cluster) when no inventory is given; JUnit per node, phase, suite and test, a merged
 file, and the run's exit code."""
 
-import os
 from pathlib import Path
 
 from harness import files, flags, junit, pipeline, progress
@@ -61,8 +60,7 @@ def register(sub):
 
 
 def _provider(args, phases: tuple[str, ...]):
-    path = args.inventory or os.environ.get("HARNESS_INVENTORY") or None
-    inventory = load_inventory_or_none(path)
+    inventory = load_inventory_or_none(args.inventory)
     if inventory is not None:
         from harness.providers.inventory import InventoryProvider
 

@@ -80,8 +80,8 @@ CASES = [
      "harness inventory: inventory file nul.yaml: a NUL byte at offset 7, so not a text file: "
      "pass the text file itself"),
     ("HARNESS_INVENTORY=latin1.yaml preflight",
-     "harness preflight: inventory file latin1.yaml: not UTF-8 (byte 0xe9 at offset 18): save "
-     "it as UTF-8"),
+     "harness preflight: $HARNESS_INVENTORY: inventory file latin1.yaml: not UTF-8 (byte 0xe9 "
+     "at offset 18): save it as UTF-8"),
     ("migrate -i inv.yaml --kubeconfig latin1.yaml",
      "harness migrate: kubeconfig latin1.yaml: not UTF-8 (byte 0xe9 at offset 18): save it as "
      "UTF-8"),
@@ -98,7 +98,8 @@ CASES = [
     ("inventory check loop",
      "harness inventory: inventory file loop: a symlink loop: point the link at a real path"),
     ("HARNESS_INVENTORY=adir run",
-     "harness run: inventory file adir: a directory, not a file: pass a file"),
+     "harness run: $HARNESS_INVENTORY: inventory file adir: a directory, not a file: pass a "
+     "file"),
     ("verify -i inv.yaml --kubeconfig adir",
      "harness verify: kubeconfig adir: a directory, not a file: pass a file"),
     ("rollback -i inv.yaml --kubeconfig loop",
