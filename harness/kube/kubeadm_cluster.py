@@ -28,7 +28,6 @@ from harness.kube.cluster import (
     ClusterRecord,
     cluster_dir,
     pod_cidr,
-    put_binary,
     wait_ready,
     write_file,
 )
@@ -128,8 +127,8 @@ def _prepare(built: build.Built, kubeadm: Path, images: list, node: Node,
         say(f"installing kubeadm, kubelet, kubectl {built.version}; loading "
             f"{len(images)} images into Docker", node.name)
         for binary, remote in (("kubelet", nc.KUBELET_BIN), ("kubectl", KUBECTL_BIN)):
-            put_binary(t, built.path(binary), remote)
-        put_binary(t, kubeadm, KUBEADM_BIN)
+            t.put(built.path(binary), remote, mode=0o755)
+        t.put(kubeadm, KUBEADM_BIN, mode=0o755)
         peers = [p for p in all_nets if p != net]
         files = {
             nc.KUBELET_UNIT: nc.kubelet_unit(),
