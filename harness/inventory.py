@@ -291,7 +291,11 @@ def _version(value: Any, at: _At) -> str:
 
 
 def _path(value: Any, at: _At) -> Path:
-    return (at.source.parent / Path(_string(value, at, "a file path")).expanduser()).resolve()
+    path = at.source.parent / Path(_string(value, at, "a file path")).expanduser()
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 says RuntimeError for a loop, later OSError
+        raise at.error(f"{path}: a symlink loop", hint="point the link at a real path") from None
 
 
 def check_private_key(path: Path, at: _At) -> Path:

@@ -40,6 +40,8 @@ def _scratch(root: Path) -> None:
     (root / "tcp.yaml").write_text(
         "nodes:\n  - name: n1\n    host: 127.0.0.1\n    port: 1\n"
         "    cri_endpoint: tcp://127.0.0.1:1\n")
+    (root / "loopkey.yaml").write_text(
+        "nodes:\n  - name: n1\n    host: 127.0.0.1\n    port: 1\n    ssh_key: loop\n")
     (root / "latin1.yaml").write_bytes(b"nodes:\n  - name: n\xe9\n    host: 127.0.0.1\n")
     (root / "nul.yaml").write_bytes(b"nodes:\n\0")
     (root / "loop").symlink_to("loop")
@@ -97,6 +99,9 @@ CASES = [
     # -- symlink loops, directories for files, files for directories: every path option
     ("inventory check loop",
      "harness inventory: inventory file loop: a symlink loop: point the link at a real path"),
+    ("inventory check loopkey.yaml",
+     "harness inventory: loopkey.yaml:5: nodes[0].ssh_key: loop: a symlink loop: point "
+     "the link at a real path"),
     ("HARNESS_INVENTORY=adir run",
      "harness run: $HARNESS_INVENTORY: inventory file adir: a directory, not a file: pass a "
      "file"),
