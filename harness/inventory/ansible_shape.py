@@ -42,19 +42,24 @@ def _plain(value: Any) -> Any:
 
 
 def _resolve(source: Path, yaml_error: InventoryError | None) -> list[tuple[str, list, dict]]:
-    """(name, groups, variables) of every host, as `ansible-inventory --list` gives them. What
+    """(name, groups in Ansible's order of precedence, variables) of every host, as
+    `ansible-inventory --list` gives them. What
     Ansible warns about while reading (a skipped key, an unparsable file) is an input error."""
     from ansible import constants
+    from ansible.inventory.helpers import sort_groups
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
+    from ansible.utils.display import Display
     from ansible.vars.manager import VariableManager
 
+    # Ansible prints a warning once per process; every reading must hear its own
+    getattr(Display(), "_warns", set()).clear()
     loader = DataLoader()
     said = io.StringIO()
     with contextlib.redirect_stderr(said):
         manager = InventoryManager(loader=loader, sources=[str(source)])
         variables = VariableManager(loader=loader, inventory=manager)
-        hosts = [(host.name, [g.name for g in host.get_groups()],
+        hosts = [(host.name, [g.name for g in sort_groups(host.get_groups())],
                   {k: _plain(v) for k, v in variables.get_vars(
                       host=host, include_hostvars=False, stage="all").items()
                    if k not in constants.INTERNAL_STATIC_VARS})

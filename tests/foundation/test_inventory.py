@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import InputError
 from harness.inventory import load_inventory, load_inventory_or_none
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -187,6 +188,14 @@ def test_what_ansible_warns_about_is_refused(harness_error, inventory):
     path = inventory("all:\n  host:\n    w1:\n")
     line = harness_error("inventory", "check", path)
     assert f"{path}: Ansible warns: Skipping unexpected key (host) in group (all)" in line
+
+
+def test_a_warning_counts_every_time_the_file_is_read(inventory):
+    """Ansible prints a warning once per process; the harness reads inventories more often."""
+    path = inventory("all:\n  host:\n    w1:\n  hosts:\n    w2:\n")
+    for _ in range(2):
+        with pytest.raises(InputError, match="Ansible warns: Skipping unexpected key"):
+            load_inventory(path)
 
 
 def test_passwords_are_refused_and_never_echoed(harness_error, inventory):
