@@ -135,7 +135,7 @@ def _error(doc: _Map, source: Path, err: jsonschema.ValidationError) -> Inventor
         allowed = _allowed(sub)
         key = next(k for k in instance if k not in allowed)
         return InventoryError(source, _line(doc, [*path, key]), _field([*path, key]),
-                              f"unknown field in {sub.get('title', 'the inventory')}",
+                              f"unknown field in {sub['title'].split(' (')[0]}",
                               hint=values.did_you_mean(key, allowed)
                               or f"allowed: {', '.join(allowed)}")
     if err.validator == "required":
