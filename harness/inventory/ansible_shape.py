@@ -69,8 +69,11 @@ def _resolve(source: Path, yaml_error: InventoryError | None) -> list[tuple[str,
     if not manager._inventory.processed_sources:
         if yaml_error is not None and source.suffix in YAML_SUFFIXES:
             raise yaml_error
+        # the reason of the plugin meant for this kind of file says the most
+        plugin = "'yaml' plugin" if source.suffix in YAML_SUFFIXES else "'ini' plugin"
+        reasons = sorted(warnings, key=lambda w: plugin not in w)
         raise InventoryError(source, None, "", "Ansible cannot read it as an inventory"
-                             + (f" ({warnings[0]})" if warnings else ""),
+                             + (f" ({reasons[0]})" if reasons else ""),
                              hint=f"run: ansible-inventory -i {source} --list")
     if warnings:
         raise InventoryError(source, None, "", f"Ansible warns: {warnings[0]}",

@@ -222,3 +222,19 @@ def test_check_exits_zero_with_a_node_table(harness, inventory, key):
     assert proc.returncode == 0
     assert proc.stdout.splitlines()[1].split()[:3] == ["hf-a", "127.0.0.1:22", "root"]
     assert os.fspath(key) in proc.stdout
+
+
+def test_a_file_ansible_cannot_read_says_why(harness_error, inventory):
+    path = inventory("[web\nw1\n", name="hosts.ini")
+    line = harness_error("inventory", "check", path)
+    assert line.startswith(f"harness inventory: {path}: Ansible cannot read it as an inventory "
+                           "(Failed to parse inventory with 'ini' plugin: ")
+    assert line.endswith(f"run: ansible-inventory -i {path} --list")
+
+
+def test_an_ini_inventory_reads_as_ansible_reads_it(inventory):
+    """INI values are strings to Ansible until it converts them: `yes` becomes true."""
+    inv = load_inventory(inventory("[web]\nw1 ansible_host=10.0.0.1 ansible_become=yes "
+                                   "ansible_port=2222\n", name="hosts.ini"))
+    w1 = inv.node("w1")
+    assert (w1.host, w1.port, w1.become, w1.groups) == ("10.0.0.1", 2222, True, ("web",))
