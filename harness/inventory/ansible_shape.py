@@ -148,6 +148,8 @@ def _node(source: Path, name: str, groups: list[str], hostvars: dict) -> Node:
             setattr(node, var, values.endpoint(value, at(var)))
         elif var in values.CONNECTION_VARS or var in CLUSTER_VARS:
             continue
+        elif var in values.SSH_ARG_VARS:
+            node.vars[var] = values.ssh_args(value, at(var))
         elif hint := values.did_you_mean(var, (*values.CONNECTION_VARS, *ENDPOINT_VARS,
                                                *CLUSTER_VARS), TYPO_CUTOFF):
             raise at(var).error("unknown variable", hint=hint)

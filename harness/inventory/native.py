@@ -201,7 +201,10 @@ def _node(entry: _Map, defaults: _Map, source: Path, index: int) -> Node:
         elif key in ("cri_endpoint", "docker_endpoint"):
             setattr(node, key, values.endpoint(value, at(key)))
         elif key == "vars":
-            node.vars = dict(value or {})
+            node.vars = {var: values.ssh_args(setting, At(source, at(key).line,
+                                                          f"{at(key).path}.{var}"))
+                         if var in values.SSH_ARG_VARS else setting
+                         for var, setting in (value or {}).items()}
     return node
 
 

@@ -7,6 +7,7 @@ import difflib
 import ipaddress
 import os
 import re
+import shlex
 import stat
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,13 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){LABEL}(?:\.{LABEL})*\.?$")
 USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$")
+# Extra ssh arguments Ansible adds to its ssh command line. Those that choose the machine, port,
+# user or key would make Ansible reach another machine than the harness's own SSH client does.
+SSH_ARG_VARS = ("ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_ssh_args")
+SSH_REACH_FLAGS = {"-p": "ansible_port", "-l": "ansible_user", "-i": "ansible_ssh_private_key_file",
+                   "-F": "no ssh_config of its own"}
+SSH_REACH_OPTIONS = {"hostname": "ansible_host", "port": "ansible_port", "user": "ansible_user",
+                     "identityfile": "ansible_ssh_private_key_file"}
 VERSION_RE = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")
 ENDPOINT_RE = re.compile(r"^(unix|tcp)://.+|^/.+")
 
@@ -81,6 +89,28 @@ def user(value: Any, at: At, node: str) -> str:
     if not isinstance(value, str) or not USER_RE.match(value):
         raise at.error(f"node {node!r}: expected a login name of letters, digits, '_', '.' or "
                        f"'-', got {kind(value)}")
+    return value
+
+
+def ssh_args(value: Any, at: At) -> str:
+    """Extra ssh arguments may tune ssh (known hosts, timeouts) but not choose where it goes."""
+    if not isinstance(value, str):
+        raise at.error(f"expected ssh arguments as one string, got {kind(value)}")
+    try:
+        words = shlex.split(value)
+    except ValueError as err:
+        raise at.error(f"cannot be split into ssh arguments: {err}") from None
+    for index, word in enumerate(words):
+        if word.startswith("-o"):  # -oName=value, -o Name=value, -o 'Name value'
+            setting = word[2:] or " ".join(words[index + 1:index + 2])
+            name = setting.replace("=", " ").split()[0].lower() if setting.strip() else ""
+            use, shown = SSH_REACH_OPTIONS.get(name), f"-o {setting}"
+        else:
+            use, shown = SSH_REACH_FLAGS.get(word[:2]), word
+        if use:
+            raise at.error(f"{shown!r} chooses where ssh goes, which the harness's own SSH "
+                           "client would not follow", hint=f"use {use}"
+                           if use.startswith("ansible_") else "leave it out")
     return value
 
 

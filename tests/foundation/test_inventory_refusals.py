@@ -124,3 +124,26 @@ def test_a_cluster_setting_must_be_the_same_for_every_host(tmp_path):
     with pytest.raises(InputError, match="kubernetes_version: is a cluster setting, but hosts "
                        "differ"):
         load_inventory(path)
+
+
+@pytest.mark.parametrize("args", ["-o Port=2200", "-oHostName=10.9.9.9", "-o 'User admin'",
+                                  "-p 2200", "-i /root/.ssh/other", "-F /etc/other_config"])
+def test_ssh_arguments_that_choose_where_ssh_goes_are_refused(tmp_path, args):
+    """Ansible would follow them, the harness's own SSH client would not: two machines."""
+    path = write(tmp_path, "inv.yaml", "all:\n  hosts:\n    n1:\n      ansible_host: 10.0.0.1\n"
+                 f"      ansible_ssh_common_args: \"-o ConnectTimeout=5 {args}\"\n", {})
+    with pytest.raises(InputError, match=r"host n1: ansible_ssh_common_args: '.*' chooses where "
+                       "ssh goes"):
+        load_inventory(path)
+
+
+def test_ssh_arguments_that_only_tune_ssh_pass(tmp_path):
+    args = "-o UserKnownHostsFile=/k -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+    native = write(tmp_path, "native.yaml", "nodes:\n  - name: n1\n    host: 10.0.0.1\n"
+                   f"    vars: {{ansible_ssh_common_args: '{args}'}}\n", {})
+    assert load_inventory(native).nodes[0].vars["ansible_ssh_common_args"] == args
+    bad = write(tmp_path, "bad.yaml", "nodes:\n  - name: n1\n    host: 10.0.0.1\n"
+                "    vars: {ansible_ssh_extra_args: '-o Port=2200'}\n", {})
+    with pytest.raises(InputError, match=r"bad.yaml:4: nodes\[0\].vars.ansible_ssh_extra_args: "
+                       "'-o Port=2200' chooses where ssh goes"):
+        load_inventory(bad)
