@@ -119,6 +119,7 @@ def _node(source: Path, name: str, groups: list[str], hostvars: dict) -> Node:
 
     node = Node(name=values.node_name(name, At(source, None, f"host {name}")), host=name,
                 groups=tuple(g for g in groups if g not in NOT_GROUPS), user=getpass.getuser())
+    host_var = "inventory hostname"  # Ansible's address when no variable gives one
     for secret in values.SECRET_VARS:
         if secret in hostvars:
             raise at(secret).error("passwords are not accepted", hint=values.SECRET_HINT)
@@ -127,7 +128,7 @@ def _node(source: Path, name: str, groups: list[str], hostvars: dict) -> Node:
             continue
         var, value = found
         if field == "host":
-            node.host = value
+            node.host, host_var = value, var
         elif field == "port":
             node.port = values.port(value, at(var))
         elif field == "user":
@@ -141,8 +142,7 @@ def _node(source: Path, name: str, groups: list[str], hostvars: dict) -> Node:
         else:
             raise at(var).error(f"expected one of {', '.join(CONNECTIONS)}, got "
                                 f"{values.kind(value)}")
-    var = "ansible_host" if node.host != name else "inventory hostname"
-    node.host = values.host(node.host, at(var), name)
+    node.host = values.host(node.host, at(host_var), name)
     for var, value in hostvars.items():
         if var in ENDPOINT_VARS:
             setattr(node, var, values.endpoint(value, at(var)))
