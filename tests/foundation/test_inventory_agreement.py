@@ -18,6 +18,7 @@ from harness.errors import InputError
 from harness.inventory import load_inventory
 
 ANSIBLE_INVENTORY = str(Path(sys.executable).parent / "ansible-inventory")
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventory-ansible.yaml"
 
 # name -> (file name, text, extra files relative to the inventory's directory)
 CASES = {
@@ -86,6 +87,7 @@ n2 ansible_host=10.0.5.2
 ansible_port=2300
 ansible_user=alpha-admin
 """, {}),
+    "the documented example": ("example.yaml", EXAMPLE.read_text(), {}),
 }
 
 # Ansible takes a relative key path from the directory it runs in (ansible-runner runs it in
