@@ -8,6 +8,7 @@ from pathlib import Path
 from harness import junit, pipeline, progress
 from harness.errors import InputError
 from harness.inventory import load_inventory_or_none
+from harness.lab import state
 
 LAB_KUBERNETES = "1.23.17"  # the last release with dockershim: the lab's "before" state
 
@@ -25,7 +26,7 @@ def register(sub):
                         help="nodes to work on (default: $HARNESS_INVENTORY, else the local lab)")
     parser.add_argument("--kubeconfig", type=Path, metavar="FILE",
                         help="the cluster's admin kubeconfig (default: the inventory's)")
-    parser.add_argument("--lab", default=None, metavar="NAME",
+    parser.add_argument("--lab", default=None, metavar="NAME", type=state.name_arg,
                         help="name of the local lab to bring up (default: the lab's default)")
     parser.add_argument("--nodes", type=int, default=2, metavar="N",
                         help="lab nodes to bring up (default 2)")
@@ -74,7 +75,6 @@ def _provider(args, phases: tuple[str, ...]):
                              hint="set kubeconfig under all.vars, pass --kubeconfig, or choose "
                              "--phases cri,oci")
         return InventoryProvider(inventory.source, args.kubeconfig)
-    from harness.lab import state
     from harness.providers.lab import LabProvider
 
     if args.nodes < 1:

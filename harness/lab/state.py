@@ -7,6 +7,7 @@ data, machine log)."""
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import re
@@ -22,14 +23,22 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 DEFAULT_LAB = "hl"
 
 
+NAME_RULE = "1-8 lowercase letters or digits starting with a letter"
+
+
 def check_name(name: str) -> str:
-    if not NAME_RE.match(name):
-        raise InputError(
-            f"--name: lab name {name!r} is not 1-8 lowercase letters or digits "
-            "starting with a letter",
-            hint=f"for example --name {DEFAULT_LAB}2",
-        )
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InputError(f"--name: lab name {name!r} is not {NAME_RULE}",
+                         hint=f"for example --name {DEFAULT_LAB}2")
     return name
+
+
+def name_arg(value: str) -> str:
+    """argparse type of `lab --name` and of every `--lab`: a lab's name, never a path (the
+    name becomes a directory under the state root, a bridge and cgroup names)."""
+    if not NAME_RE.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not {NAME_RULE}")
+    return value
 
 
 @dataclass
@@ -67,7 +76,7 @@ class LabRecord:
 
 
 def lab_dir(name: str) -> Path:
-    return state_root() / name
+    return state_root() / check_name(name)
 
 
 def load(name: str) -> LabRecord | None:
