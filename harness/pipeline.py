@@ -351,13 +351,10 @@ def compare_smoke(before: smoke.SmokeRun | None, later: list[smoke.SmokeRun | No
 def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str, ...],
                       opts: RunOptions, gate: Gate, tls: TlsRegistry | None = None) -> None:
     """The CRI and OCI suites, staged onto each node and run there, `opts.forks` at a time."""
-    suite_args = dict(opts.suite_args)
-    if tls:
-        suite_args["cri"] = ("--tls-registry", tls.host, "--tls-registry-ca", tls.ca_on_node,
-                             *suite_args.get("cri", ()))
-    spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", suite_args,
+    spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", opts.suite_args,
                                 opts.suite_timeout, opts.forks, keep_images=opts.keep_images,
-                                strict_skips=True)
+                                strict_skips=True,
+                                tls_registry=(tls.host, tls.ca_on_node) if tls else None)
     node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)
 
 

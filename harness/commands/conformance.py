@@ -111,16 +111,19 @@ def run_on_nodes(args, suites: list[str]) -> int:
     """The suites staged onto each inventory node and run there (harness.nodes.suites, as
     `harness run` does); the verdict is the JUnit's, steps included."""
     from harness.inventory import load_inventory
+    from harness.nodes import registries
     from harness.nodes import suites as node_suites
 
     inventory = load_inventory(args.inventory)
     nodes = selected_nodes(inventory, args.node)
-    spec = node_suites.SuiteRun(
-        tuple(suites), args.junit_dir, {"cri": tuple(suite_args(args))}, forks=args.forks,
-        disruptive=args.allow_runtime_restart, cordoned=cordoned_in(inventory),
-        keep_images=args.keep_images)
     steps = {n.name: junit.StepRecorder(n.name, "conformance steps", n.host) for n in nodes}
-    node_suites.run_on_nodes(nodes, spec, steps)
+    # The TLS pull's registry, served from here on each node's loopback (as `harness run` does)
+    with registries.serve(nodes, registries.tls_config()) as (registry, ca):
+        spec = node_suites.SuiteRun(
+            tuple(suites), args.junit_dir, {"cri": tuple(suite_args(args))}, forks=args.forks,
+            disruptive=args.allow_runtime_restart, cordoned=cordoned_in(inventory),
+            keep_images=args.keep_images, tls_registry=(registry.host, ca))
+        node_suites.run_on_nodes(nodes, spec, steps)
     written = [recorder.write(args.junit_dir) for recorder in steps.values()]
     written += [junit.junit_path(args.junit_dir, n.name, s) for n in nodes for s in suites]
     summary = junit.verify(junit.merge(f for f in written if f.exists()))

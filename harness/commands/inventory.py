@@ -14,8 +14,9 @@ def register(sub):
                             description="Validate an inventory file and reach its nodes.")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = actions.add_parser("check", help="validate FILE and list its nodes",
-                               description="Validate FILE (harness or Ansible YAML shape) and "
-                               "print its nodes; exit 2 with FILE:LINE: FIELD: problem otherwise.")
+                               description="Validate FILE (harness shape, or any inventory "
+                               "Ansible reads: YAML, INI) and print its nodes; exit 2 with "
+                               "FILE[:LINE]: FIELD: problem otherwise.")
     check.add_argument("file", metavar="FILE")
     ping = actions.add_parser("ping", help="run `true` on every node of FILE",
                               description="Connect to every node of FILE and run `true`; "

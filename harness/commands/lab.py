@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 from harness import flags
 from harness.errors import InputError
 from harness.lab import state
@@ -30,7 +28,7 @@ def register(sub):
     for action, text in (("up", "create or repair the lab"), ("status", "show the lab's nodes"),
                          ("down", "remove the lab (keeps the cached image)")):
         p = actions.add_parser(action, help=text, description=text)
-        p.add_argument("--name", default=state.DEFAULT_LAB, type=_name,
+        p.add_argument("--name", default=state.DEFAULT_LAB, type=state.name_arg,
                        help=f"lab name, 1-8 lowercase letters/digits (default {state.DEFAULT_LAB})")
         if action == "up":
             p.add_argument("--nodes", type=flags.count(1, state.MAX_NODES), default=2,
@@ -42,13 +40,6 @@ def register(sub):
                            help="with --kubernetes: make the cluster with kubeadm instead, node 1 "
                            "the control plane (static pods, stacked etcd), the others joined")
     return parser
-
-
-def _name(value: str) -> str:
-    if not state.NAME_RE.match(value):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not 1-8 lowercase letters or digits starting with a letter")
-    return value
 
 
 def run(args) -> int:

@@ -25,7 +25,7 @@ def register(sub):
                         help="nodes to work on (default: $HARNESS_INVENTORY, else the local lab)")
     parser.add_argument("--kubeconfig", type=Path, metavar="FILE",
                         help="the cluster's admin kubeconfig (default: the inventory's)")
-    parser.add_argument("--lab", default=None, metavar="NAME",
+    parser.add_argument("--lab", default=None, metavar="NAME", type=state.name_arg,
                         help="name of the local lab to bring up (default: the lab's default)")
     parser.add_argument("--nodes", type=flags.count(1, state.MAX_NODES), metavar="N",
                         help="lab nodes to bring up (default 2; the local lab only)")
@@ -89,9 +89,8 @@ def _provider(args, phases: tuple[str, ...]):
                          hint="pass -i INVENTORY with it, or leave it out")
     from harness.kube import cluster
 
-    name = state.check_name(args.lab or state.DEFAULT_LAB, "--lab")
     version = cluster.check_version(args.kubernetes or LAB_KUBERNETES).version
-    return LabProvider(name, args.nodes or 2, version, args.kubeadm)
+    return LabProvider(args.lab or state.DEFAULT_LAB, args.nodes or 2, version, args.kubeadm)
 
 
 def run(args) -> int:

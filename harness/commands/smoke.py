@@ -14,7 +14,7 @@ def register(sub):
                             description=__doc__)
     parser.add_argument("-i", "--inventory", type=Path, metavar="FILE",
                         help="nodes to work on (default: $HARNESS_INVENTORY, else the local lab)")
-    parser.add_argument("--lab", default=state.DEFAULT_LAB, metavar="NAME",
+    parser.add_argument("--lab", default=state.DEFAULT_LAB, metavar="NAME", type=state.name_arg,
                         help=f"the local lab to use without an inventory (default "
                         f"{state.DEFAULT_LAB})")
     parser.add_argument("--kubeconfig", type=Path, metavar="FILE",

@@ -15,6 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomli_w
 import yaml
 
 from harness.daemons.process import Daemon, free_tcp_port, tcp_port_answers
@@ -150,6 +151,14 @@ def render_config(cfg: RegistryConfig, port: int, tls: tuple[Path, Path, Path] |
     return config
 
 
+def hosts_toml(url: str, ca: str | None = None, mirror_of: str | None = None) -> str:
+    """containerd's hosts.toml for the registry at `url` (trusting the CA file `ca`, on the
+    machine that reads it), or, with `mirror_of`, making it that registry's mirror."""
+    host = {"capabilities": ["pull", "resolve"], **({"ca": ca} if ca else {})}
+    return tomli_w.dumps({"server": f"https://{mirror_of}" if mirror_of else url,
+                          "host": {url: host}})
+
+
 class Registry:
     """A running private registry. Use as a context manager, or start() / stop()."""
 
@@ -196,16 +205,11 @@ class Registry:
         path:tag and keep their names (a client asking for them by those names finds them)."""
         host_dir = config_dir / (mirror_of or self.host)
         host_dir.mkdir(parents=True, exist_ok=True)
-        lines = [
-            f'server = "{f"https://{mirror_of}" if mirror_of else self.url}"',
-            f'[host."{self.url}"]',
-            '  capabilities = ["pull", "resolve"]',
-        ]
+        ca = None
         if self.ca:
             ca = host_dir / "ca.crt"
             ca.write_bytes(self.ca.read_bytes())
-            lines.append(f'  ca = "{ca}"')
-        (host_dir / "hosts.toml").write_text("\n".join(lines) + "\n")
+        (host_dir / "hosts.toml").write_text(hosts_toml(self.url, ca and str(ca), mirror_of))
         return host_dir / "hosts.toml"
 
     def __enter__(self) -> Registry:

@@ -37,7 +37,7 @@ UsePAM no
 StrictModes no
 AllowStreamLocalForwarding {streamlocal}
 # sshd 9.2 grants streamlocal channels only with local forwarding permitted (channel_permit_all).
-AllowTcpForwarding local
+AllowTcpForwarding {tcp_forwarding}
 X11Forwarding no
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
@@ -57,12 +57,14 @@ class SshServer:
     """sshd -D -e on a free loopback port, accepting one throwaway client key for the current
     user. `port` may be given; if it is in use, start() raises InputError."""
 
-    def __init__(self, state_dir: Path, port: int | None = None, allow_streamlocal: bool = True):
+    def __init__(self, state_dir: Path, port: int | None = None, allow_streamlocal: bool = True,
+                 tcp_forwarding: str = "local"):
         self.state_dir = Path(state_dir).absolute()  # sshd wants absolute paths everywhere
         self.host = HOST
         self.port = port
         self.fixed_port = port is not None
         self.allow_streamlocal = allow_streamlocal
+        self.tcp_forwarding = tcp_forwarding  # sshd's AllowTcpForwarding: local, remote, yes, no
         self.user = getpass.getuser()
         self.host_key_path = self.state_dir / "host_key"
         self.client_key_path = self.state_dir / "client_key"
@@ -114,7 +116,8 @@ class SshServer:
     def _start_on_port(self) -> SshServer:
         self.config_path.write_text(CONFIG.format(
             host=self.host, port=self.port, state=self.state_dir,
-            streamlocal="yes" if self.allow_streamlocal else "no"))
+            streamlocal="yes" if self.allow_streamlocal else "no",
+            tcp_forwarding=self.tcp_forwarding))
         self.known_hosts_path.write_text(self.known_hosts_line + "\n")  # the port may be new
         self.daemon = Daemon(
             name=f"sshd on {self.host}:{self.port}",

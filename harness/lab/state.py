@@ -7,6 +7,7 @@ data, machine log)."""
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import re
@@ -21,16 +22,22 @@ from harness.lab.paths import state_root
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 DEFAULT_LAB = "hl"
 MAX_NODES = 20  # nodes in one lab
+NAME_RULE = "1-8 lowercase letters or digits starting with a letter"
 
 
-def check_name(name: str, flag: str = "--name") -> str:
-    if not NAME_RE.match(name):
-        raise InputError(
-            f"{flag}: lab name {name!r} is not 1-8 lowercase letters or digits "
-            "starting with a letter",
-            hint=f"for example {flag} {DEFAULT_LAB}2",
-        )
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InputError(f"--name: lab name {name!r} is not {NAME_RULE}",
+                         hint=f"for example --name {DEFAULT_LAB}2")
     return name
+
+
+def name_arg(value: str) -> str:
+    """argparse type of `lab --name` and of every `--lab`: a lab's name, never a path (the
+    name becomes a directory under the state root, a bridge and cgroup names)."""
+    if not NAME_RE.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not {NAME_RULE}")
+    return value
 
 
 @dataclass
@@ -68,7 +75,7 @@ class LabRecord:
 
 
 def lab_dir(name: str) -> Path:
-    return state_root() / name
+    return state_root() / check_name(name)
 
 
 def load(name: str) -> LabRecord | None:

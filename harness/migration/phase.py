@@ -23,7 +23,7 @@ WATCHED = ("migrate", "rollback")
 def add_arguments(parser) -> None:
     parser.add_argument("-i", "--inventory", type=Path, metavar="FILE",
                         help="nodes to work on (default: $HARNESS_INVENTORY, else the local lab)")
-    parser.add_argument("--lab", default=state.DEFAULT_LAB, metavar="NAME",
+    parser.add_argument("--lab", default=state.DEFAULT_LAB, metavar="NAME", type=state.name_arg,
                         help=f"the local lab to use without an inventory (default "
                         f"{state.DEFAULT_LAB})")
     parser.add_argument("--node", action="append", default=[], metavar="NAME",

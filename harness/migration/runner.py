@@ -19,7 +19,7 @@ import yaml
 
 from harness import junit, redact
 from harness.errors import InputError, StepFailed
-from harness.inventory import NATIVE_TOP, Inventory
+from harness.inventory import Inventory
 from harness.migration import interrupt
 from harness.progress import progress
 
@@ -212,11 +212,11 @@ def write_node_artifacts(run_: PlaybookRun) -> None:
 
 
 def ansible_inventory(inventory: Inventory, private: Path) -> Path:
-    """An inventory Ansible reads: the file itself when it is in Ansible's shape, else the
-    harness-shaped file written out as Ansible YAML (same nodes, vars and cluster)."""
-    source = inventory.source
-    if source is not None and not (set(yaml.safe_load(source.read_text()) or {}) & set(NATIVE_TOP)):
-        return source
+    """An inventory Ansible reads: the file itself when it is Ansible's own (the harness read it
+    through ansible-core, so both see the same hosts), else the harness-shaped one written out
+    as Ansible YAML (same nodes, vars and cluster)."""
+    if inventory.shape == "ansible" and inventory.source is not None:
+        return inventory.source
     hosts = {}
     for node in inventory.nodes:
         host = {"ansible_host": node.host, "ansible_port": node.port,

@@ -20,8 +20,9 @@ def lab_of(inventory) -> str | None:
     if source is None:
         return None
     source = Path(source).resolve()
-    if source == (state.lab_dir(source.parent.name) / "inventory.yaml").resolve():
-        return source.parent.name
+    name = source.parent.name
+    if state.NAME_RE.match(name) and source == (state.lab_dir(name) / "inventory.yaml").resolve():
+        return name
     return None
 
 

@@ -44,6 +44,7 @@ SUITE_DISTRIBUTIONS = (
     "requests",
     "filelock",
     "bcrypt",  # the CRI suite's registry with basic auth
+    "tomli-w",  # the hosts.toml of the CRI suite's registries
 )
 # `large` at its default size is for benchmarks only; every other fixture image goes with its
 # default parameters, and the CRI suite's parameterised images with theirs.

@@ -46,6 +46,9 @@ class SuiteRun:
     keep_images: bool = False  # leave the fixture images the CRI suite imported on the node
     # Fail on a skip the suite's allowed-skips.yaml does not allow (the pipeline's gate).
     strict_skips: bool = False
+    # (host:port, the CA's path on the nodes) of a registry over HTTPS that the nodes' runtimes
+    # trust, for the CRI suite's TLS pull (harness.nodes.registries); None: that test skips.
+    tls_registry: tuple[str, str] | None = None
 
 
 def run_on_nodes(nodes: list[Node], spec: SuiteRun,
@@ -174,6 +177,9 @@ def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str
     extra = list(spec.suite_args.get(suite, ()))
     if suite == "cri" and node.cri_endpoint:
         extra[:0] = ["--cri-endpoint", node.cri_endpoint]
+    if suite == "cri" and spec.tls_registry:
+        extra[:0] = ["--tls-registry", spec.tls_registry[0], "--tls-registry-ca",
+                     spec.tls_registry[1]]
     if spec.strict_skips:
         extra[:0] = ["--strict-skips"]
     staging.run_suite(transport, stage, suite, raw, extra, spec.timeout)

@@ -1,13 +1,19 @@
 """The `inventory` provider: machines that already exist, listed in an inventory file. Nothing
-is created or removed; status() says which nodes answer over SSH and Docker."""
+is created or removed; status() says which nodes answer over SSH and Docker. The registries of
+the pull tests are served from this machine and reach the nodes over SSH
+(harness.nodes.registries)."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness.inventory import Inventory, load_inventory
+from harness.nodes import registries
 from harness.nodes.health import check_node
-from harness.providers.base import NodeStatus, Provider
+from harness.providers.base import NodeStatus, Provider, TlsRegistry
 
 
 class InventoryProvider(Provider):
@@ -22,6 +28,25 @@ class InventoryProvider(Provider):
         if self.kubeconfig is not None:
             inventory.cluster.kubeconfig = self.kubeconfig
         return inventory
+
+    @contextmanager
+    def smoke_registry(self, work_dir: Path) -> Iterator[object]:
+        """A registry with basic auth on each node's loopback (plain HTTP, which every runtime
+        speaks to a loopback registry without being told)."""
+        from harness.daemons.registry import RegistryConfig
+        from harness.smoke import Registry as SmokeRegistry
+
+        user, password = "smoke", secrets.token_urlsafe(16)
+        config = RegistryConfig(work_dir, auth=(user, password))
+        with registries.serve(self.inventory().nodes, config) as (registry, _):
+            yield SmokeRegistry(registry.host, user, password)
+
+    @contextmanager
+    def tls_registry(self) -> Iterator[TlsRegistry]:
+        """A registry over HTTPS on each node's loopback, its CA trusted by the nodes' runtimes
+        for that registry only while it runs."""
+        with registries.serve(self.inventory().nodes, registries.tls_config()) as (registry, ca):
+            yield TlsRegistry(registry.host, ca)
 
     def up(self) -> Inventory:
         """The machines exist already: nothing to create. Whether each answers is that node's

@@ -14,9 +14,12 @@ import logging
 import os
 import select
 import shlex
+import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import paramiko
@@ -311,6 +314,33 @@ class SSHTransport(Transport):
                 self.run(["rm", "-f", source])
 
 
+    # --- forwarding -----------------------------------------------------------------------
+
+    @contextmanager
+    def remote_forward(self, port: int, target: tuple[str, int]) -> Iterator[None]:
+        """The node's 127.0.0.1:`port` leads to `target` on this machine while the block runs
+        (OpenSSH's `ssh -R`): a service of ours reaches a node that can reach nothing of ours."""
+        transport = self._ssh()
+
+        def accepted(channel, _origin, _server) -> None:
+            threading.Thread(target=_splice, args=(channel, target), daemon=True).start()
+
+        try:
+            transport.request_port_forward("127.0.0.1", port, handler=accepted)
+        except paramiko.SSHException as err:
+            raise StepFailed(
+                f"node {self.node.name}: sshd refused to forward its 127.0.0.1:{port} to this "
+                f"machine ({' '.join(str(err).split()) or 'no reason given'})",
+                hint="allow it in the node's sshd_config (AllowTcpForwarding remote or yes), "
+                "or free that port on the node",
+            ) from None
+        try:
+            yield
+        finally:
+            with suppress(paramiko.SSHException, EOFError, OSError):
+                transport.cancel_port_forward("127.0.0.1", port)
+
+
 def _feed(chan: paramiko.Channel, data: bytes | None) -> None:
     try:
         if data:
@@ -343,3 +373,27 @@ def _drain(chan: paramiko.Channel, deadline: float) -> tuple[bytes, bytes]:
             return bytes(out), bytes(err)
         if chan.eof_received:
             chan.status_event.wait(min(remaining, 0.1))
+
+
+def _splice(chan: paramiko.Channel, target: tuple[str, int]) -> None:
+    """Copy bytes both ways between a forwarded channel and a new connection to `target`; an
+    end of input on one side is passed on as such (a client may stop writing and still read)."""
+    try:
+        sock = socket.create_connection(target, timeout=10)
+    except OSError:
+        chan.close()
+        return
+    with sock, chan:
+        sock.settimeout(None)
+        sinks = {sock: chan, chan: sock}
+        while sinks:
+            readable, _, _ = select.select(list(sinks), [], [], 60)
+            for source in readable:
+                try:
+                    data = source.recv(65536)
+                    if data:
+                        sinks[source].sendall(data)
+                        continue
+                    sinks.pop(source).shutdown(socket.SHUT_WR)
+                except OSError:  # either side went away: nothing left to carry
+                    return

@@ -54,3 +54,26 @@ def test_a_harness_shaped_inventory_is_written_for_ansible(tmp_path):
 def test_an_ansible_shaped_inventory_is_used_as_it_is(tmp_path):
     source = Path(__file__).resolve().parents[2] / "examples" / "inventory-ansible.yaml"
     assert ansible_inventory(load_inventory(source), tmp_path) == source
+
+
+def test_the_written_inventory_reads_back_as_the_same_nodes(tmp_path):
+    """What Ansible gets for a harness-shaped file, read through ansible-core, reaches the same
+    machines the harness reaches."""
+    key = tmp_path / "id_ed25519"
+    key.write_text("not a real key\n")
+    key.chmod(0o600)
+    source = tmp_path / "nodes.yaml"
+    source.write_text(yaml.safe_dump({
+        "defaults": {"user": "admin", "ssh_key": "id_ed25519", "become": True},
+        "nodes": [{"name": "w1", "host": "192.0.2.11", "groups": ["workers"]},
+                  {"name": "w2", "host": "192.0.2.12", "port": 2222, "user": "ops",
+                   "connection": "local"}]}))
+    native = load_inventory(source)
+    written = load_inventory(ansible_inventory(native, tmp_path))
+
+    def reach(inventory):
+        return [(n.name, n.host, n.port, n.user, n.ssh_key, n.become, n.connection)
+                for n in inventory.nodes]
+
+    assert (native.shape, written.shape) == ("native", "ansible")
+    assert reach(written) == reach(native)

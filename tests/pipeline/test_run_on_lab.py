@@ -213,6 +213,41 @@ def test_the_tls_pull_trusts_the_ca_the_migration_carried_over_from_docker(
     assert rows == {"test_pull_from_tls_registry_with_ca": "failed"}, done.stdout[-2000:]
 
 
+def test_an_inventory_run_serves_its_own_registries_on_the_nodes_loopback(
+        pipeline_lab, whole_run, tmp_path):
+    """Through an inventory (no lab bridge to lean on) the pull tests' registries are served
+    from here on each node's own 127.0.0.1, forwarded over SSH: the TLS pull passes on the
+    node's containerd with the CA trusted for that registry only, a pull with the smoke
+    registry's credentials passes and one without them is refused, and afterwards nothing of
+    either registry is left on the node."""
+    from harness import images
+    from harness.images import load
+    from harness.providers.inventory import InventoryProvider
+
+    node = pipeline_lab.inventory.node(pipeline_lab.node_names[0])
+    done = harness_cli("conformance", "--inventory", str(pipeline_lab.inventory_path),
+                       "--node", node.name, "--junit-dir", str(tmp_path), "--", "-k",
+                       "test_pull_from_tls_registry_with_ca")
+    rows = {case.name: outcome(case) for suite in junit.read(
+        junit.junit_path(tmp_path, node.name, "cri")) for case in suite}
+    assert rows == {"test_pull_from_tls_registry_with_ca": "passed"}, done.stdout[-2000:]
+    provider = InventoryProvider(pipeline_lab.inventory_path)
+    with provider.smoke_registry(tmp_path / "registry") as registry, \
+            open_transport(node) as t:
+        ref = load.into_registry(f"http://{registry.address}", images.build("busybox"),
+                                 auth=(registry.user, registry.password))[0]
+        refused = t.run(["crictl", "pull", ref], timeout=120)
+        pulled = t.run(["crictl", "pull", "--creds", f"{registry.user}:{registry.password}",
+                        ref], timeout=120, sensitive=True)
+        t.run(["crictl", "rmi", ref], timeout=60)
+    assert not refused.ok and "401" in refused.stderr, refused.stderr
+    assert pulled.ok, pulled.stderr
+    with open_transport(node) as t:
+        left = t.run("ls -d /run/harness/registry-ca/* /etc/docker/certs.d/127.0.0.1:* "
+                     "/etc/containerd/certs.d/127.0.0.1:*")
+    assert left.stdout == "", left.stdout
+
+
 def test_the_restart_check_restarts_the_nodes_own_containerd_only_when_cordoned(
         pipeline_lab, whole_run, tmp_path):
     """`conformance --inventory --allow-runtime-restart` runs the restart check on the node
