@@ -13,8 +13,7 @@ from harness.nodes.reach import open_transport
 from tests.labs import VERSION, harness_cli, kube_lab
 
 # 129 s here with the caches warm (the 1-node lab 57 s, remaking its control plane 44 s; 177 s
-# on a busy machine): over
-# the default command's 2-minute budget for a new lab.
+# on a busy machine): over the default command's 2-minute budget for a new lab.
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.long, pytest.mark.timeout(1200)]
 LAB = "hbad"
 
