@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from harness import files
 from harness.errors import InputError
 
 FIELDS = ("test", "runtime", "message", "why")
@@ -33,8 +34,8 @@ class AllowedSkip:
 
 def load(path: Path) -> list[AllowedSkip]:
     try:
-        entries = yaml.safe_load(path.read_text()) or []
-    except (OSError, yaml.YAMLError) as err:
+        entries = yaml.safe_load(files.read_text(path, "allowed-skips list")) or []
+    except yaml.YAMLError as err:
         raise InputError(f"{path}: {err}", hint="fix the YAML") from err
     allowed = []
     for index, entry in enumerate(entries):

@@ -24,6 +24,7 @@ pytest JUnit file is redacted in place before it is relabelled: the files go to 
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import traceback
@@ -34,7 +35,7 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestCase, TestSuite
 
-from harness import redact
+from harness import files, redact
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -233,22 +234,41 @@ def _case_from_error(name: str, err: BaseException, elapsed: float) -> CaseResul
 
 
 def read(path: Path) -> JUnitXml:
+    data = files.read_bytes(path, "JUnit file")
     try:
-        return JUnitXml.fromfile(str(path))
-    except FileNotFoundError:
-        raise InputError(f"JUnit file {path} not found") from None
+        xml = JUnitXml.fromstring(data)
     # SyntaxError: the parse errors of both parsers junitparser uses (the standard library's
     # ParseError, and lxml's when lxml is installed, as it is with the dev extras)
     except (SyntaxError, JUnitXmlError) as err:
         raise InputError(f"{path}: not JUnit XML ({' '.join(str(err).split())})",
                          hint="pass files written by pytest --junitxml or the harness") from None
+    _check_counts(path, xml)
+    return xml
+
+
+COUNTS = ("tests", "failures", "errors", "skipped", "disabled")
+
+
+def _check_counts(path: Path, xml: JUnitXml) -> None:
+    """A suite's counts are recounted from its testcases, but one that claims nonsense (tests
+    -3, failures "x") was not written by a JUnit writer: refused, never read as "0, passed"."""
+    for element in xml._elem.iter("testsuites", "testsuite"):  # junitparser parses them lazily
+        for name in COUNTS:
+            value = element.get(name)
+            if value is not None and not (value.strip().isdigit() and value.isascii()):
+                where = f"testsuite {element.get('name')!r}" if element.tag == "testsuite" \
+                    else "testsuites"
+                raise InputError(f"{path}: {where} has {name}={value!r}, not a count of 0 or "
+                                 "more", hint="pass files written by pytest --junitxml or the "
+                                 "harness")
 
 
 def junit_files(junit_dir: Path, exclude: Path | None = None) -> list[Path]:
     if not Path(junit_dir).is_dir():
         raise InputError(f"JUnit directory {junit_dir} does not exist")
+    # realpath: a symlink loop among them is reported when it is read, not here
     files = sorted(p for p in Path(junit_dir).glob("*.xml")
-                   if exclude is None or p.resolve() != exclude.resolve())
+                   if exclude is None or os.path.realpath(p) != os.path.realpath(exclude))
     if not files:
         raise InputError(f"no JUnit files (*.xml) in {junit_dir}",
                          hint="run a suite first; a run that wrote nothing is not a pass")

@@ -86,6 +86,9 @@ def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
             raise InputError(f"--phases: unknown phase {name!r}",
                              hint=f"choose from {', '.join((*PHASES, *ALIASES))}")
         chosen.update(ALIASES.get(name, (name,)))
+    if not chosen:
+        raise InputError(f"--phases {text!r}: names no phase",
+                         hint=f"choose from {', '.join((*PHASES, *ALIASES))}")
     if "upgrade" in chosen and not upgrade_to:
         raise InputError("--phases upgrade needs --upgrade-to VERSION")
     return tuple(p for p in PHASES if p in chosen)
@@ -97,6 +100,8 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     kube = bool(set(opts.phases) & set(KUBE_PHASES))
     try:
         inventory = provision(provider, junit_dir, kube)
+    except InputError:  # the user's to fix, not a failed run: exit 2
+        raise
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import junit
+from harness import files, flags, junit
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -48,7 +48,7 @@ def register(sub):
                         help="run on the inventory's nodes: the suites are staged onto each "
                         "node over SSH and run there (the node's cri_endpoint, else found as "
                         "crictl finds it)")
-    parser.add_argument("--forks", type=int, default=5, metavar="N",
+    parser.add_argument("--forks", type=flags.count(1, flags.MAX_FORKS), default=5, metavar="N",
                         help="inventory nodes worked on at once (default 5)")
     parser.add_argument("--keep-images", action="store_true",
                         help="inventory nodes: leave the fixture images the suite imported "
@@ -57,7 +57,7 @@ def register(sub):
                         help="only this inventory node (repeatable)")
     parser.add_argument("--junit-dir", type=Path, default=Path("reports"),
                         help="directory for junit-<node>-<suite>.xml (default: reports)")
-    parser.add_argument("--workers", type=int, default=2,
+    parser.add_argument("--workers", type=flags.count(1, flags.MAX_WORKERS), default=2,
                         help="parallel pytest workers (default 2; 1 = no xdist)")
     parser.add_argument("--allow-runtime-restart", action="store_true",
                         help="also run the restart check (restarts the runtime; forces 1 worker; "
@@ -124,9 +124,9 @@ def run_on_nodes(args, suites: list[str]) -> int:
             disruptive=args.allow_runtime_restart, cordoned=cordoned_in(inventory),
             keep_images=args.keep_images, tls_registry=(registry.host, ca))
         node_suites.run_on_nodes(nodes, spec, steps)
-    files = [recorder.write(args.junit_dir) for recorder in steps.values()]
-    files += [junit.junit_path(args.junit_dir, n.name, s) for n in nodes for s in suites]
-    summary = junit.verify(junit.merge(f for f in files if f.exists()))
+    written = [recorder.write(args.junit_dir) for recorder in steps.values()]
+    written += [junit.junit_path(args.junit_dir, n.name, s) for n in nodes for s in suites]
+    summary = junit.verify(junit.merge(f for f in written if f.exists()))
     print(junit.format_summary(summary))
     return summary.exit_code()
 
@@ -149,7 +149,8 @@ def cordoned_in(inventory):
         return None
     from kubernetes import client, config
 
-    api = client.CoreV1Api(config.new_client_from_config(str(inventory.cluster.kubeconfig)))
+    kubeconfig = files.kubeconfig(inventory.cluster.kubeconfig)
+    api = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
     return lambda name: bool(api.read_node(name).spec.unschedulable)
 
 
@@ -164,18 +165,17 @@ def run_matrix(args) -> int:
 
 
 def run(args) -> int:
+    files.output_dir(args.junit_dir, "--junit-dir")
     if args.matrix:
         return run_matrix(args)
     if args.cell:
         raise InputError("--cell: only with --matrix", hint="add --matrix, or drop --cell")
-    if args.workers < 1:
-        raise InputError(f"--workers {args.workers}: must be at least 1")
     suites = args.suite or list(SUITES)
     missing = [s for s in suites if not (SUITES_DIR / s).is_dir()]
     if missing:
         raise InputError(f"suite directory {SUITES_DIR / missing[0]} not found",
                          hint="run harness from its source checkout")
-    args.junit_dir.mkdir(parents=True, exist_ok=True)
+    args.junit_dir.mkdir(exist_ok=True)
     if args.inventory:
         return run_on_nodes(args, suites)
     return worst_of(run_here(args, suite) for suite in suites)

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 
+from harness import files
 from harness.errors import InputError
 
 DEFAULT_ADDRESS = {
@@ -118,6 +119,8 @@ def _loader(args):
         raise InputError(
             f"--address {address!r}: a registry needs a URL", hint=f"e.g. http://{address}"
         )
+    if args.ca:
+        files.read_bytes(args.ca, "--ca")
     auth = None
     if args.user:
         password = os.environ.get(PASSWORD_ENV)

@@ -1,5 +1,9 @@
 """`harness inventory`: validate an inventory file, and check that its nodes answer over SSH."""
 
+import os
+from pathlib import Path
+
+from harness import files, flags
 from harness.errors import EXIT_OK, EXIT_UNREACHABLE, UnreachableError
 from harness.inventory import Inventory, load_inventory
 from harness.table import format_table
@@ -23,8 +27,9 @@ def register(sub):
                       "vars.known_hosts, else ~/.ssh/known_hosts)")
     ping.add_argument("--trust-on-first-use", action="store_true",
                       help="accept and record the host key of a host not yet in known_hosts")
-    ping.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS")
-    ping.add_argument("--connect-retries", type=int, default=2, metavar="N")
+    ping.add_argument("--connect-timeout", type=flags.seconds(), default=10.0, metavar="SECONDS")
+    ping.add_argument("--connect-retries", type=flags.count(0, flags.MAX_RETRIES),
+                      default=2, metavar="N")
     return parser
 
 
@@ -33,7 +38,18 @@ def run(args) -> int:
     if args.action == "check":
         print(format_nodes(inventory))
         return EXIT_OK
+    if args.known_hosts:
+        _check_known_hosts(Path(args.known_hosts).expanduser(), args.trust_on_first_use)
     return _ping(inventory, args)
+
+
+def _check_known_hosts(path: Path, trust_on_first_use: bool) -> None:
+    """A known_hosts file to read; with --trust-on-first-use a new one may be made there."""
+    if trust_on_first_use and not os.path.lexists(path):
+        files.output_file(path, "--known-hosts")
+    else:
+        files.read_bytes(path, "--known-hosts", "pass an existing known_hosts file, or add "
+                         "--trust-on-first-use to start one")
 
 
 def format_nodes(inventory: Inventory) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness import flags
 from harness.errors import InputError
 from harness.lab import state
 from harness.lab.paths import cache_root
@@ -30,7 +31,8 @@ def register(sub):
         p.add_argument("--name", default=state.DEFAULT_LAB, type=state.name_arg,
                        help=f"lab name, 1-8 lowercase letters/digits (default {state.DEFAULT_LAB})")
         if action == "up":
-            p.add_argument("--nodes", type=int, default=2, help="number of nodes (default 2)")
+            p.add_argument("--nodes", type=flags.count(1, state.MAX_NODES), default=2,
+                           help="number of nodes (default 2)")
             p.add_argument("--kubernetes", metavar="VERSION",
                            help="also run a cluster of this version (e.g. 1.23.17): control "
                            "plane on the host, every node a kubelet on Docker")
@@ -51,7 +53,8 @@ def _up(args) -> int:
         from harness.kube import cluster
 
         cluster.check_version(args.kubernetes)  # fails before any node boots
-    inventory = LabProvider(args.name, args.nodes).up()
+    # A cluster already up is reused as it is; one that is down is made again.
+    inventory = LabProvider(args.name, args.nodes, args.kubernetes, args.kubeadm).up()
     lab_dir = state.lab_dir(args.name)
     print(f"lab {args.name}: {len(inventory.nodes)} node(s) up")
     print(f"  inventory:  {inventory.source}")
@@ -61,12 +64,7 @@ def _up(args) -> int:
     if args.kubernetes:
         from harness.kube import cluster
 
-        if args.kubeadm:
-            from harness.kube import kubeadm_cluster
-
-            record = kubeadm_cluster.up(args.name, inventory, args.kubernetes)
-        else:
-            record = cluster.up(args.name, inventory, args.kubernetes)
+        record = cluster.ClusterRecord.load(args.name)
         print(f"  kubernetes: {record.version} at {record.server}")
         print(f"  kubeconfig: {record.kubeconfig}")
         print(f"  kubectl:    {record.kubectl} --kubeconfig {record.kubeconfig} get nodes")

@@ -6,9 +6,8 @@ node is locked for the run (a second run on it is refused, naming the holder).
 import contextlib
 import difflib
 
-from harness import crictl
+from harness import crictl, flags
 from harness.containerd import build as containerd_build
-from harness.errors import InputError
 from harness.migration import batches, cluster_check, phase
 
 COPY_TASK = "Copy Docker's images into containerd's k8s.io namespace"
@@ -27,10 +26,11 @@ def register(sub):
     parser.add_argument("--batch", action="append", default=[], metavar="NODE[,NODE]",
                         help="these nodes together, after the canary (repeatable: batches in "
                         "order); a node may be in one batch only")
-    parser.add_argument("--batch-size", type=int, default=1, metavar="N",
+    parser.add_argument("--batch-size", type=flags.count(1, flags.MAX_FORKS),
+                        default=1, metavar="N",
                         help="the other nodes migrated N at once, after the named batches "
                         "(default 1)")
-    parser.add_argument("--max-fail", type=int, default=0, metavar="PERCENT",
+    parser.add_argument("--max-fail", type=flags.count(0, 100), default=0, metavar="PERCENT",
                         help="stop once more than this share of a batch failed (default 0: "
                         "stop at the first failure)")
     parser.add_argument("--images", choices=("all", "in-use"), default="all",
@@ -44,7 +44,7 @@ def register(sub):
                         help="switch a node even if some of Docker's images cannot be copied "
                         "(e.g. a corrupt layer); they are reported (default: the node is "
                         "rolled back to Docker)")
-    parser.add_argument("--drain-timeout", type=int, metavar="SECONDS",
+    parser.add_argument("--drain-timeout", type=flags.count(1, flags.DAY), metavar="SECONDS",
                         help="how long a drain may wait for evictions that PodDisruptionBudgets "
                         "refuse before the node is uncordoned and the run fails (default: the "
                         "inventory's drain_timeout, else 300)")
@@ -60,12 +60,6 @@ def register(sub):
 
 
 def run(args) -> int:
-    if not 0 <= args.max_fail <= 100:
-        raise InputError(f"--max-fail {args.max_fail}: a percentage from 0 to 100",
-                         hint="the share of a batch that may fail before the run stops")
-    if args.drain_timeout is not None and args.drain_timeout < 1:
-        raise InputError(f"--drain-timeout {args.drain_timeout}: at least 1 second",
-                         hint="how long a drain may wait for evictions")
     crictl.check_version(args.crictl_version)
     if args.containerd is not None:
         containerd_build.check_version(args.containerd, "--containerd")

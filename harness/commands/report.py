@@ -8,7 +8,7 @@ failures and linked from the page); --junit-dir and --out name the files one by 
 
 from pathlib import Path
 
-from harness import junit, pipeline
+from harness import files, flags, junit, pipeline
 from harness.errors import InputError
 
 
@@ -29,41 +29,45 @@ def register(sub):
                         help="merged JUnit file to write (default DIR/junit.xml)")
     parser.add_argument("--html", type=Path, metavar="FILE",
                         help="HTML report to write (default: report.html beside --out)")
-    parser.add_argument("--max-skipped", type=int, default=None, metavar="N",
+    parser.add_argument("--max-skipped", type=flags.count(0, flags.MAX_TESTS),
+                        default=None, metavar="N",
                         help="exit 1 when more than N tests were skipped (default: no limit; a "
                         "suite that skipped every test always fails)")
     return parser
 
 
 def _paths(args) -> tuple[Path, Path, Path]:
-    """(JUnit directory, merged file, HTML file) from DIR and the flags that override it."""
+    """(JUnit directory, merged file, HTML file) from DIR and the flags that override it, each
+    checked before anything is written."""
     if args.run_dir is None and (args.junit_dir is None or args.out is None):
         raise InputError("name a run's out dir (harness report DIR), or both --junit-dir and "
                          "--out")
+    if args.run_dir is not None:
+        files.input_dir(args.run_dir, "run directory")
     junit_dir = args.junit_dir or args.run_dir / "junit"
     if not junit_dir.is_dir() and args.run_dir is not None and any(args.run_dir.glob("*.xml")):
         raise InputError(f"{args.run_dir} holds JUnit files but no junit/ directory",
                          hint=f"pass the run's out dir (the one holding junit/), or --junit-dir "
                          f"{args.run_dir} --out FILE")
-    out = args.out or args.run_dir / "junit.xml"
-    return junit_dir, out, args.html or out.parent / "report.html"
+    files.input_dir(junit_dir, "--junit-dir" if args.junit_dir else "JUnit directory")
+    out = files.output_file(args.out or args.run_dir / "junit.xml", "--out")
+    return junit_dir, out, files.output_file(args.html or out.parent / "report.html", "--html")
 
 
 def run(args) -> int:
     from harness.report import attachments, html
 
-    if args.max_skipped is not None and args.max_skipped < 0:
-        raise InputError(f"--max-skipped {args.max_skipped}: must be 0 or more")
     junit_dir, out, page = _paths(args)
-    files = junit.junit_files(junit_dir, exclude=out)
+    inputs = junit.junit_files(junit_dir, exclude=out)
+    junit.merge(inputs)  # every file read and checked before attachments are written into any
     if args.run_dir is not None:  # a run's artifacts are found from its out dir only
         attachments.attach(junit_dir, args.run_dir, pipeline.PHASES)
-    merged = junit.merge(files, out)
+    merged = junit.merge(inputs, out)
     summary = junit.verify(merged)
     print(junit.format_summary(summary, args.max_skipped))
     failing = junit.format_failures(merged)
     if failing:
         print(failing)
-    print(f"merged {len(files)} file(s) into {out}")
+    print(f"merged {len(inputs)} file(s) into {out}")
     print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, args.max_skipped)}")
     return summary.exit_code(args.max_skipped)

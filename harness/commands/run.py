@@ -2,10 +2,9 @@
 Kubernetes cluster) when no inventory is given; JUnit per node, phase, suite and test, a merged
 file, and the run's exit code."""
 
-import os
 from pathlib import Path
 
-from harness import junit, pipeline, progress
+from harness import files, flags, junit, pipeline, progress
 from harness.errors import InputError
 from harness.inventory import load_inventory_or_none
 from harness.lab import state
@@ -28,10 +27,11 @@ def register(sub):
                         help="the cluster's admin kubeconfig (default: the inventory's)")
     parser.add_argument("--lab", default=None, metavar="NAME", type=state.name_arg,
                         help="name of the local lab to bring up (default: the lab's default)")
-    parser.add_argument("--nodes", type=int, default=2, metavar="N",
-                        help="lab nodes to bring up (default 2)")
-    parser.add_argument("--kubernetes", default=LAB_KUBERNETES, metavar="VERSION",
-                        help=f"the lab's Kubernetes version (default {LAB_KUBERNETES})")
+    parser.add_argument("--nodes", type=flags.count(1, state.MAX_NODES), metavar="N",
+                        help="lab nodes to bring up (default 2; the local lab only)")
+    parser.add_argument("--kubernetes", metavar="VERSION",
+                        help=f"the lab's Kubernetes version (default {LAB_KUBERNETES}; the local "
+                        "lab only)")
     parser.add_argument("--kubeadm", action="store_true",
                         help="the lab's cluster made by kubeadm on its nodes (node 1 the control "
                         "plane, migrated first) instead of a control plane on this machine")
@@ -44,11 +44,12 @@ def register(sub):
                         "kubelet one at a time, to this version (e.g. 1.24.17), and smoke again")
     parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                         help="where JUnit files and the merged report go (default: reports/)")
-    parser.add_argument("--suite-timeout", type=float, default=900.0, metavar="SECONDS",
+    parser.add_argument("--suite-timeout", type=flags.seconds(), default=900.0, metavar="SECONDS",
                         help="per suite and node (default 900)")
-    parser.add_argument("--forks", type=int, default=5, metavar="N",
+    parser.add_argument("--forks", type=flags.count(1, flags.MAX_FORKS), default=5, metavar="N",
                         help="nodes running the CRI and OCI suites at once (default 5)")
-    parser.add_argument("--max-skipped", type=int, default=None, metavar="N",
+    parser.add_argument("--max-skipped", type=flags.count(0, flags.MAX_TESTS),
+                        default=None, metavar="N",
                         help="fail the run when more than N tests were skipped (expected "
                         "deviations count too); default: no limit, but a suite that skipped "
                         "every test always fails")
@@ -59,47 +60,53 @@ def register(sub):
 
 
 def _provider(args, phases: tuple[str, ...]):
-    path = args.inventory or os.environ.get("HARNESS_INVENTORY") or None
-    inventory = load_inventory_or_none(path)
+    inventory = load_inventory_or_none(args.inventory)
     if inventory is not None:
         from harness.providers.inventory import InventoryProvider
 
-        if args.kubeadm:
-            raise InputError("--kubeadm: only the local lab's cluster is made here",
-                             hint=f"leave it out with -i {inventory.source}")
+        lab_only = [flag for flag, given in (("--kubeadm", args.kubeadm), ("--lab", args.lab),
+                                             ("--nodes", args.nodes),
+                                             ("--kubernetes", args.kubernetes)) if given]
+        if lab_only:
+            raise InputError(f"{lab_only[0]}: for the local lab only; the inventory names the "
+                             "nodes and their cluster", hint=f"leave it out with -i "
+                             f"{inventory.source}")
 
         need = [p for p in phases if p in pipeline.KUBE_PHASES]
-        if need and not (args.kubeconfig or inventory.cluster.kubeconfig):
+        kubeconfig = args.kubeconfig or inventory.cluster.kubeconfig
+        if need and not kubeconfig:
             raise InputError(f"{inventory.source}: no kubeconfig for the cluster, which "
                              f"{', '.join(need)} need",
                              hint="set kubeconfig under all.vars, pass --kubeconfig, or choose "
                              "--phases cri,oci")
+        if need or args.kubeconfig:
+            files.kubeconfig(kubeconfig)
         return InventoryProvider(inventory.source, args.kubeconfig)
     from harness.providers.lab import LabProvider
 
-    if args.nodes < 1:
-        raise InputError("--nodes: must be at least 1")
     if args.kubeconfig:
         raise InputError("--kubeconfig: the local lab brings its own cluster",
                          hint="pass -i INVENTORY with it, or leave it out")
-    return LabProvider(args.lab or state.DEFAULT_LAB, args.nodes, args.kubernetes, args.kubeadm)
+    from harness.kube import cluster
+
+    version = cluster.check_version(args.kubernetes or LAB_KUBERNETES).version
+    return LabProvider(args.lab or state.DEFAULT_LAB, args.nodes or 2, version, args.kubeadm)
 
 
 def run(args) -> int:
-    if args.max_skipped is not None and args.max_skipped < 0:
-        raise InputError(f"--max-skipped {args.max_skipped}: must be 0 or more")
+    # Every input is checked before anything is provisioned or the out dir is cleared.
     phases = pipeline.parse_phases(args.phases, args.upgrade_to)
     if args.upgrade_to:
         from harness.kube import build
 
         args.upgrade_to = build.release(args.upgrade_to, "--upgrade-to").version
-    if args.forks < 1:
-        raise InputError(f"--forks {args.forks}: must be at least 1")
+    files.output_dir(args.out, "--out")
+    provider = _provider(args, phases)
     opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
                                upgrade_to=args.upgrade_to, forks=args.forks,
                                keep_images=args.keep_images, max_skipped=args.max_skipped)
     with progress.board():  # a live per-node table on a terminal; plain lines in CI
-        result = pipeline.run(_provider(args, phases), opts)
+        result = pipeline.run(provider, opts)
     print(junit.format_summary(result.summary, args.max_skipped))
     failing = junit.format_failures(junit.read(result.merged))
     if failing:

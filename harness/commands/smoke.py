@@ -3,7 +3,7 @@ or of the local lab, JUnit per node; on the lab, with a registry the nodes pull 
 
 from pathlib import Path
 
-from harness import junit, smoke
+from harness import flags, junit, smoke
 from harness.inventory import load_inventory_or_none
 from harness.lab import state
 from harness.migration import phase
@@ -21,7 +21,7 @@ def register(sub):
                         help="the cluster's admin kubeconfig (default: the inventory's)")
     parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                         help="JUnit per node and the merged junit-smoke.xml (default: reports/)")
-    parser.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=flags.seconds(), default=900.0, metavar="SECONDS",
                         help="for the whole suite (default 900)")
     return parser
 

@@ -49,8 +49,10 @@ class Api:
 
 
 def _channel(endpoint: str) -> grpc.Channel:
-    # gRPC's own target syntax takes unix:///abs/path; crictl also accepts bare paths.
+    # gRPC's own target syntax takes unix:///abs/path and host:port; crictl also accepts bare
+    # paths and tcp://host:port.
     target = endpoint if "://" in endpoint else f"unix://{endpoint}"
+    target = target.removeprefix("tcp://")
     return grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 16 << 20)])
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from harness import files
 from harness.errors import HarnessError, InputError, UnreachableError
 
 CRICTL_CONFIG = Path("/etc/crictl.yaml")
@@ -42,8 +43,8 @@ def read_crictl_config(path: Path) -> dict:
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
+        data = yaml.safe_load(files.read_text(path, "crictl config")) or {}
+    except yaml.YAMLError as err:
         raise InputError(f"{path}: not readable as YAML ({err})", hint="fix or remove it") from err
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping of crictl settings", hint="fix or remove it")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness.errors import InputError
 from harness.inventory import ansible_shape, native
 from harness.inventory.records import Cluster, Inventory, InventoryError, Node
 
@@ -37,5 +38,11 @@ def load_inventory(path: str | Path) -> Inventory:
 def load_inventory_or_none(path: str | Path | None) -> Inventory | None:
     """The inventory named on the command line or in $HARNESS_INVENTORY; None means "no
     inventory given": callers then use the local lab's nodes."""
-    path = path or os.environ.get("HARNESS_INVENTORY")
-    return load_inventory(path) if path else None
+    if path:
+        return load_inventory(path)
+    if not (path := os.environ.get("HARNESS_INVENTORY")):
+        return None
+    try:
+        return load_inventory(path)
+    except InputError as err:  # say where the file came from: no flag named it
+        raise InputError(f"$HARNESS_INVENTORY: {err.message}", hint=err.hint) from None

@@ -175,7 +175,7 @@ def _cluster(source: Path, hosts: list[tuple[str, list, dict]]) -> Cluster:
         if var == "kubeconfig":
             if not isinstance(value, str) or not value.strip():
                 raise at.error(f"expected a file path, got {values.kind(value)}")
-            cluster.kubeconfig = (source.parent / Path(value).expanduser()).resolve()
+            cluster.kubeconfig = Path(os.path.realpath(source.parent / Path(value).expanduser()))
         else:
             cluster.kubernetes_version = values.version(value, at)
     return cluster

@@ -7,6 +7,7 @@ Every problem is one line `FILE:LINE: FIELD: what was expected`, FIELD being the
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from harness.errors import InputError
+from harness import files
 from harness.inventory import values
 from harness.inventory.records import At, Cluster, Inventory, InventoryError, Node
 
@@ -72,14 +73,8 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 def parse_yaml(source: Path) -> tuple[Any, InventoryError | None]:
     """The file's YAML document, or the error that says where it is malformed (an INI inventory
     is not YAML: the caller decides whether the error counts)."""
-    try:
-        text = source.read_text()
-    except FileNotFoundError:
-        raise InputError(f"inventory file {source} not found",
-                         hint="pass the path of an existing inventory (see examples/)") from None
-    except OSError as err:
-        raise InputError(f"cannot read inventory {source}: {err.strerror}") from None
-    loader = _Loader(text)
+    loader = _Loader(files.read_text(source, "inventory file",
+                                     "pass the path of an existing inventory (see examples/)"))
     loader.source = source
     try:
         return loader.get_single_data(), None
@@ -172,8 +167,9 @@ def _innermost(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
 
 
 def _path(value: str, source: Path) -> Path:
-    """Relative paths are read from the inventory's own directory; ~ is expanded."""
-    return (source.parent / Path(value).expanduser()).resolve()
+    """Relative paths are read from the inventory's own directory; ~ is expanded. realpath, not
+    resolve(): a symlink loop is left for the file's own check to name."""
+    return Path(os.path.realpath(source.parent / Path(value).expanduser()))
 
 
 def _node(entry: _Map, defaults: _Map, source: Path, index: int) -> Node:

@@ -241,7 +241,7 @@ def install(
     """Copy the binaries, write the kubeadm-style files and start kubelet and kube-proxy."""
     creds = pki.node_credentials(cp.pki, cp.server, net.name, net.address)
     for binary, remote in (("kubelet", nc.KUBELET_BIN), ("kube-proxy", nc.KUBE_PROXY_BIN)):
-        t.put(built.path(binary), remote, mode=0o755)
+        put_binary(t, built.path(binary), remote)
     files = {
         nc.CA_CERT: (creds.ca_pem.decode(), 0o644),
         nc.KUBELET_CONF: (creds.kubelet_conf, 0o600),
@@ -270,6 +270,13 @@ def install(
         timeout=90,
         check=True,
     )
+
+
+def put_binary(t: Transport, local: Path, remote: str) -> None:
+    """Copy a binary to the node, renamed into place: a running one cannot be written ("text
+    file busy"), and a node's kubelet still runs when its cluster is made again."""
+    t.put(local, f"{remote}.new", mode=0o755)
+    t.run(f"mv -f {remote}.new {remote}", check=True)
 
 
 def write_file(t: Transport, path: str, text: str, mode: int) -> None:

@@ -26,7 +26,6 @@ from harness.lab.state import LabRecord, NodeRecord
 from harness.nodes.health import check_node
 from harness.nodes.reach import open_transport
 
-MAX_NODES = 20
 BOOT_TIMEOUT = 120.0
 
 
@@ -51,8 +50,8 @@ def up(name: str, count: int) -> Inventory:
     """Bring lab `name` to `count` running nodes with Docker answering on each."""
     _need_root()
     state.check_name(name)
-    if not 1 <= count <= MAX_NODES:
-        raise InputError(f"--nodes: {count} is not between 1 and {MAX_NODES}")
+    if not 1 <= count <= state.MAX_NODES:
+        raise InputError(f"--nodes: {count} is not between 1 and {state.MAX_NODES}")
     image = ensure_image()
     _raise_inotify_instances(name)
     with _lab_lock(name):

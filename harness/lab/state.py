@@ -21,8 +21,7 @@ from harness.lab.paths import state_root
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 DEFAULT_LAB = "hl"
-
-
+MAX_NODES = 20  # nodes in one lab
 NAME_RULE = "1-8 lowercase letters or digits starting with a letter"
 
 

@@ -3,10 +3,9 @@ or the local lab's), running their playbook, writing JUnit per node, printing a 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from harness import crictl
+from harness import crictl, files
 from harness.containerd import build as containerd_build
 from harness.errors import InputError
 from harness.inventory import Inventory, Node, load_inventory, load_inventory_or_none
@@ -39,7 +38,8 @@ def inventory(args, cluster: bool = True, target: str | None = None,
               flag: str = "--to") -> Inventory:
     """The run's inventory, checked: the file, the kubeconfig, the --node names and (unless
     `cluster` is False: the caller checks later) that the kubeconfig's cluster holds the run's
-    nodes, whose kubelets can go to `target` if one is given."""
+    nodes, whose kubelets can go to `target` if one is given; and the --out directory."""
+    files.output_dir(args.out, "--out")
     found = load_inventory_or_none(args.inventory)
     if found is None:
         path = state.lab_dir(args.lab) / "inventory.yaml"
@@ -51,10 +51,7 @@ def inventory(args, cluster: bool = True, target: str | None = None,
     if kubeconfig is None:
         raise InputError(f"{found.source}: no kubeconfig for the cluster",
                          hint="set kubeconfig under all.vars (or cluster:), or pass --kubeconfig")
-    if not os.path.isfile(kubeconfig):
-        raise InputError(f"kubeconfig {kubeconfig} does not exist",
-                         hint="pass the cluster's admin kubeconfig with --kubeconfig")
-    found.cluster.kubeconfig = Path(kubeconfig)
+    found.cluster.kubeconfig = files.kubeconfig(kubeconfig)
     for name in args.node:
         found.node(name)  # an unknown node is an input error before anything runs
     if cluster:

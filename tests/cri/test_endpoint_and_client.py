@@ -1,6 +1,10 @@
 """Endpoint discovery in crictl's order and the CRI client's API negotiation, against a real
 private containerd (never the host's default sockets)."""
 
+import socket
+import socketserver
+import threading
+
 import pytest
 
 from harness.cri.client import CriClient
@@ -58,6 +62,45 @@ def test_bad_crictl_yaml_is_an_input_error(tmp_path):
 
 def test_client_negotiates_v1_with_containerd_1_6(private_containerd):
     assert CriClient(private_containerd.endpoint).api.version == "v1"
+
+
+class _Relay(socketserver.ThreadingTCPServer):
+    """127.0.0.1:PORT relayed to a unix socket: containerd on TCP, as crictl's tcp:// reaches a
+    runtime, without changing the runtime's config."""
+
+    daemon_threads = True
+
+    def __init__(self, socket_path: str):
+        self.socket_path = socket_path
+        super().__init__(("127.0.0.1", 0), _RelayHandler)
+
+
+class _RelayHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        with socket.socket(socket.AF_UNIX) as upstream:
+            upstream.connect(self.server.socket_path)
+            pipe = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
+            pipe.start()
+            _pump(self.request, upstream)
+            pipe.join()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    while data := source.recv(65536):
+        sink.sendall(data)
+    sink.shutdown(socket.SHUT_WR)
+
+
+def test_client_reaches_a_runtime_at_a_tcp_endpoint(private_containerd):
+    """tcp://host:port, as crictl takes it (gRPC itself would read it as a DNS name)."""
+    with _Relay(private_containerd.address) as relay:
+        threading.Thread(target=relay.serve_forever, daemon=True).start()
+        try:
+            client = CriClient(f"tcp://127.0.0.1:{relay.server_address[1]}")
+            assert client.api.version == "v1"
+            assert client.condition("RuntimeReady").status
+        finally:
+            relay.shutdown()
 
 
 def test_client_speaks_v1alpha2_when_asked(private_containerd):

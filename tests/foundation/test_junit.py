@@ -154,7 +154,7 @@ def test_pipeline_steps_become_testcases(tmp_path):
 
 
 def test_cli_report_merges_prints_and_exits_with_the_mapped_code(harness, per_node, tmp_path):
-    out = tmp_path / "report" / "junit.xml"
+    out = tmp_path / "junit.xml"  # in an existing directory: a missing one is refused
     proc = harness("report", "--junit-dir", per_node, "--out", out)
     assert proc.returncode == 1, proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines()]
@@ -178,6 +178,7 @@ def test_cli_report_on_an_empty_dir_is_an_input_error(harness_error, tmp_path):
 
 def test_cli_report_names_a_file_that_is_not_junit(harness_error, tmp_path):
     (tmp_path / "junit-broken.xml").write_text("<html>")
+    (tmp_path / "out").mkdir()
     line = harness_error("report", "--junit-dir", tmp_path, "--out", tmp_path / "out" / "a.xml")
     assert f"{tmp_path}/junit-broken.xml: not JUnit XML" in line
 

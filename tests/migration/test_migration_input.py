@@ -31,10 +31,10 @@ def harness(tmp_path):
      "nodes are: control-1, worker-1, worker-2"),
     (("verify", "--node", "worker-9"), f"harness verify: {EXAMPLE}: no node named 'worker-9': "
      "nodes are: control-1, worker-1, worker-2"),
-    (("migrate", "--batch-size", "0"), "harness migrate: --batch-size 0: must be at least 1: "
-     "the number of nodes migrated at once after the canary"),
-    (("migrate", "--batch-size", "-2"), "harness migrate: --batch-size -2: must be at least 1: "
-     "the number of nodes migrated at once after the canary"),
+    (("migrate", "--batch-size", "0"), "harness migrate: error: argument --batch-size: '0' is "
+     "not from 1 to 1000 (see --help)"),
+    (("migrate", "--batch-size", "-2"), "harness migrate: error: argument --batch-size: '-2' is "
+     "not from 1 to 1000 (see --help)"),
     (("migrate", "--canary", "-1"), "harness migrate: --canary -1: must be 0 or more: a number "
      "of nodes, or node names separated by commas"),
     (("migrate", "--canary", "worker-1", "--batch", "worker-2,worker-1"),
@@ -47,10 +47,10 @@ def harness(tmp_path):
      "a node of this run: nodes are: control-1, worker-1, worker-2"),
     (("migrate", "--node", "worker-1", "--batch", "worker-2"), "harness migrate: --batch "
      "worker-2: 'worker-2' is not a node of this run: nodes are: worker-1"),
-    (("migrate", "--max-fail", "101"), "harness migrate: --max-fail 101: a percentage from 0 to "
-     "100: the share of a batch that may fail before the run stops"),
-    (("migrate", "--drain-timeout", "0"), "harness migrate: --drain-timeout 0: at least 1 "
-     "second: how long a drain may wait for evictions"),
+    (("migrate", "--max-fail", "101"), "harness migrate: error: argument --max-fail: '101' is "
+     "not from 0 to 100 (see --help)"),
+    (("migrate", "--drain-timeout", "0"), "harness migrate: error: argument --drain-timeout: "
+     "'0' is not from 1 to 86400 (see --help)"),
     (("migrate", "--crictl-version", "1.2.3"), "harness migrate: --crictl-version 1.2.3: not a "
      "crictl version this harness can build: use one of 1.34.0, 1.37.0 (harness/critools.py "
      "RELEASES)"),

@@ -143,7 +143,7 @@ def test_a_test_that_passed_before_and_fails_after_is_a_regression(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--forks", "0"), "--forks 0: must be at least 1"),
+    (("--forks", "0"), "error: argument --forks: '0' is not from 1 to 1000"),
     (("--phases", "nope"), "--phases: unknown phase 'nope'"),
     (("--upgrade-to", "1.99.1"), "--upgrade-to 1.99.1: not a pinned Kubernetes version"),
     (("--phases", "upgrade"), "--phases upgrade needs --upgrade-to VERSION"),
@@ -167,26 +167,28 @@ def test_an_inventory_without_a_cluster_is_refused_for_phases_that_need_one(tmp_
         "kubeconfig under all.vars, pass --kubeconfig, or choose --phases cri,oci"]
 
 
-def test_kubeadm_with_an_inventory_is_refused(tmp_path):
-    """--kubeadm makes the lab's cluster; an inventory's cluster is already made."""
+@pytest.mark.parametrize("flag", [("--kubeadm",), ("--lab", "hl"), ("--nodes", "3"),
+                                  ("--kubernetes", "1.23.17")], ids=lambda f: f[0])
+def test_lab_flags_with_an_inventory_are_refused(tmp_path, flag):
+    """They make the lab and its cluster; an inventory's nodes and cluster are already there."""
     inventory = tmp_path / "nodes.yaml"
     inventory.write_text("nodes:\n  - name: a\n    host: 127.0.0.1\n")
     done = subprocess.run([sys.executable, "-m", "harness", "run", "-i", str(inventory),
-                           "--kubeadm"], capture_output=True, text=True, timeout=60)
+                           *flag], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "harness run: --kubeadm: only the local lab's cluster is made here: leave it out with "
-        f"-i {inventory}"]
+        f"harness run: {flag[0]}: for the local lab only; the inventory names the nodes and "
+        f"their cluster: leave it out with -i {inventory}"]
 
 
-def test_a_provider_without_a_cluster_is_an_error_row_not_a_green_run(tmp_path):
-    """Through the API too: no phase runs, and the run is not green."""
+def test_a_provider_without_a_cluster_is_an_input_error_not_a_green_run(tmp_path):
+    """Through the API too: no phase runs, and the caller gets the input error (exit 2)."""
     from harness.providers.inventory import InventoryProvider
 
     inventory = tmp_path / "nodes.yaml"
     inventory.write_text("nodes:\n  - name: a\n    host: 127.0.0.1\n")
-    result = pipeline.run(InventoryProvider(inventory),
-                          pipeline.RunOptions(tmp_path / "out", phases=("verify",)))
-    assert result.exit_code == 1
+    with pytest.raises(InputError, match="no kubeconfig for the cluster"):
+        pipeline.run(InventoryProvider(inventory),
+                     pipeline.RunOptions(tmp_path / "out", phases=("verify",)))
     assert outcomes(tmp_path / "out" / "junit") == {
         ("inventory", "pipeline", "provision"): "error"}

@@ -172,6 +172,7 @@ def test_harness_report_dir_rebuilds_the_same_page(run_dir, tmp_path):
 
 def test_harness_report_with_junit_dir_and_out_writes_the_page_beside_out(run_dir, tmp_path):
     out = tmp_path / "merged" / "all.xml"
+    out.parent.mkdir()  # a missing directory is refused, never made
     done = subprocess.run([sys.executable, "-m", "harness", "report", "--junit-dir",
                            str(run_dir / "junit"), "--out", str(out)],
                           capture_output=True, text=True, timeout=120)
