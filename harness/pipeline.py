@@ -24,6 +24,7 @@ from time import time
 
 from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
+from harness.gate_policy import NO_BUDGET, GatePolicy
 from harness.inventory import Inventory
 from harness.nodes import artifacts
 from harness.nodes import suites as node_suites
@@ -60,7 +61,7 @@ class RunOptions:
     crictl_version: str | None = None  # None: crictl's default
     forks: int = node_suites.DEFAULT_FORKS  # nodes running suites at once
     keep_images: bool = False  # the fixture images the CRI suite imported stay on the nodes
-    max_skipped: int | None = None  # more skipped tests than this fail the run
+    policy: GatePolicy = GatePolicy()  # what passes: strict skips, the skip budget
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,11 @@ class RunResult:
     summary: junit.Summary
     merged: Path
     regressions: dict[str, list[str]] = field(default_factory=dict)
-    max_skipped: int | None = None
+    policy: GatePolicy = GatePolicy()
 
     @property
     def exit_code(self) -> int:
-        return self.summary.exit_code(self.max_skipped)
+        return self.policy.exit_code(self.summary)
 
 
 def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
@@ -99,7 +100,7 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
         inventory = provision(provider, junit_dir, kube)
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
-        return report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
+        return report(junit_dir, opts.out_dir / "junit.xml", opts.policy)
     gate = Gate(inventory, junit_dir, opts.phases, artifacts_dir=opts.out_dir)
     if kube:
         record_versions(inventory, gate, "before")
@@ -127,8 +128,8 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     if kube:
         record_versions(inventory, gate, "after")
     gate.write()
-    result = report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
-    return RunResult(result.summary, result.merged, regressions, opts.max_skipped)
+    result = report(junit_dir, opts.out_dir / "junit.xml", opts.policy)
+    return RunResult(result.summary, result.merged, regressions, opts.policy)
 
 
 def provision(provider: Provider, junit_dir: Path, needs_cluster: bool) -> Inventory:
@@ -290,7 +291,7 @@ def migrate_phase(inventory: Inventory, nodes: list[str], opts: RunOptions) -> P
 def smoke_phase(inventory: Inventory, label: str, registry: smoke.Registry | None,
                 opts: RunOptions, junit_dir: Path) -> smoke.SmokeRun:
     return smoke.run(inventory.cluster.kubeconfig, junit_dir, label,
-                     {n.name: n.host for n in inventory.nodes}, registry,
+                     {n.name: n.host for n in inventory.nodes}, opts.policy, registry,
                      opts.suite_args.get("smoke", ()), opts.suite_timeout)
 
 
@@ -352,14 +353,14 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
                              *suite_args.get("cri", ()))
     spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", suite_args,
                                 opts.suite_timeout, opts.forks, keep_images=opts.keep_images,
-                                strict_skips=True)
+                                policy=opts.policy)
     node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)
 
 
 # --- Report -----------------------------------------------------------------------------------
 
 
-def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> RunResult:
+def report(junit_dir: Path, merged: Path, policy: GatePolicy = NO_BUDGET) -> RunResult:
     """The merged JUnit, each failure naming its node's artifacts as attachments, and, beside
     it, report.html for people."""
     from harness.report import attachments, html  # Jinja2 only when a report is written
@@ -367,11 +368,11 @@ def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> Run
     attachments.attach(junit_dir, merged.parent, PHASES)
     xml = junit.merge(junit.junit_files(junit_dir), merged)
     try:
-        html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES, max_skipped)
+        html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES, policy)
     except Exception as err:  # noqa: BLE001 - the page must not cost the run its verdict
         progress(smoke.CLUSTER, f"report.html not written ({type(err).__name__}: {err}); "
                  f"rebuild it with `harness report {merged.parent}`")
-    return RunResult(junit.verify(xml), merged, max_skipped=max_skipped)
+    return RunResult(junit.verify(xml), merged, policy=policy)
 
 
 def _clear(out_dir: Path) -> None:

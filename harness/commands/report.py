@@ -8,8 +8,9 @@ failures and linked from the page); --junit-dir and --out name the files one by 
 
 from pathlib import Path
 
-from harness import junit, pipeline
+from harness import gate_policy, junit, pipeline
 from harness.errors import InputError
+from harness.gate_policy import GatePolicy
 
 
 def register(sub):
@@ -29,9 +30,7 @@ def register(sub):
                         help="merged JUnit file to write (default DIR/junit.xml)")
     parser.add_argument("--html", type=Path, metavar="FILE",
                         help="HTML report to write (default: report.html beside --out)")
-    parser.add_argument("--max-skipped", type=int, default=None, metavar="N",
-                        help="exit 1 when more than N tests were skipped (default: no limit; a "
-                        "suite that skipped every test always fails)")
+    gate_policy.add_flags(parser)
     return parser
 
 
@@ -52,18 +51,17 @@ def _paths(args) -> tuple[Path, Path, Path]:
 def run(args) -> int:
     from harness.report import attachments, html
 
-    if args.max_skipped is not None and args.max_skipped < 0:
-        raise InputError(f"--max-skipped {args.max_skipped}: must be 0 or more")
+    policy = GatePolicy.from_args(args)
     junit_dir, out, page = _paths(args)
     files = junit.junit_files(junit_dir, exclude=out)
     if args.run_dir is not None:  # a run's artifacts are found from its out dir only
         attachments.attach(junit_dir, args.run_dir, pipeline.PHASES)
     merged = junit.merge(files, out)
     summary = junit.verify(merged)
-    print(junit.format_summary(summary, args.max_skipped))
+    print(policy.format(summary))
     failing = junit.format_failures(merged)
     if failing:
         print(failing)
     print(f"merged {len(files)} file(s) into {out}")
-    print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, args.max_skipped)}")
-    return summary.exit_code(args.max_skipped)
+    print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, policy)}")
+    return policy.exit_code(summary)

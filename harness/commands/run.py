@@ -5,7 +5,7 @@ file, and the run's exit code."""
 import os
 from pathlib import Path
 
-from harness import junit, pipeline, progress
+from harness import gate_policy, junit, pipeline, progress
 from harness.errors import InputError
 from harness.inventory import load_inventory_or_none
 
@@ -47,10 +47,7 @@ def register(sub):
                         help="per suite and node (default 900)")
     parser.add_argument("--forks", type=int, default=5, metavar="N",
                         help="nodes running the CRI and OCI suites at once (default 5)")
-    parser.add_argument("--max-skipped", type=int, default=None, metavar="N",
-                        help="fail the run when more than N tests were skipped (expected "
-                        "deviations count too); default: no limit, but a suite that skipped "
-                        "every test always fails")
+    gate_policy.add_flags(parser)
     parser.add_argument("--keep-images", action="store_true",
                         help="leave the fixture images the CRI suite imported on the nodes "
                         "(default: removed afterwards)")
@@ -86,8 +83,7 @@ def _provider(args, phases: tuple[str, ...]):
 
 
 def run(args) -> int:
-    if args.max_skipped is not None and args.max_skipped < 0:
-        raise InputError(f"--max-skipped {args.max_skipped}: must be 0 or more")
+    policy = gate_policy.GatePolicy.from_args(args)
     phases = pipeline.parse_phases(args.phases, args.upgrade_to)
     if args.upgrade_to:
         from harness.kube import build
@@ -97,10 +93,10 @@ def run(args) -> int:
         raise InputError(f"--forks {args.forks}: must be at least 1")
     opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
                                upgrade_to=args.upgrade_to, forks=args.forks,
-                               keep_images=args.keep_images, max_skipped=args.max_skipped)
+                               keep_images=args.keep_images, policy=policy)
     with progress.board():  # a live per-node table on a terminal; plain lines in CI
         result = pipeline.run(_provider(args, phases), opts)
-    print(junit.format_summary(result.summary, args.max_skipped))
+    print(policy.format(result.summary))
     failing = junit.format_failures(junit.read(result.merged))
     if failing:
         print(failing)

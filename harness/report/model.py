@@ -22,6 +22,7 @@ from urllib.parse import quote
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness import junit, redact
+from harness.gate_policy import NO_BUDGET, GatePolicy
 from harness.nodes import artifacts as node_artifacts
 from harness.report import task_results
 from harness.smoke import CLUSTER, outcome
@@ -178,9 +179,9 @@ def column_of(suite: str, case_name: str, phases: Sequence[str]) -> str:
 
 
 def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
-          max_skipped: int | None = None) -> RunView:
+          policy: GatePolicy = NO_BUDGET) -> RunView:
     """The view of merged JUnit `xml`, its columns the pipeline's `phases` in their order, its
-    verdict the one the run exits with (`max_skipped` its skip budget); artifact links are
+    verdict the one the run exits with (by `policy`); artifact links are
     relative to `base` (the directory the page is written to: a run's out dir) and only to
     files that exist there."""
     cases: list[Case] = []
@@ -224,7 +225,7 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
         node_views=[nodes[n] for n in names],
         regressions=[c for c in cases if c.suite.endswith(REGRESSIONS)],
         smoke_labels=smoke_labels, smoke_changes=smoke_changes(cases, smoke_labels),
-        summary=summary, exit_code=summary.exit_code(max_skipped))
+        summary=summary, exit_code=policy.exit_code(summary))
 
 
 def _case(node: str, suite: str, testcase, phases: Sequence[str]) -> Case:

@@ -20,8 +20,8 @@ LAYERS = [
     {"daemons", "images", "cri", "oci", "containerd"},
     {"facts"},
     {"transport", "gobuild"},
-    {"inventory", "junit", "errors", "paths", "table", "allowed_skips", "progress", "redact",
-     "__init__"},
+    {"inventory", "junit", "errors", "paths", "table", "allowed_skips", "gate_policy", "progress",
+     "redact", "__init__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 

@@ -15,6 +15,7 @@ from report_page import read_page
 from report_run import BROKEN, INJECTION, NODES, VERIFY_FAILURE, VERSIONS, make_run
 
 from harness import junit
+from harness.gate_policy import GatePolicy
 from harness.pipeline import PHASES
 from harness.report import html as report_html
 from harness.report import model, task_results
@@ -280,5 +281,6 @@ def test_the_verdict_is_the_runs_with_its_skip_budget(tmp_path):
         junit.CaseResult("test_x"), junit.CaseResult("test_y", "skipped", message="no crun")])
     xml = junit.merge(junit.junit_files(tmp_path / "junit"))
     for budget, verdict in ((None, "passed"), (0, "failed")):
-        page = report_html.write(xml, tmp_path / f"report-{budget}.html", "here", PHASES, budget)
+        page = report_html.write(xml, tmp_path / f"report-{budget}.html", "here", PHASES,
+                                  GatePolicy(budget))
         assert f"<title>Node migration report — {verdict}</title>" in page.read_text(), budget
