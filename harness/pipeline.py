@@ -7,8 +7,9 @@ Each phase is a small function over explicit inputs (the inventory, the options,
 may run on) that writes its own JUnit and returns the nodes it failed on. The Gate decides what a
 phase may run on: a node that failed a phase a later one needs gets a skipped row naming that
 phase instead, so a dashboard never silently misses a phase; phases not chosen with --phases are
-not run and not reported. Every phase also has a row per node in the "pipeline" suite (passed
-when it ran at all: a failing test is counted once, in its own suite). After each phase the
+not run and not reported. Every phase also has a row per node in the "pipeline" suite, failed
+on each node the phase failed on (a cluster phase: one row, failed naming the nodes), so the
+row says where each node stopped; the tests behind it are rows of their own. After each phase the
 Gate keeps the journals of the nodes it ran on, and the migration keeps each node's configs and
 images before and after (harness.nodes.artifacts), under <out>/artifacts/ for the report.
 """
@@ -205,10 +206,16 @@ class Gate:
             return None
         finally:
             self.keep_journals((phase,), runnable, started)
-        for recorder in rows[1:]:
-            recorder.cases.append(junit.CaseResult(phase, "passed", rows[0].cases[-1].time))
         failed = set(result.failed_nodes(runnable)) | set(blocked)
         self.failed[phase] = failed
+        took = rows[0].cases.pop().time  # the phase's; each row's verdict is its own node's
+        for recorder in rows:
+            failed_here = sorted(failed & ({recorder.node} if recorder.node in runnable
+                                           else set(runnable)))
+            recorder.cases.append(junit.CaseResult(
+                phase, "failed" if failed_here else "passed", took,
+                message=f"{phase} failed on {', '.join(failed_here)}: see its {phase} rows"
+                if failed_here else ""))
         progress(smoke.CLUSTER, f"{phase} done" + (f"; failed on {', '.join(sorted(failed))}"
                                                    if failed else ""))
         return result

@@ -77,7 +77,7 @@ class Cell:
     @property
     def link(self) -> str:
         """The anchor of the cell's first failure or error, empty if none."""
-        return next((c.anchor for c in self.cases if c.anchor), "")
+        return next((c.anchor for c in why_first(self.cases) if c.anchor), "")
 
     @property
     def counts(self) -> str:
@@ -178,6 +178,12 @@ def column_of(suite: str, case_name: str, phases: Sequence[str]) -> str:
     return suite.removesuffix(REGRESSIONS)
 
 
+def why_first(cases: list[Case]) -> list[Case]:
+    """A cell's cases with the pipeline's own row (the phase failed there) after the tests and
+    tasks that say why."""
+    return sorted(cases, key=lambda c: c.suite == PIPELINE)
+
+
 def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
           policy: GatePolicy = NO_BUDGET) -> RunView:
     """The view of merged JUnit `xml`, its columns the pipeline's `phases` in their order, its
@@ -212,7 +218,7 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
         cells.setdefault((case.node, case.column), Cell(case.node, case.column)).cases.append(case)
     # In matrix order, so the page reads like the matrix: by phase, then node.
     failures = [c for col in columns for n in names if (n, col) in cells
-                for c in cells[(n, col)].cases if c.outcome in ("failed", "error")]
+                for c in why_first(cells[(n, col)].cases) if c.outcome in ("failed", "error")]
     for number, case in enumerate(failures, 1):
         case.anchor = f"failure-{number}-{junit.identity(case.node)}-{junit.identity(case.column)}"
         case.artifacts = _phase_artifacts(nodes[case.node], case.column)

@@ -60,8 +60,8 @@ def test_each_cell_is_coloured_by_its_outcome(page):
 
 
 def test_a_cell_shows_its_counts(page):
-    # 3 tasks (one skipped) and the pipeline's verify row; the failing task
-    assert "2 passed, 1 failed, 1 skipped" in page.cells[(BROKEN, "verify")]["title"]
+    # 3 tasks (one skipped) and the pipeline's verify row; the failing task fails that row too
+    assert "1 passed, 2 failed, 1 skipped" in page.cells[(BROKEN, "verify")]["title"]
 
 
 def test_a_failing_cell_links_to_its_failure_and_the_failure_holds_message_and_detail(
@@ -80,7 +80,9 @@ def test_a_failing_cell_links_to_its_failure_and_the_failure_holds_message_and_d
 
 def test_every_failure_and_error_has_an_entry(run_dir, page_text):
     failing = junit.failures(junit.read(run_dir / "junit.xml"))
-    assert len(failing) == 3  # verify on worker.2, its smoke test, its regression row
+    # verify on worker.2 (its task and its pipeline row), its smoke test, its regression row,
+    # and the cluster's smoke-after row naming it
+    assert len(failing) == 5
     assert page_text.count('<section class="failure') == len(failing)
     assert "test_private_image_pulls[worker.2]" in page_text
 
