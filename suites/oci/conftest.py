@@ -48,11 +48,7 @@ def pytest_addoption(parser):
         metavar="PATH",
         help="image to validate against image-spec: OCI layout dir/tar or docker-archive tar",
     )
-    group.addoption("--strict-skips", action="store_true",
-                    help="fail on a skip that allowed-skips.yaml does not allow for this "
-                    "runtime (harness run passes it: a capability left untested fails the gate)")
-    group.addoption("--allowed-skips", metavar="FILE", default=str(ALLOWED_SKIPS),
-                    help="the skips --strict-skips accepts (default: the suite's own list)")
+    allowed_skips.add_options(group, ALLOWED_SKIPS)
 
 
 def pytest_configure(config):
@@ -63,11 +59,7 @@ def pytest_configure(config):
     except HarnessError as err:
         raise pytest.UsageError(str(err)) from err
     config.oci_deviations = load_deviations(HERE / "deviations.yaml")
-    if config.getoption("strict_skips"):
-        try:
-            config.allowed_skips = allowed_skips.load(Path(config.getoption("allowed_skips")))
-        except HarnessError as err:
-            raise pytest.UsageError(str(err)) from err
+    allowed_skips.configure(config)
 
 
 @dataclass(frozen=True)
@@ -128,11 +120,9 @@ def pytest_generate_tests(metafunc):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     report = (yield).get_result()
-    if hasattr(item.config, "allowed_skips"):
-        info = getattr(item, "callspec", None) and item.callspec.params.get("runtime_info")
-        runtime = f"{info.name} {info.version}" if isinstance(info, RuntimeInfo) else "none"
-        allowed_skips.enforce(report, item.config.allowed_skips, runtime,
-                              item.config.getoption("allowed_skips"))
+    info = getattr(item, "callspec", None) and item.callspec.params.get("runtime_info")
+    runtime = f"{info.name} {info.version}" if isinstance(info, RuntimeInfo) else "none"
+    allowed_skips.enforce_configured(item, report, runtime)
 
 
 def pytest_collection_modifyitems(config, items):
