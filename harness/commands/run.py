@@ -70,7 +70,13 @@ def _provider(args, phases: tuple[str, ...]):
                              f"{', '.join(need)} need",
                              hint="set kubeconfig under all.vars, pass --kubeconfig, or choose "
                              "--phases cri,oci")
-        return InventoryProvider(inventory.source, args.kubeconfig)
+        provider = InventoryProvider(inventory.source, args.kubeconfig)
+        if need:  # as `harness migrate` does: the kubeconfig's cluster holds these nodes
+            from harness.migration import cluster_check
+
+            checked = provider.inventory()
+            cluster_check.check(checked, [n.name for n in checked.nodes])
+        return provider
     from harness.lab import state
     from harness.providers.lab import LabProvider
 
