@@ -278,6 +278,12 @@ def test_sizes_read_at_a_glance():
         "512 B", "2.7 MiB", "5.0 GiB"]
 
 
+def test_the_header_counts_test_skips_apart_from_steps_not_run(page_text):
+    """report_run's BROKEN node: a task skipped on its condition and its suites blocked."""
+    assert re.search(r"0 tests skipped, [1-9]\d* steps not run,\s+0 expected deviations",
+                     page_text), page_text[:3000]
+
+
 def test_the_verdict_is_the_runs_with_its_skip_budget(tmp_path):
     junit.write_suite(tmp_path / "junit", "node-a", "oci", [
         junit.CaseResult("test_x"), junit.CaseResult("test_y", "skipped", message="no crun")])
