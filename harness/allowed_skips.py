@@ -1,7 +1,9 @@
 """Skips a gate accepts, shipped per suite (`suites/<suite>/allowed-skips.yaml`): each entry
 names the tests, the runtimes it holds for, words the skip's reason must carry, and why the
 behaviour cannot be checked there. With `--strict-skips` every other skip is a failure: a
-capability that should have been tested was not, and a green gate would hide it."""
+capability that should have been tested was not, and a green gate would hide it. The suites'
+pytest plugins (suites/*/conftest.py) take both options from add_options and enforce them with
+enforce_configured."""
 
 from __future__ import annotations
 
@@ -47,6 +49,36 @@ def load(path: Path) -> list[AllowedSkip]:
     return allowed
 
 
+def add_options(group, default: Path) -> None:
+    """A suite's --strict-skips and --allowed-skips (its own list by default)."""
+    group.addoption("--strict-skips", action="store_true",
+                    help="fail on a skip that allowed-skips.yaml does not allow for this "
+                    "runtime (every harness command passes it: a capability left untested "
+                    "fails the gate)")
+    group.addoption("--allowed-skips", metavar="FILE", default=str(default),
+                    help="the skips --strict-skips accepts (default: the suite's own list)")
+
+
+def configure(config) -> None:
+    """config.allowed_skips: the list --strict-skips enforces (None without it); a bad list is
+    pytest's usage error, in one line."""
+    config.allowed_skips = None
+    if config.getoption("strict_skips", False):
+        import pytest  # the suites' plugins only
+
+        try:
+            config.allowed_skips = load(Path(config.getoption("allowed_skips")))
+        except InputError as err:
+            raise pytest.UsageError(str(err)) from err
+
+
+def enforce_configured(item, report, runtime: str | None) -> None:
+    """enforce() with the list configure() loaded, if --strict-skips was given."""
+    allowed = getattr(item.config, "allowed_skips", None)
+    if allowed is not None:
+        enforce(report, allowed, runtime, item.config.getoption("allowed_skips"))
+
+
 def skip_reason(report) -> str | None:
     """The reason of a pytest report that is a plain skip (an xfail is a deviation listed
     elsewhere, never a skip here); None for any other outcome."""
@@ -57,12 +89,14 @@ def skip_reason(report) -> str | None:
     return reason.removeprefix("Skipped: ")
 
 
-def enforce(report, allowed: list[AllowedSkip], runtime: str, source: str) -> None:
-    """Turn `report` into a failure when it is a skip no entry of `source` allows."""
+def enforce(report, allowed: list[AllowedSkip], runtime: str | None, source: str) -> None:
+    """Turn `report` into a failure when it is a skip no entry of `source` allows for
+    `runtime` (None: a suite of no one runtime, such as the smoke suite's cluster)."""
     reason = skip_reason(report)
     test = report.nodeid.rpartition("::")[2]
     if reason is None or any(entry.allows(test, runtime, reason) for entry in allowed):
         return
     report.outcome = "failed"
-    report.longrepr = (f"skipped, and no entry of {source} allows this skip for {runtime}: "
+    report.longrepr = (f"skipped, and no entry of {source} allows this skip for "
+                       f"{runtime or 'any runtime'}: "
                        f"{reason} (--strict-skips: a capability left untested fails the gate)")

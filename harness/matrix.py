@@ -3,9 +3,10 @@ suite against each OCI runtime, one JUnit per cell, so that a test tuned to one 
 shows up as a difference between cells.
 
 CRI cells run against a private containerd each (own state, socket, bridge and pod subnet, the
-fixture pause image as its sandbox image, a TLS registry on loopback it trusts), the whole suite
-with --strict-skips: a skip that the suite's allowed-skips.yaml does not allow for that runtime
-fails the cell. OCI cells run the OCI suite with one --oci-runtime each.
+fixture pause image as its sandbox image, a TLS registry on loopback it trusts). OCI cells run
+the OCI suite with one --oci-runtime each. Every cell runs and is judged under the run's gate
+policy (harness.gate_policy): strict skips (a skip that the suite's allowed-skips.yaml does not
+allow for that runtime fails the cell), the all-skipped rule and the skip budget.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from harness.containerd import build as containerd_build
 from harness.daemons.containerd import Containerd, ContainerdConfig, RuntimeHandler
 from harness.daemons.registry import Registry, RegistryConfig
 from harness.errors import EXIT_FAILURES, EXIT_OK, InputError
+from harness.gate_policy import GatePolicy
 from harness.images import load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,16 +78,21 @@ class CellResult:
     junit_file: Path
     returncode: int
     seconds: float
+    policy: GatePolicy
     output: str = ""  # what pytest printed
-    counts: junit.SuiteCounts = field(default_factory=lambda: junit.SuiteCounts("", ""))
+    summary: junit.Summary = field(default_factory=junit.Summary)  # of its JUnit
     skip_reasons: Counter = field(default_factory=Counter)
     deviations: Counter = field(default_factory=Counter)
 
     @property
+    def counts(self) -> junit.SuiteCounts:
+        return self.summary.total()
+
+    @property
     def ok(self) -> bool:
-        """Passed: pytest passed and the cell checked something (a cell that only skipped or
-        collected nothing is no evidence)."""
-        return self.returncode == 0 and self.counts.passed > 0
+        """Passed: pytest finished without a failure (nothing collected is one too) and the
+        gate policy passes the cell's JUnit."""
+        return self.returncode == 0 and self.policy.exit_code(self.summary) == EXIT_OK
 
 
 def select(names: list[str] | None) -> list[Cell]:
@@ -97,13 +104,13 @@ def select(names: list[str] | None) -> list[Cell]:
     return [c for c in CELLS if not names or c.name in names]
 
 
-def run(cells: list[Cell], out_dir: Path, say=print) -> list[CellResult]:
+def run(cells: list[Cell], out_dir: Path, policy: GatePolicy, say=print) -> list[CellResult]:
     """Every cell in turn (each suite uses both cores); JUnit in out_dir/junit-<cell>.xml."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for index, cell in enumerate(cells, start=10):
         say(f"matrix: {cell.name}: {cell.runtime}")
-        result = run_cell(cell, out_dir, index)
+        result = run_cell(cell, out_dir, policy, index)
         say(f"matrix: {cell.name}: {result.counts.passed} passed, {result.counts.failures} "
             f"failed, {result.counts.errors} errors, {result.counts.skipped} skipped "
             f"in {result.seconds:.0f}s")
@@ -111,26 +118,27 @@ def run(cells: list[Cell], out_dir: Path, say=print) -> list[CellResult]:
     return results
 
 
-def run_cell(cell: Cell, out_dir: Path, index: int = 10) -> CellResult:
+def run_cell(cell: Cell, out_dir: Path, policy: GatePolicy, index: int = 10) -> CellResult:
     junit_file = out_dir / f"junit-{cell.name}.xml"
     junit_file.unlink(missing_ok=True)
     started = time.monotonic()
     if cell.suite == "cri":
-        done = _run_cri(cell, junit_file, index)
+        done = _run_cri(cell, junit_file, policy, index)
     else:
         runtime = shutil.which(cell.oci_runtime) or cell.oci_runtime
-        done = _pytest("oci", junit_file, "--oci-runtime", runtime)
-    result = CellResult(cell, junit_file, done.returncode, time.monotonic() - started,
+        done = _pytest("oci", junit_file, policy, "--oci-runtime", runtime)
+    result = CellResult(cell, junit_file, done.returncode, time.monotonic() - started, policy,
                         done.stdout + done.stderr)
     if junit_file.exists():
         xml = junit.read(junit_file)
-        result.counts = junit.verify(xml).total()
+        result.summary = junit.verify(xml)
         allowed = allowed_skips.load(SUITES / cell.suite / "allowed-skips.yaml")
         result.skip_reasons, result.deviations = skip_reasons(xml, allowed)
     return result
 
 
-def _run_cri(cell: Cell, junit_file: Path, index: int) -> subprocess.CompletedProcess:
+def _run_cri(cell: Cell, junit_file: Path, policy: GatePolicy,
+             index: int) -> subprocess.CompletedProcess:
     pause = images.build("pause")
     base = Path(tempfile.mkdtemp(prefix=f"hmx-{cell.name}-"))
     registry = Registry(RegistryConfig(base_dir=base / "registry", tls=True)).start()
@@ -145,7 +153,7 @@ def _run_cri(cell: Cell, junit_file: Path, index: int) -> subprocess.CompletedPr
                 "--tls-registry", registry.host, "--tls-registry-ca", str(registry.ca)]
         if cell.handler:
             args += ["--runtime-handler", cell.handler.name]
-        return _pytest("cri", junit_file, *args)
+        return _pytest("cri", junit_file, policy, *args)
     finally:
         if containerd:
             containerd.stop(purge=True)
@@ -153,10 +161,11 @@ def _run_cri(cell: Cell, junit_file: Path, index: int) -> subprocess.CompletedPr
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _pytest(suite: str, junit_file: Path, *args: str) -> subprocess.CompletedProcess:
+def _pytest(suite: str, junit_file: Path, policy: GatePolicy,
+            *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITES / suite), "-p", "no:cacheprovider", "-q",
-         "--strict-skips", f"--junitxml={junit_file}", *args],
+         *policy.suite_args, f"--junitxml={junit_file}", *args],
         cwd=REPO, capture_output=True, text=True, check=False)
 
 

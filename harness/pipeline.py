@@ -7,8 +7,9 @@ Each phase is a small function over explicit inputs (the inventory, the options,
 may run on) that writes its own JUnit and returns the nodes it failed on. The Gate decides what a
 phase may run on: a node that failed a phase a later one needs gets a skipped row naming that
 phase instead, so a dashboard never silently misses a phase; phases not chosen with --phases are
-not run and not reported. Every phase also has a row per node in the "pipeline" suite (passed
-when it ran at all: a failing test is counted once, in its own suite). After each phase the
+not run and not reported. Every phase also has a row per node in the "pipeline" suite, failed
+on each node the phase failed on (a cluster phase: one row, failed naming the nodes), so the
+row says where each node stopped; the tests behind it are rows of their own. After each phase the
 Gate keeps the journals of the nodes it ran on, and the migration keeps each node's configs and
 images before and after (harness.nodes.artifacts), under <out>/artifacts/ for the report.
 """
@@ -24,6 +25,7 @@ from time import time
 
 from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
+from harness.gate_policy import NO_BUDGET, GatePolicy
 from harness.inventory import Inventory
 from harness.nodes import artifacts
 from harness.nodes import suites as node_suites
@@ -60,7 +62,7 @@ class RunOptions:
     crictl_version: str | None = None  # None: crictl's default
     forks: int = node_suites.DEFAULT_FORKS  # nodes running suites at once
     keep_images: bool = False  # the fixture images the CRI suite imported stay on the nodes
-    max_skipped: int | None = None  # more skipped tests than this fail the run
+    policy: GatePolicy = GatePolicy()  # what passes: strict skips, the skip budget
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,11 @@ class RunResult:
     summary: junit.Summary
     merged: Path
     regressions: dict[str, list[str]] = field(default_factory=dict)
-    max_skipped: int | None = None
+    policy: GatePolicy = GatePolicy()
 
     @property
     def exit_code(self) -> int:
-        return self.summary.exit_code(self.max_skipped)
+        return self.policy.exit_code(self.summary)
 
 
 def parse_phases(text: str, upgrade_to: str | None) -> tuple[str, ...]:
@@ -104,7 +106,7 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
         raise
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
-        return report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
+        return report(junit_dir, opts.out_dir / "junit.xml", opts.policy)
     gate = Gate(inventory, junit_dir, opts.phases, artifacts_dir=opts.out_dir)
     if kube:
         record_versions(inventory, gate, "before")
@@ -132,8 +134,8 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     if kube:
         record_versions(inventory, gate, "after")
     gate.write()
-    result = report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
-    return RunResult(result.summary, result.merged, regressions, opts.max_skipped)
+    result = report(junit_dir, opts.out_dir / "junit.xml", opts.policy)
+    return RunResult(result.summary, result.merged, regressions, opts.policy)
 
 
 def provision(provider: Provider, junit_dir: Path, needs_cluster: bool) -> Inventory:
@@ -209,10 +211,16 @@ class Gate:
             return None
         finally:
             self.keep_journals((phase,), runnable, started)
-        for recorder in rows[1:]:
-            recorder.cases.append(junit.CaseResult(phase, "passed", rows[0].cases[-1].time))
         failed = set(result.failed_nodes(runnable)) | set(blocked)
         self.failed[phase] = failed
+        took = rows[0].cases.pop().time  # the phase's; each row's verdict is its own node's
+        for recorder in rows:
+            failed_here = sorted(failed & ({recorder.node} if recorder.node in runnable
+                                           else set(runnable)))
+            recorder.cases.append(junit.CaseResult(
+                phase, "failed" if failed_here else "passed", took,
+                message=f"{phase} failed on {', '.join(failed_here)}: see its {phase} rows"
+                if failed_here else ""))
         progress(smoke.CLUSTER, f"{phase} done" + (f"; failed on {', '.join(sorted(failed))}"
                                                    if failed else ""))
         return result
@@ -295,7 +303,7 @@ def migrate_phase(inventory: Inventory, nodes: list[str], opts: RunOptions) -> P
 def smoke_phase(inventory: Inventory, label: str, registry: smoke.Registry | None,
                 opts: RunOptions, junit_dir: Path) -> smoke.SmokeRun:
     return smoke.run(inventory.cluster.kubeconfig, junit_dir, label,
-                     {n.name: n.host for n in inventory.nodes}, registry,
+                     {n.name: n.host for n in inventory.nodes}, opts.policy, registry,
                      opts.suite_args.get("smoke", ()), opts.suite_timeout)
 
 
@@ -353,7 +361,7 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
     """The CRI and OCI suites, staged onto each node and run there, `opts.forks` at a time."""
     spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", opts.suite_args,
                                 opts.suite_timeout, opts.forks, keep_images=opts.keep_images,
-                                strict_skips=True,
+                                policy=opts.policy,
                                 tls_registry=(tls.host, tls.ca_on_node) if tls else None)
     node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)
 
@@ -361,7 +369,7 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
 # --- Report -----------------------------------------------------------------------------------
 
 
-def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> RunResult:
+def report(junit_dir: Path, merged: Path, policy: GatePolicy = NO_BUDGET) -> RunResult:
     """The merged JUnit, each failure naming its node's artifacts as attachments, and, beside
     it, report.html for people."""
     from harness.report import attachments, html  # Jinja2 only when a report is written
@@ -369,11 +377,11 @@ def report(junit_dir: Path, merged: Path, max_skipped: int | None = None) -> Run
     attachments.attach(junit_dir, merged.parent, PHASES)
     xml = junit.merge(junit.junit_files(junit_dir), merged)
     try:
-        html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES, max_skipped)
+        html.write(xml, merged.parent / html.REPORT_NAME, str(junit_dir), PHASES, policy)
     except Exception as err:  # noqa: BLE001 - the page must not cost the run its verdict
         progress(smoke.CLUSTER, f"report.html not written ({type(err).__name__}: {err}); "
                  f"rebuild it with `harness report {merged.parent}`")
-    return RunResult(junit.verify(xml), merged, max_skipped=max_skipped)
+    return RunResult(junit.verify(xml), merged, policy=policy)
 
 
 def _clear(out_dir: Path) -> None:

@@ -20,6 +20,7 @@ from junitparser import Error, Failure, Skipped
 
 from harness import junit
 from harness.errors import HarnessTimeout, StepFailed
+from harness.gate_policy import GatePolicy
 
 SUITE_DIR = Path(__file__).resolve().parents[1] / "suites" / "smoke"
 CLUSTER = "cluster"  # the JUnit "node" of cluster-wide tests
@@ -62,15 +63,15 @@ def outcome(case) -> str:
 
 
 def run(kubeconfig: Path, junit_dir: Path, label: str, hosts: dict[str, str],
-        registry: Registry | None = None, extra: tuple[str, ...] = (),
+        policy: GatePolicy, registry: Registry | None = None, extra: tuple[str, ...] = (),
         timeout: float = 900) -> SmokeRun:
-    """Run suites/smoke with `kubeconfig`; JUnit per node of `hosts` (name -> address) goes to
-    `junit_dir` as suite `label`."""
+    """Run suites/smoke with `kubeconfig` under `policy` (its skips strict); JUnit per node of
+    `hosts` (name -> address) goes to `junit_dir` as suite `label`."""
     raw = junit_dir / "raw" / f"{label}.xml"
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "pytest", str(SUITE_DIR), "-p", "no:cacheprovider", "-q",
-            f"--kubeconfig={kubeconfig}", f"--junitxml={raw}", *extra]
+            f"--kubeconfig={kubeconfig}", f"--junitxml={raw}", *policy.suite_args, *extra]
     env = dict(os.environ)
     if registry is not None:
         argv.append(f"--registry={registry.address}")

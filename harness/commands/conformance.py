@@ -4,6 +4,8 @@ and node.
 
 Thin on purpose: the suites own their options (see suites/cri/README.md); this picks the suite,
 passes the endpoint and runtime settings through, and maps pytest's exit status onto the CLI's.
+What passes is the gate policy's (harness.gate_policy), as in `harness run`: strict skips, the
+all-skipped rule and --max-skipped, here, on inventory nodes and in every matrix cell alike.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import files, flags, junit
+from harness import files, flags, gate_policy, junit
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -72,15 +74,16 @@ def register(sub):
                         "against runc and crun, one JUnit per cell in --junit-dir/matrix")
     parser.add_argument("--cell", action="append", metavar="NAME",
                         help="with --matrix: only this cell (repeatable)")
+    gate_policy.add_flags(parser)
     parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
                         help="extra pytest arguments after --, e.g. -- -k seccomp")
     return parser
 
 
-def pytest_argv(args, suite: str, junit_file: Path) -> list[str]:
+def pytest_argv(args, suite: str, junit_file: Path, policy: gate_policy.GatePolicy) -> list[str]:
     """The suite's command line on this machine."""
     argv = [sys.executable, "-m", "pytest", str(SUITES_DIR / suite), "-p", "no:cacheprovider",
-            "-q", f"--junitxml={junit_file}"]
+            "-q", f"--junitxml={junit_file}", *policy.suite_args]
     for flag in ("cri_endpoint", "cri_image_endpoint"):
         if getattr(args, flag):
             argv += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
@@ -93,13 +96,7 @@ def run_suite(argv: list[str], junit_file: Path, label: str) -> int:
     status = subprocess.run(argv, check=False).returncode
     report = f"JUnit {junit_file}" if junit_file.exists() else "no JUnit written"
     print(f"harness conformance: {label}: pytest exit {status}, {report}", file=sys.stderr)
-    code = PYTEST_EXIT.get(status, EXIT_FAILURES)
-    if code == EXIT_OK and junit_file.exists() and \
-            junit.verify(junit.read(junit_file)).all_skipped():
-        print(f"harness conformance: {label}: every test skipped, nothing was checked",
-              file=sys.stderr)
-        return EXIT_FAILURES
-    return code
+    return PYTEST_EXIT.get(status, EXIT_FAILURES)
 
 
 def worst_of(codes) -> int:
@@ -107,7 +104,7 @@ def worst_of(codes) -> int:
     return max(codes, key=lambda c: (c != EXIT_OK, c), default=EXIT_OK)
 
 
-def run_on_nodes(args, suites: list[str]) -> int:
+def run_on_nodes(args, suites: list[str], policy: gate_policy.GatePolicy) -> int:
     """The suites staged onto each inventory node and run there (harness.nodes.suites, as
     `harness run` does); the verdict is the JUnit's, steps included."""
     from harness.inventory import load_inventory
@@ -122,13 +119,18 @@ def run_on_nodes(args, suites: list[str]) -> int:
         spec = node_suites.SuiteRun(
             tuple(suites), args.junit_dir, {"cri": tuple(suite_args(args))}, forks=args.forks,
             disruptive=args.allow_runtime_restart, cordoned=cordoned_in(inventory),
-            keep_images=args.keep_images, tls_registry=(registry.host, ca))
+            keep_images=args.keep_images, policy=policy, tls_registry=(registry.host, ca))
         node_suites.run_on_nodes(nodes, spec, steps)
     written = [recorder.write(args.junit_dir) for recorder in steps.values()]
     written += [junit.junit_path(args.junit_dir, n.name, s) for n in nodes for s in suites]
-    summary = junit.verify(junit.merge(f for f in written if f.exists()))
-    print(junit.format_summary(summary))
-    return summary.exit_code()
+    return verdict(policy, [f for f in written if f.exists()])
+
+
+def verdict(policy: gate_policy.GatePolicy, junit_files: list[Path]) -> int:
+    """The policy's exit code for `junit_files`, with the summary printed."""
+    summary = junit.verify(junit.merge(junit_files))
+    print(policy.format(summary))
+    return policy.exit_code(summary)
 
 
 def suite_args(args) -> list[str]:
@@ -154,11 +156,11 @@ def cordoned_in(inventory):
     return lambda name: bool(api.read_node(name).spec.unschedulable)
 
 
-def run_matrix(args) -> int:
+def run_matrix(args, policy: gate_policy.GatePolicy) -> int:
     from harness import matrix
 
     cells = matrix.select(args.cell)
-    results = matrix.run(cells, args.junit_dir / "matrix",
+    results = matrix.run(cells, args.junit_dir / "matrix", policy,
                          say=lambda m: print(f"harness conformance: {m}", file=sys.stderr))
     print(matrix.table(results))
     return matrix.exit_code(results)
@@ -166,8 +168,9 @@ def run_matrix(args) -> int:
 
 def run(args) -> int:
     files.output_dir(args.junit_dir, "--junit-dir")
+    policy = gate_policy.GatePolicy.from_args(args)
     if args.matrix:
-        return run_matrix(args)
+        return run_matrix(args, policy)
     if args.cell:
         raise InputError("--cell: only with --matrix", hint="add --matrix, or drop --cell")
     suites = args.suite or list(SUITES)
@@ -177,18 +180,24 @@ def run(args) -> int:
                          hint="run harness from its source checkout")
     args.junit_dir.mkdir(exist_ok=True)
     if args.inventory:
-        return run_on_nodes(args, suites)
-    return worst_of(run_here(args, suite) for suite in suites)
+        return run_on_nodes(args, suites, policy)
+    codes, junit_files = [], []
+    for suite in suites:
+        code, written = run_here(args, suite, policy)
+        codes.append(code)
+        junit_files += written
+    return worst_of([*codes, verdict(policy, junit_files)] if junit_files else codes)
 
 
-def run_here(args, suite: str) -> int:
-    """The suite against this node's runtime; its JUnit is named for this host."""
+def run_here(args, suite: str, policy: gate_policy.GatePolicy) -> tuple[int, list[Path]]:
+    """The suite against this node's runtime: pytest's mapped exit code and the JUnit written
+    (named for this host; none when pytest wrote none)."""
     node = platform.node() or "localhost"
     raw = args.junit_dir / "raw" / f"{suite}.xml"
-    code = run_suite(pytest_argv(args, suite, raw), raw, suite)
-    if raw.exists():
-        junit.relabel_pytest_junit(raw, args.junit_dir, node, suite)
-    return code
+    code = run_suite(pytest_argv(args, suite, raw, policy), raw, suite)
+    if not raw.exists():
+        return code, []
+    return code, [junit.relabel_pytest_junit(raw, args.junit_dir, node, suite)]
 
 
 def selected_nodes(inventory, names: list[str] | None):

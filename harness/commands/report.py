@@ -8,8 +8,9 @@ failures and linked from the page); --junit-dir and --out name the files one by 
 
 from pathlib import Path
 
-from harness import files, flags, junit, pipeline
+from harness import files, gate_policy, junit, pipeline
 from harness.errors import InputError
+from harness.gate_policy import GatePolicy
 
 
 def register(sub):
@@ -29,10 +30,7 @@ def register(sub):
                         help="merged JUnit file to write (default DIR/junit.xml)")
     parser.add_argument("--html", type=Path, metavar="FILE",
                         help="HTML report to write (default: report.html beside --out)")
-    parser.add_argument("--max-skipped", type=flags.count(0, flags.MAX_TESTS),
-                        default=None, metavar="N",
-                        help="exit 1 when more than N tests were skipped (default: no limit; a "
-                        "suite that skipped every test always fails)")
+    gate_policy.add_flags(parser)
     return parser
 
 
@@ -57,6 +55,7 @@ def _paths(args) -> tuple[Path, Path, Path]:
 def run(args) -> int:
     from harness.report import attachments, html
 
+    policy = GatePolicy.from_args(args)
     junit_dir, out, page = _paths(args)
     inputs = junit.junit_files(junit_dir, exclude=out)
     junit.merge(inputs)  # every file read and checked before attachments are written into any
@@ -64,10 +63,10 @@ def run(args) -> int:
         attachments.attach(junit_dir, args.run_dir, pipeline.PHASES)
     merged = junit.merge(inputs, out)
     summary = junit.verify(merged)
-    print(junit.format_summary(summary, args.max_skipped))
+    print(policy.format(summary))
     failing = junit.format_failures(merged)
     if failing:
         print(failing)
     print(f"merged {len(inputs)} file(s) into {out}")
-    print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, args.max_skipped)}")
-    return summary.exit_code(args.max_skipped)
+    print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, policy)}")
+    return policy.exit_code(summary)

@@ -4,7 +4,7 @@ file, and the run's exit code."""
 
 from pathlib import Path
 
-from harness import files, flags, junit, pipeline, progress
+from harness import files, flags, gate_policy, junit, pipeline, progress
 from harness.errors import InputError
 from harness.inventory import load_inventory_or_none
 from harness.lab import state
@@ -48,11 +48,7 @@ def register(sub):
                         help="per suite and node (default 900)")
     parser.add_argument("--forks", type=flags.count(1, flags.MAX_FORKS), default=5, metavar="N",
                         help="nodes running the CRI and OCI suites at once (default 5)")
-    parser.add_argument("--max-skipped", type=flags.count(0, flags.MAX_TESTS),
-                        default=None, metavar="N",
-                        help="fail the run when more than N tests were skipped (expected "
-                        "deviations count too); default: no limit, but a suite that skipped "
-                        "every test always fails")
+    gate_policy.add_flags(parser)
     parser.add_argument("--keep-images", action="store_true",
                         help="leave the fixture images the CRI suite imported on the nodes "
                         "(default: removed afterwards)")
@@ -81,7 +77,13 @@ def _provider(args, phases: tuple[str, ...]):
                              "--phases cri,oci")
         if need or args.kubeconfig:
             files.kubeconfig(kubeconfig)
-        return InventoryProvider(inventory.source, args.kubeconfig)
+        provider = InventoryProvider(inventory.source, args.kubeconfig)
+        if need:  # as `harness migrate` does: the kubeconfig's cluster holds these nodes
+            from harness.migration import cluster_check
+
+            checked = provider.inventory()
+            cluster_check.check(checked, [n.name for n in checked.nodes])
+        return provider
     from harness.providers.lab import LabProvider
 
     if args.kubeconfig:
@@ -95,6 +97,7 @@ def _provider(args, phases: tuple[str, ...]):
 
 def run(args) -> int:
     # Every input is checked before anything is provisioned or the out dir is cleared.
+    policy = gate_policy.GatePolicy.from_args(args)
     phases = pipeline.parse_phases(args.phases, args.upgrade_to)
     if args.upgrade_to:
         from harness.kube import build
@@ -104,10 +107,10 @@ def run(args) -> int:
     provider = _provider(args, phases)
     opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
                                upgrade_to=args.upgrade_to, forks=args.forks,
-                               keep_images=args.keep_images, max_skipped=args.max_skipped)
+                               keep_images=args.keep_images, policy=policy)
     with progress.board():  # a live per-node table on a terminal; plain lines in CI
         result = pipeline.run(provider, opts)
-    print(junit.format_summary(result.summary, args.max_skipped))
+    print(policy.format(result.summary))
     failing = junit.format_failures(junit.read(result.merged))
     if failing:
         print(failing)

@@ -3,7 +3,7 @@ or of the local lab, JUnit per node; on the lab, with a registry the nodes pull 
 
 from pathlib import Path
 
-from harness import flags, junit, smoke
+from harness import flags, gate_policy, junit, smoke
 from harness.inventory import load_inventory_or_none
 from harness.lab import state
 from harness.migration import phase
@@ -23,6 +23,7 @@ def register(sub):
                         help="JUnit per node and the merged junit-smoke.xml (default: reports/)")
     parser.add_argument("--timeout", type=flags.seconds(), default=900.0, metavar="SECONDS",
                         help="for the whole suite (default 900)")
+    gate_policy.add_flags(parser)
     return parser
 
 
@@ -38,17 +39,18 @@ def _provider(args):
 
 def run(args) -> int:
     args.node = []
+    policy = gate_policy.GatePolicy.from_args(args)
     inventory = phase.inventory(args)  # the kubeconfig checked before anything runs
     junit_dir = args.out / "junit"
     with _provider(args).smoke_registry(args.out / "registry") as registry:
         result = smoke.run(inventory.cluster.kubeconfig, junit_dir, "smoke",
-                           {n.name: n.host for n in inventory.nodes}, registry,
+                           {n.name: n.host for n in inventory.nodes}, policy, registry,
                            timeout=args.timeout)
     merged = junit.merge(result.files.values(), args.out / "junit-smoke.xml")
     summary = junit.verify(merged)
-    print(junit.format_summary(summary))
+    print(policy.format(summary))
     failing = junit.format_failures(merged)
     if failing:
         print(failing)
     print(f"JUnit: {args.out / 'junit-smoke.xml'}")
-    return summary.exit_code()
+    return policy.exit_code(summary)

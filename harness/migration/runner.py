@@ -260,6 +260,6 @@ def _case(task: TaskResult) -> junit.CaseResult:
                         indent=1, default=str)
     return junit.CaseResult(task.task, outcome, task.seconds, message=message[:1000],
                             detail=detail if outcome in ("failed", "error") else "",
-                            error_type=junit.UNREACHABLE if task.outcome == "unreachable"
-                            else None,
+                            error_type={"unreachable": junit.UNREACHABLE,
+                                        "skipped": junit.STEP_SKIPPED}.get(task.outcome),
                             output="".join(f"WARNING: {w}\n" for w in task.warnings))

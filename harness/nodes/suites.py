@@ -21,6 +21,7 @@ from pathlib import Path
 from harness import junit, paths
 from harness.errors import HarnessError, InputError
 from harness.facts import NodeFacts, gather
+from harness.gate_policy import GatePolicy
 from harness.inventory import Node
 from harness.nodes import staging
 from harness.nodes.reach import open_transport
@@ -44,8 +45,7 @@ class SuiteRun:
     disruptive: bool = False
     cordoned: Callable[[str], bool] | None = None
     keep_images: bool = False  # leave the fixture images the CRI suite imported on the node
-    # Fail on a skip the suite's allowed-skips.yaml does not allow (the pipeline's gate).
-    strict_skips: bool = False
+    policy: GatePolicy = GatePolicy()  # its suite_args go to every suite (strict skips)
     # (host:port, the CA's path on the nodes) of a registry over HTTPS that the nodes' runtimes
     # trust, for the CRI suite's TLS pull (harness.nodes.registries); None: that test skips.
     tls_registry: tuple[str, str] | None = None
@@ -180,8 +180,7 @@ def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str
     if suite == "cri" and spec.tls_registry:
         extra[:0] = ["--tls-registry", spec.tls_registry[0], "--tls-registry-ca",
                      spec.tls_registry[1]]
-    if spec.strict_skips:
-        extra[:0] = ["--strict-skips"]
+    extra[:0] = spec.policy.suite_args
     staging.run_suite(transport, stage, suite, raw, extra, spec.timeout)
     junit.relabel_pytest_junit(raw, spec.junit_dir, node.name, suite, node.host)
 

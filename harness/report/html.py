@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 from junitparser import JUnitXml
 
+from harness.gate_policy import NO_BUDGET, GatePolicy
 from harness.report import model
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -53,11 +54,11 @@ def render(view: model.RunView, source: str, title: str = TITLE) -> str:
 
 
 def write(xml: JUnitXml, out: Path, source: str, phases: Sequence[str],
-          max_skipped: int | None = None) -> Path:
+          policy: GatePolicy = NO_BUDGET) -> Path:
     """Render merged JUnit `xml` into `out`, a column per phase of `phases` (in that order), its
-    verdict the run's (with its skip budget); artifact links point at files beside it."""
+    verdict the run's (by `policy`); artifact links point at files beside it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    view = model.build(xml, phases, out.parent, max_skipped)
+    view = model.build(xml, phases, out.parent, policy)
     out.write_text(render(view, source), encoding="utf-8")
     return out

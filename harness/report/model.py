@@ -22,6 +22,7 @@ from urllib.parse import quote
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness import junit, redact
+from harness.gate_policy import NO_BUDGET, GatePolicy
 from harness.nodes import artifacts as node_artifacts
 from harness.report import task_results
 from harness.smoke import CLUSTER, outcome
@@ -76,7 +77,7 @@ class Cell:
     @property
     def link(self) -> str:
         """The anchor of the cell's first failure or error, empty if none."""
-        return next((c.anchor for c in self.cases if c.anchor), "")
+        return next((c.anchor for c in why_first(self.cases) if c.anchor), "")
 
     @property
     def counts(self) -> str:
@@ -177,10 +178,16 @@ def column_of(suite: str, case_name: str, phases: Sequence[str]) -> str:
     return suite.removesuffix(REGRESSIONS)
 
 
+def why_first(cases: list[Case]) -> list[Case]:
+    """A cell's cases with the pipeline's own row (the phase failed there) after the tests and
+    tasks that say why."""
+    return sorted(cases, key=lambda c: c.suite == PIPELINE)
+
+
 def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
-          max_skipped: int | None = None) -> RunView:
+          policy: GatePolicy = NO_BUDGET) -> RunView:
     """The view of merged JUnit `xml`, its columns the pipeline's `phases` in their order, its
-    verdict the one the run exits with (`max_skipped` its skip budget); artifact links are
+    verdict the one the run exits with (by `policy`); artifact links are
     relative to `base` (the directory the page is written to: a run's out dir) and only to
     files that exist there."""
     cases: list[Case] = []
@@ -211,7 +218,7 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
         cells.setdefault((case.node, case.column), Cell(case.node, case.column)).cases.append(case)
     # In matrix order, so the page reads like the matrix: by phase, then node.
     failures = [c for col in columns for n in names if (n, col) in cells
-                for c in cells[(n, col)].cases if c.outcome in ("failed", "error")]
+                for c in why_first(cells[(n, col)].cases) if c.outcome in ("failed", "error")]
     for number, case in enumerate(failures, 1):
         case.anchor = f"failure-{number}-{junit.identity(case.node)}-{junit.identity(case.column)}"
         case.artifacts = _phase_artifacts(nodes[case.node], case.column)
@@ -224,7 +231,7 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
         node_views=[nodes[n] for n in names],
         regressions=[c for c in cases if c.suite.endswith(REGRESSIONS)],
         smoke_labels=smoke_labels, smoke_changes=smoke_changes(cases, smoke_labels),
-        summary=summary, exit_code=summary.exit_code(max_skipped))
+        summary=summary, exit_code=policy.exit_code(summary))
 
 
 def _case(node: str, suite: str, testcase, phases: Sequence[str]) -> Case:

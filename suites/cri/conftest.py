@@ -57,21 +57,13 @@ def pytest_addoption(parser):
                     "TLS pull test (the suite pushes its image there)")
     group.addoption("--tls-registry-ca", metavar="FILE",
                     help="CA certificate of --tls-registry, for the suite's own push")
-    group.addoption("--strict-skips", action="store_true",
-                    help="fail on a skip that allowed-skips.yaml does not allow for this "
-                    "runtime (harness run passes it: a capability left untested fails the gate)")
-    group.addoption("--allowed-skips", metavar="FILE", default=str(ALLOWED_SKIPS),
-                    help="the skips --strict-skips accepts (default: the suite's own list)")
+    allowed_skips.add_options(group, ALLOWED_SKIPS)
 
 
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    if config.getoption("strict_skips", False):
-        try:
-            config.allowed_skips = allowed_skips.load(Path(config.getoption("allowed_skips")))
-        except HarnessError as err:
-            raise pytest.UsageError(str(err)) from err
+    allowed_skips.configure(config)
     if config.getoption("allow_runtime_restart") and getattr(config.option, "numprocesses", 0):
         raise pytest.UsageError("--allow-runtime-restart cannot be combined with -n: the "
                                 "restart would break the other workers' calls")
@@ -132,10 +124,7 @@ def facts(cri, runtime_handler, pytestconfig):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     report = (yield).get_result()
-    if hasattr(item.config, "allowed_skips"):
-        allowed_skips.enforce(report, item.config.allowed_skips,
-                              item.config.stash.get(RUNTIME, "unknown"),
-                              item.config.getoption("allowed_skips"))
+    allowed_skips.enforce_configured(item, report, item.config.stash.get(RUNTIME, "unknown"))
 
 
 @pytest.fixture(scope="session")

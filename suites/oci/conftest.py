@@ -3,13 +3,15 @@
 Run: `pytest suites/oci [--oci-runtime PATH ...] [--image-archive PATH ...] [--junitxml F]`.
 Without --oci-runtime every runtime installed on the host (runc, crun) is tested; each test id
 carries the runtime and its version, e.g. `[runc-1.1.5]`. Known spec deviations of a runtime
-version (deviations.yaml) are strict xfails with the reason; a runtime that cannot create a
-container on this host is skipped once with the reason it gave.
+version (deviations.yaml) are strict xfails with the reason, each naming the failure it
+expects (exception type, message): another failure fails the test; a runtime that cannot create
+a container on this host is skipped once with the reason it gave.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -23,10 +25,16 @@ from harness.errors import HarnessError
 from harness.facts import Host, this_host
 from harness.oci.containers import ContainerFactory
 from harness.oci.rootfs import fixture_rootfs
-from harness.oci.runtime import OciRuntime, RuntimeInfo, discover
+from harness.oci.runtime import OciRuntime, OciRuntimeError, RuntimeInfo, discover
 
 HERE = Path(__file__).parent
 ALLOWED_SKIPS = HERE / "allowed-skips.yaml"
+DEVIATIONS = HERE / "deviations.yaml"
+# The failures a deviation may name (`raises:`): a check that does not hold, a pytest.raises
+# that did not raise, an operation the runtime refused.
+EXPECTED_FAILURES = {"AssertionError": AssertionError, "Failed": pytest.fail.Exception,
+                     "OciRuntimeError": OciRuntimeError}
+DEVIATION = pytest.StashKey["Deviation"]()  # the deviation an item is an xfail for
 HYBRID_WRAPPER = "suites/oci/tools/crun-on-hybrid-cgroups"
 # Mount points the tests use, made once in the shared rootfs so no run has to create them.
 ROOTFS_DIRS = ("mnt/bind", "mnt/ro", "mnt/tmpfs", "hooks", "test", "tmp")
@@ -48,11 +56,10 @@ def pytest_addoption(parser):
         metavar="PATH",
         help="image to validate against image-spec: OCI layout dir/tar or docker-archive tar",
     )
-    group.addoption("--strict-skips", action="store_true",
-                    help="fail on a skip that allowed-skips.yaml does not allow for this "
-                    "runtime (harness run passes it: a capability left untested fails the gate)")
-    group.addoption("--allowed-skips", metavar="FILE", default=str(ALLOWED_SKIPS),
-                    help="the skips --strict-skips accepts (default: the suite's own list)")
+    allowed_skips.add_options(group, ALLOWED_SKIPS)
+    group.addoption("--deviations", metavar="FILE", default=str(DEVIATIONS),
+                    help="the known deviations, run as strict xfails (default: the suite's "
+                    "own list)")
 
 
 def pytest_configure(config):
@@ -62,12 +69,8 @@ def pytest_configure(config):
         config.oci_runtimes = discover(config.getoption("oci_runtime"))
     except HarnessError as err:
         raise pytest.UsageError(str(err)) from err
-    config.oci_deviations = load_deviations(HERE / "deviations.yaml")
-    if config.getoption("strict_skips"):
-        try:
-            config.allowed_skips = allowed_skips.load(Path(config.getoption("allowed_skips")))
-        except HarnessError as err:
-            raise pytest.UsageError(str(err)) from err
+    config.oci_deviations = load_deviations(Path(config.getoption("deviations")))
+    allowed_skips.configure(config)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,17 @@ class Deviation:
     spec: str
     cites: str  # the spec's own sentence
     reason: str
+    raises: str  # a name of EXPECTED_FAILURES: the failure the deviation shows as
+    match: str | None = None  # a regex the failure's message contains
+
+    def mismatch(self, error: BaseException) -> str | None:
+        """Why `error` is not this deviation's failure; None when it is."""
+        if isinstance(error, EXPECTED_FAILURES[self.raises]) and (
+                self.match is None or re.search(self.match, str(error))):
+            return None
+        expected = self.raises + (f" matching {self.match!r}" if self.match else "")
+        return (f"not the documented deviation ({self.spec}): expected {expected}, got "
+                f"{type(error).__name__}: {' '.join(str(error).split())[:500]}")
 
     def applies(self, info: RuntimeInfo, function: str, params: str) -> bool:
         """`params` is the test's parameter id without the runtime's, e.g. "poststart"; a
@@ -99,7 +113,7 @@ def _version(text: str) -> tuple[int, ...]:
 def load_deviations(path: Path) -> list[Deviation]:
     try:
         entries = yaml.safe_load(path.read_text()) or []
-        return [
+        deviations = [
             Deviation(
                 runtime=e["runtime"],
                 min_version=str(e["versions"]["min"]),
@@ -108,13 +122,27 @@ def load_deviations(path: Path) -> list[Deviation]:
                 spec=e["spec"],
                 cites=e["cites"],
                 reason=e["reason"],
+                raises=e["raises"],
+                match=e.get("match"),
             )
             for e in entries
         ]
-    except (KeyError, TypeError, yaml.YAMLError) as err:
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as err:
         raise pytest.UsageError(
-            f"{path}: {err}; each entry needs runtime, versions.min, test, spec, cites and reason"
+            f"{path}: {err}; each entry needs runtime, versions.min, test, spec, cites, reason "
+            "and raises"
         ) from err
+    for index, deviation in enumerate(deviations, 1):
+        if deviation.raises not in EXPECTED_FAILURES:
+            raise pytest.UsageError(f"{path}: entry {index} ({deviation.test}): raises "
+                                    f"{deviation.raises!r} is none of "
+                                    f"{', '.join(EXPECTED_FAILURES)}")
+        try:
+            re.compile(deviation.match or "")
+        except re.error as err:
+            raise pytest.UsageError(f"{path}: entry {index} ({deviation.test}): match "
+                                    f"{deviation.match!r} is no regex ({err})") from None
+    return deviations
 
 
 def pytest_generate_tests(metafunc):
@@ -128,11 +156,16 @@ def pytest_generate_tests(metafunc):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     report = (yield).get_result()
-    if hasattr(item.config, "allowed_skips"):
-        info = getattr(item, "callspec", None) and item.callspec.params.get("runtime_info")
-        runtime = f"{info.name} {info.version}" if isinstance(info, RuntimeInfo) else "none"
-        allowed_skips.enforce(report, item.config.allowed_skips, runtime,
-                              item.config.getoption("allowed_skips"))
+    deviation = item.stash.get(DEVIATION, None)
+    # pytest's xfail(raises=...) already fails another exception type; the message is ours.
+    if deviation and hasattr(report, "wasxfail") and call.excinfo is not None:
+        why = deviation.mismatch(call.excinfo.value)
+        if why:
+            del report.wasxfail
+            report.outcome, report.longrepr = "failed", why
+    info = getattr(item, "callspec", None) and item.callspec.params.get("runtime_info")
+    runtime = f"{info.name} {info.version}" if isinstance(info, RuntimeInfo) else "none"
+    allowed_skips.enforce_configured(item, report, runtime)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -146,7 +179,10 @@ def pytest_collection_modifyitems(config, items):
             if deviation.applies(info, item.originalname, params):
                 reason = (f"{info.id} deviates from {deviation.spec} (\"{deviation.cites}\"): "
                           f"{deviation.reason}")
-                item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+                item.add_marker(pytest.mark.xfail(
+                    strict=True, reason=reason, raises=EXPECTED_FAILURES[deviation.raises]))
+                item.stash[DEVIATION] = deviation
+                break
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,17 @@ import contextlib
 import os
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from kubernetes import config as kubeconfig
 from kubernetes.client.exceptions import ApiException
 
+from harness import allowed_skips
+
 from . import kube, workloads
 
+ALLOWED_SKIPS = Path(__file__).parent / "allowed-skips.yaml"
 REGISTRY_ENV = "HARNESS_SMOKE_REGISTRY"
 MAX_NAMES_PER_IMAGE = 5  # kubelet's maxNamesPerImageInNodeStatus
 NODES = pytest.StashKey[list]()  # names of the target nodes, found at session start
@@ -35,6 +39,7 @@ def pytest_addoption(parser):
                     help=f"registry user (${REGISTRY_ENV}_USER)")
     group.addoption("--registry-password", default=os.environ.get(f"{REGISTRY_ENV}_PASSWORD"),
                     help=f"registry password (${REGISTRY_ENV}_PASSWORD)")
+    allowed_skips.add_options(group, ALLOWED_SKIPS)
 
 
 def api_client(config):
@@ -47,6 +52,13 @@ def api_client(config):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "per_node: runs on every schedulable Ready node")
+    allowed_skips.configure(config)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # The cluster's nodes may run different runtimes: entries hold for any.
+    allowed_skips.enforce_configured(item, (yield).get_result(), None)
 
 
 def pytest_sessionstart(session):

@@ -23,18 +23,24 @@ def ssh_node(tmp_path):
         yield server
 
 
-def test_suite_runs_on_an_inventory_node_over_ssh(ssh_node, private_containerd, tmp_path):
+def conformance_on_node(ssh_node, containerd, tmp_path, *pytest_args: str):
+    """`harness conformance --inventory` on the sshd node, whose runtime is `containerd`."""
     node = ssh_node.inventory_node("hc-node")
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(yaml.safe_dump({"nodes": [{
         "name": node.name, "host": node.host, "port": node.port, "user": node.user,
-        "ssh_key": str(node.ssh_key), "cri_endpoint": private_containerd.endpoint,
+        "ssh_key": str(node.ssh_key), "cri_endpoint": containerd.endpoint,
         "vars": node.vars}]}))
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "harness", "conformance", "--inventory", str(inventory),
-         "--junit-dir", str(tmp_path / "junit"), "--", "-k",
-         "test_version_names or test_exec_sync_returns_stdout or test_host_path_volume"],
+         "--junit-dir", str(tmp_path / "junit"), "--", *pytest_args],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_suite_runs_on_an_inventory_node_over_ssh(ssh_node, private_containerd, tmp_path):
+    done = conformance_on_node(
+        ssh_node, private_containerd, tmp_path, "-k",
+        "test_version_names or test_exec_sync_returns_stdout or test_host_path_volume")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     junit = tmp_path / "junit" / "junit-hc-node-cri.xml"
     # On the node, the checks that read its filesystem run too (they skipped over a socket).
@@ -49,6 +55,21 @@ def test_suite_runs_on_an_inventory_node_over_ssh(ssh_node, private_containerd, 
     assert steps == {"connect": "passed", "facts": "passed", "stage": "passed",
                      "suite cri": "passed",
                      "remove the fixture images the CRI suite imported": "passed"}
+
+
+def test_a_skip_no_entry_allows_fails_on_an_inventory_node_too(ssh_node, private_containerd,
+                                                              tmp_path):
+    """The gate policy of `harness run` holds here too: the suite runs with --strict-skips (no
+    --tls-registry given, and a list that allows nothing)."""
+    none_allowed = tmp_path / "none-allowed.yaml"
+    none_allowed.write_text("[]\n")
+    done = conformance_on_node(ssh_node, private_containerd, tmp_path, "-k",
+                               "test_pull_from_tls_registry_with_ca", "--allowed-skips",
+                               str(none_allowed))
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    junit = tmp_path / "junit" / "junit-hc-node-cri.xml"
+    assert read_junit(junit) == {"test_pull_from_tls_registry_with_ca": "failed"}
+    assert "no --tls-registry given" in junit.read_text()
 
 
 def test_an_unknown_node_is_one_line_naming_the_inventory(ssh_node, tmp_path):

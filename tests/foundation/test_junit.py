@@ -12,6 +12,9 @@ from junitparser import JUnitXml
 
 from harness import junit
 from harness.errors import HarnessTimeout, StepFailed, UnreachableError
+from harness.gate_policy import GatePolicy
+
+POLICY = GatePolicy()  # no skip budget
 
 SAMPLE = '''
 import pytest
@@ -87,7 +90,7 @@ def test_merge_counts_every_outcome(per_node, tmp_path):
 
 
 def test_failures_map_to_exit_1(per_node):
-    assert junit.verify(junit.merge(junit.junit_files(per_node))).exit_code() == 1
+    assert POLICY.exit_code(junit.verify(junit.merge(junit.junit_files(per_node)))) == 1
 
 
 def test_an_unreachable_node_maps_to_exit_3(per_node):
@@ -95,20 +98,20 @@ def test_an_unreachable_node_maps_to_exit_3(per_node):
                             UnreachableError("node worker-2: cannot reach 10.0.0.2:22"))
     summary = junit.verify(junit.merge(junit.junit_files(per_node)))
     assert summary.suites[-1].unreachable == 1
-    assert summary.exit_code() == 3
+    assert POLICY.exit_code(summary) == 3
 
 
 def test_a_timeout_maps_to_exit_3(tmp_path):
     junit.write_unreachable(tmp_path, "worker-2", "smoke", HarnessTimeout("deploy timed out"))
     (case,) = next(iter(junit.read(junit.junit_path(tmp_path, "worker-2", "smoke"))))
     assert case.result[0].type == junit.TIMEOUT
-    assert junit.verify(junit.merge([junit.junit_path(tmp_path, "worker-2", "smoke")])
-                        ).exit_code() == 3
+    assert POLICY.exit_code(junit.verify(junit.merge(
+        [junit.junit_path(tmp_path, "worker-2", "smoke")]))) == 3
 
 
 def test_all_passed_maps_to_exit_0(tmp_path):
     junit.write_suite(tmp_path, "worker-1", "smoke", [junit.CaseResult("nginx serves")])
-    assert junit.verify(junit.merge(junit.junit_files(tmp_path))).exit_code() == 0
+    assert POLICY.exit_code(junit.verify(junit.merge(junit.junit_files(tmp_path)))) == 0
 
 
 def test_a_suite_that_skipped_every_test_fails_the_gate(tmp_path):
@@ -119,17 +122,17 @@ def test_a_suite_that_skipped_every_test_fails_the_gate(tmp_path):
     junit.write_suite(tmp_path, "worker-1", "oci", [junit.CaseResult("runs"),
                                                     junit.CaseResult("hooks", "skipped")])
     summary = junit.verify(junit.merge(junit.junit_files(tmp_path)))
-    assert summary.exit_code() == 1
+    assert POLICY.exit_code(summary) == 1
     assert [(s.node, s.suite) for s in summary.all_skipped()] == [("worker-1", "cri")]
-    assert junit.format_summary(summary).endswith("FAILED: every test skipped in worker-1 cri")
+    assert POLICY.format(summary).endswith("FAILED: every test skipped in worker-1 cri")
 
 
 def test_more_skips_than_max_skipped_fail_the_gate(tmp_path):
     junit.write_suite(tmp_path, "worker-1", "cri", [
         junit.CaseResult("runs"), *(junit.CaseResult(f"feature {i}", "skipped") for i in range(3))])
     summary = junit.verify(junit.merge(junit.junit_files(tmp_path)))
-    assert [summary.exit_code(), summary.exit_code(3), summary.exit_code(2)] == [0, 0, 1]
-    assert junit.format_summary(summary, 2).endswith(
+    assert [GatePolicy(n).exit_code(summary) for n in (None, 3, 2)] == [0, 0, 1]
+    assert GatePolicy(2).format(summary).endswith(
         "FAILED: 3 tests skipped, more than --max-skipped 2")
 
 
@@ -149,7 +152,7 @@ def test_pipeline_steps_become_testcases(tmp_path):
         "drain": ("10_0_0_3__migration", []),
         "switch runtime": ("10_0_0_3__migration", [("Failure", "failed")]),
         "uncordon": ("10_0_0_3__migration", [("Error", "TIMEOUT")]),
-        "smoke": ("10_0_0_3__migration", [("Skipped", "skipped")]),
+        "smoke": ("10_0_0_3__migration", [("Skipped", junit.STEP_SKIPPED)]),
     }
 
 
@@ -159,9 +162,9 @@ def test_cli_report_merges_prints_and_exits_with_the_mapped_code(harness, per_no
     assert proc.returncode == 1, proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines()]
     assert rows[0] == ["NODE", "SUITE", "TESTS", "PASSED", "FAILED", "ERRORS", "SKIPPED",
-                       "UNREACHABLE"]
-    assert ["10.0.0.1", "cri", "4", "1", "1", "1", "1", "0"] in rows
-    assert ["all", "-", "8", "2", "2", "2", "2", "0"] in rows
+                       "STEPS", "SKIPPED", "XFAILED", "UNREACHABLE"]
+    assert ["10.0.0.1", "cri", "4", "1", "1", "1", "1", "0", "0", "0"] in rows
+    assert ["all", "-", "8", "2", "2", "2", "2", "0", "0", "0"] in rows
     assert JUnitXml.fromfile(str(out)).tests == 8
 
 

@@ -54,6 +54,14 @@ def test_a_kubeconfig_of_another_cluster(api_cluster, harness_cli, tmp_path):
             "node-a, node-b, node-c", "web-1, web-2", "--kubeconfig")
 
 
+def test_run_on_an_inventory_checks_the_cluster_as_migrate_does(api_cluster, harness_cli,
+                                                                tmp_path):
+    inventory = local_inventory(tmp_path, ["web-1", "node-a"], api_cluster)
+    done = harness_cli("run", "-i", str(inventory), "--out", str(tmp_path / "out"))
+    refused(done, tmp_path, str(inventory), "no Node named web-1")
+    assert not (tmp_path / "out" / "junit").exists()  # no phase ran, not even provision
+
+
 def test_inventory_names_that_are_not_node_names(api_cluster, harness_cli, tmp_path):
     inventory = local_inventory(tmp_path, ["node-a", "node-x", "node-b", "node-y"], api_cluster)
     done = harness_cli("rollback", "-i", str(inventory), "--out", str(tmp_path / "out"))

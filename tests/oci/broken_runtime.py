@@ -63,6 +63,9 @@ def main() -> None:
         path = os.path.join(bundle_of(args[at:]), "config.json")
         with open(path) as stream:
             config = json.load(stream)
+        if fault == "no-start-with-hooks" and config.get("hooks"):
+            sys.stderr.write("broken runtime: a container with hooks never starts\n")
+            sys.exit(1)
         edit_config(config, fault)
         with open(path, "w") as stream:
             json.dump(config, stream)

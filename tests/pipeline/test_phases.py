@@ -69,11 +69,30 @@ def test_a_node_that_failed_a_phase_gets_skipped_rows_for_what_needed_it(tmp_pat
     assert rows[("b", "pipeline", "verify")] == "skipped"
     assert rows[("b", "pipeline", "suite cri")] == "skipped"
     assert rows[("a", "pipeline", "verify")] == "passed"
+    assert rows[("b", "pipeline", "migrate")] == "failed"
     # A cluster-wide phase does not run on a half-migrated cluster, and says why on every row.
     assert rows[("cluster", "pipeline", "smoke-after")] == "skipped"
-    reason = next(case.result[0].message for s in junit.read(tmp_path / "junit-b-pipeline.xml")
-                  for case in s if case.name == "verify")
-    assert reason == "verify not run on b: migrate failed there"
+    assert message(tmp_path, "b", "verify") == "verify not run on b: migrate failed there"
+
+
+def message(junit_dir: Path, node: str, test: str) -> str:
+    return next(case.result[0].message for s in junit.read(junit.junit_path(junit_dir, node,
+                                                                            "pipeline"))
+                for case in s if case.name == test)
+
+
+def test_a_phase_is_a_failed_pipeline_row_on_every_node_it_failed_on(tmp_path):
+    """Not only on the first: each node's row is its own verdict, and a cluster phase's one
+    row names every node it failed on."""
+    gate = pipeline.Gate(inventory("a", "b", "c"), tmp_path, pipeline.DEFAULT_PHASES)
+    gate.run("smoke-before", lambda nodes: pipeline.PhaseResult(frozenset({"a"})))
+    gate.run("preflight", lambda nodes: pipeline.PhaseResult(frozenset({"b"})))
+    gate.write()
+    rows = outcomes(tmp_path)
+    assert [rows[(n, "pipeline", "preflight")] for n in "abc"] == ["failed", "passed", "failed"]
+    assert message(tmp_path, "c", "preflight") == "preflight failed on c: see its preflight rows"
+    assert rows[("cluster", "pipeline", "smoke-before")] == "failed"
+    assert message(tmp_path, "cluster", "smoke-before").startswith("smoke-before failed on b, c")
 
 
 def test_a_phase_that_breaks_is_an_error_row_and_blocks_what_needs_it(tmp_path):

@@ -15,6 +15,7 @@ from report_page import read_page
 from report_run import BROKEN, INJECTION, NODES, VERIFY_FAILURE, VERSIONS, make_run
 
 from harness import junit
+from harness.gate_policy import GatePolicy
 from harness.pipeline import PHASES
 from harness.report import html as report_html
 from harness.report import model, task_results
@@ -59,8 +60,8 @@ def test_each_cell_is_coloured_by_its_outcome(page):
 
 
 def test_a_cell_shows_its_counts(page):
-    # 3 tasks (one skipped) and the pipeline's verify row; the failing task
-    assert "2 passed, 1 failed, 1 skipped" in page.cells[(BROKEN, "verify")]["title"]
+    # 3 tasks (one skipped) and the pipeline's verify row; the failing task fails that row too
+    assert "1 passed, 2 failed, 1 skipped" in page.cells[(BROKEN, "verify")]["title"]
 
 
 def test_a_failing_cell_links_to_its_failure_and_the_failure_holds_message_and_detail(
@@ -79,7 +80,9 @@ def test_a_failing_cell_links_to_its_failure_and_the_failure_holds_message_and_d
 
 def test_every_failure_and_error_has_an_entry(run_dir, page_text):
     failing = junit.failures(junit.read(run_dir / "junit.xml"))
-    assert len(failing) == 3  # verify on worker.2, its smoke test, its regression row
+    # verify on worker.2 (its task and its pipeline row), its smoke test, its regression row,
+    # and the cluster's smoke-after row naming it
+    assert len(failing) == 5
     assert page_text.count('<section class="failure') == len(failing)
     assert "test_private_image_pulls[worker.2]" in page_text
 
@@ -276,10 +279,17 @@ def test_sizes_read_at_a_glance():
         "512 B", "2.7 MiB", "5.0 GiB"]
 
 
+def test_the_header_counts_test_skips_apart_from_steps_not_run(page_text):
+    """report_run's BROKEN node: a task skipped on its condition and its suites blocked."""
+    assert re.search(r"0 tests skipped, [1-9]\d* steps not run,\s+0 expected deviations",
+                     page_text), page_text[:3000]
+
+
 def test_the_verdict_is_the_runs_with_its_skip_budget(tmp_path):
     junit.write_suite(tmp_path / "junit", "node-a", "oci", [
         junit.CaseResult("test_x"), junit.CaseResult("test_y", "skipped", message="no crun")])
     xml = junit.merge(junit.junit_files(tmp_path / "junit"))
     for budget, verdict in ((None, "passed"), (0, "failed")):
-        page = report_html.write(xml, tmp_path / f"report-{budget}.html", "here", PHASES, budget)
+        page = report_html.write(xml, tmp_path / f"report-{budget}.html", "here", PHASES,
+                                  GatePolicy(budget))
         assert f"<title>Node migration report — {verdict}</title>" in page.read_text(), budget

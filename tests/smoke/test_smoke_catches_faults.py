@@ -123,6 +123,16 @@ def test_wrong_registry_password_fails_the_pull_tests(smoke_lab, run_suite, tmp_
     assert "401 unauthorized" in bad.output
 
 
+def test_strict_skips_fail_the_pull_tests_without_a_registry(smoke_lab, run_suite):
+    """Every harness command runs the suite with --strict-skips, and its allowed-skips.yaml
+    allows no skip: a run that could not check imagePullSecrets is not green."""
+    run = run_suite("-k", "registry", "--strict-skips")
+    test = "test_image_pulls_from_a_private_registry_with_a_pull_secret"
+    # the test skips in its fixture: an error row once strict
+    assert per_node(run, test, smoke_lab) == ("error", "error"), run.output[-3000:]
+    assert "no entry of" in run.output and "no registry given" in run.output
+
+
 def test_sigint_still_removes_the_namespace(smoke_lab):
     """Ctrl-C in the middle of a run: pytest tears the session fixtures down, so the run's
     namespace is deleted."""
