@@ -80,10 +80,11 @@ def register(sub):
     return parser
 
 
-def pytest_argv(args, suite: str, junit_file: Path, policy: gate_policy.GatePolicy) -> list[str]:
-    """The suite's command line on this machine."""
+def pytest_argv(args, suite: str, junit_file: Path, policy: gate_policy.GatePolicy,
+                tls: tuple[str, ...] = ()) -> list[str]:
+    """The suite's command line on this machine (`tls`: the TLS registry's options)."""
     argv = [sys.executable, "-m", "pytest", str(SUITES_DIR / suite), "-p", "no:cacheprovider",
-            "-q", f"--junitxml={junit_file}", *policy.suite_args]
+            "-q", f"--junitxml={junit_file}", *policy.suite_args, *tls]
     for flag in ("cri_endpoint", "cri_image_endpoint"):
         if getattr(args, flag):
             argv += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
@@ -181,20 +182,33 @@ def run(args) -> int:
     args.junit_dir.mkdir(exist_ok=True)
     if args.inventory:
         return run_on_nodes(args, suites, policy)
+    return run_on_this_node(args, suites, policy)
+
+
+def run_on_this_node(args, suites: list[str], policy: gate_policy.GatePolicy) -> int:
+    """Each suite against this node's runtime, with the TLS pull's registry served and trusted
+    here as on inventory nodes (an operator's run is held to the same gate)."""
+    from harness.inventory import Node
+    from harness.nodes import registries
+
+    here = Node(platform.node() or "localhost", "localhost", connection="local")
     codes, junit_files = [], []
-    for suite in suites:
-        code, written = run_here(args, suite, policy)
-        codes.append(code)
-        junit_files += written
+    with registries.serve([here], registries.tls_config()) as (registry, ca):
+        tls = ("--tls-registry", registry.host, "--tls-registry-ca", ca)
+        for suite in suites:
+            code, written = run_here(args, suite, policy, tls if suite == "cri" else ())
+            codes.append(code)
+            junit_files += written
     return worst_of([*codes, verdict(policy, junit_files)] if junit_files else codes)
 
 
-def run_here(args, suite: str, policy: gate_policy.GatePolicy) -> tuple[int, list[Path]]:
+def run_here(args, suite: str, policy: gate_policy.GatePolicy,
+             tls: tuple[str, ...]) -> tuple[int, list[Path]]:
     """The suite against this node's runtime: pytest's mapped exit code and the JUnit written
     (named for this host; none when pytest wrote none)."""
     node = platform.node() or "localhost"
     raw = args.junit_dir / "raw" / f"{suite}.xml"
-    code = run_suite(pytest_argv(args, suite, raw, policy), raw, suite)
+    code = run_suite(pytest_argv(args, suite, raw, policy, tls), raw, suite)
     if not raw.exists():
         return code, []
     return code, [junit.relabel_pytest_junit(raw, args.junit_dir, node, suite)]
