@@ -18,8 +18,9 @@ Naming, chosen for Jenkins (which splits classnames at dots into package and cla
 A node that could not be reached, or an operation that timed out, is recorded as an `<error>`
 whose type is UNREACHABLE or TIMEOUT; those map to exit code 3, other failures and errors to 1.
 
-Every message, detail and output written here passes through harness.redact first, and a
-pytest JUnit file is redacted in place before it is relabelled: the files go to CI dashboards.
+Every message, detail, output and property written here passes through harness.redact first,
+and a pytest JUnit file is redacted in place before it is relabelled: the files go to CI
+dashboards.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def _new_suite(node: str, suite: str, host: str | None,
     # The suite kind and node survive merging as properties; junitparser merges equal suites.
     out.add_property("node", node)
     out.add_property("suite", suite)
-    for name, value in (facts or {}).items():
+    for name, value in redact.data(facts or {}).items():
         out.add_property(name, value)
     return out
 

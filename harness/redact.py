@@ -55,6 +55,12 @@ _KEY_VALUE = re.compile(
     r"(?!(?:Bearer|Basic)[ \t])"
     r"[^\s\"',;}\]\\]+))",
     re.I)
+# A name and its value given as two fields: a JUnit <property name=... value=...>, a
+# Kubernetes env entry (`- name: DB_PASSWORD` / `value: x`), in XML, YAML or JSON.
+_Q = r"(?:\\*[\"'])?"
+_NAME_VALUE = re.compile(
+    rf"(?P<head>\bname{_Q}[ \t]*[:=][ \t]*{_Q}(?P<name>[\w.-]+){_Q}[\s,]*(?:-[ \t]+)?"
+    rf"{_Q}value{_Q}[ \t]*[:=][ \t]*{_Q})(?P<value>(?!REDACTED\b)[^\s\"'\\<>,}}\]]+)")
 _HTTP_AUTH = re.compile(r"\b(Bearer|Basic)([ \t]+)[A-Za-z0-9._~+/=-]{8,}", re.I)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+")
 _BOOTSTRAP_TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")
@@ -84,6 +90,10 @@ def _pem(match: re.Match) -> str:
     return f"{match['begin']}{_PEM_BODY.sub(MASK, match['body'])}{match['end']}"
 
 
+def _name_value(match: re.Match) -> str:
+    return match.group(0) if not secret_name(match["name"]) else f"{match['head']}{MASK}"
+
+
 def _key_value(match: re.Match) -> str:
     if match.group("quoted") is None and match.group("bare") is None:
         return match.group(0)
@@ -104,6 +114,7 @@ def text(value: str) -> str:
     # before the keys: `Authorization: Bearer x` must lose x, not only the word Bearer
     value = _HTTP_AUTH.sub(rf"\1\2{MASK}", value)
     value = _KEY_VALUE.sub(_key_value, value)
+    value = _NAME_VALUE.sub(_name_value, value)
     value = _JWT.sub(MASK, value)
     value = _BOOTSTRAP_TOKEN.sub(MASK, value)
     return _URL_PASSWORD.sub(rf"\1{MASK}@", value)

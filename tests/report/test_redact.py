@@ -37,6 +37,10 @@ SAMPLES = {
     "API key header": f"X-Api-Key: {SECRET}",
     "private key field": f'{{"private_key": "{SECRET}"}}',
     "a non-secret key's value holding one": f"max_tokens=password={SECRET}",
+    "JUnit property (pytest's record_testsuite_property)":
+        f'<property name="registry_password" value="{SECRET}" />',
+    "Kubernetes env entry": f"env:\n- name: DB_PASSWORD\n  value: {SECRET}\n",
+    "Kubernetes env entry as JSON": json.dumps({"name": "API_TOKEN", "value": SECRET}),
 }
 
 
@@ -58,7 +62,8 @@ def test_what_is_not_a_secret_stays():
             "token: null\nmax_tokens: 5\nimagePullSecrets:\n- name: regcred\n"
             "SSH_AUTH_SOCK=/tmp/ssh-agent.sock AWS_ACCESS_KEY_ID=AKIAEXAMPLE\n"
             "ansible_ssh_private_key_file: /root/.ssh/id_ed25519\n"
-            "--token-auth-file=/etc/kubernetes/tokens.csv --anonymous-auth=false\n")
+            "--token-auth-file=/etc/kubernetes/tokens.csv --anonymous-auth=false\n"
+            '<property name="kernel" value="6.1.0" />\n- name: LOG_LEVEL\n  value: debug\n')
     assert redact.text(text) == text
 
 
