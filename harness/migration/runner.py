@@ -35,8 +35,10 @@ OUTCOMES = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipp
 # HARNESS_SSH_KEY_PASSPHRASE) stays out: ansible-runner writes the playbook's whole environment
 # to artifacts/<id>/command, under reports/.
 PASSED_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR",
-              "PYTHONPATH", "SSH_AUTH_SOCK", "KUBECONFIG", "http_proxy", "https_proxy",
-              "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+              "TMP", "TEMP", "PYTHONPATH", "SSH_AUTH_SOCK", "KUBECONFIG", "http_proxy",
+              "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+              # the CAs the Kubernetes client trusts behind an organisation's proxy
+              "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 PASSED_PREFIXES = ("LC_", "ANSIBLE_")  # the locale; the operator's Ansible configuration
 
 
