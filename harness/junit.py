@@ -21,8 +21,9 @@ whose type is UNREACHABLE or TIMEOUT; those map to exit code 3, other failures a
 phase blocked by an earlier failure) is a `<skipped>` of type STEP_SKIPPED, and pytest records a
 strict xfail as a `<skipped>` of type pytest.xfail: both are counted apart from test skips.
 
-Every message, detail and output written here passes through harness.redact first, and a
-pytest JUnit file is redacted in place before it is relabelled: the files go to CI dashboards.
+Every message, detail, output and property written here passes through harness.redact first,
+and a pytest JUnit file is redacted in place before it is relabelled: the files go to CI
+dashboards.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _new_suite(node: str, suite: str, host: str | None,
     # The suite kind and node survive merging as properties; junitparser merges equal suites.
     out.add_property("node", node)
     out.add_property("suite", suite)
-    for name, value in (facts or {}).items():
+    for name, value in redact.data(facts or {}).items():
         out.add_property(name, value)
     return out
 

@@ -71,9 +71,11 @@ def kube_lab(name: str, version: str = VERSION, nodes: int = 2,
         lifecycle.down(name)
 
 
-def harness_cli(*args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
-    """Run `harness ARGS` as a user would (a new process)."""
-    env = {**os.environ, "CI": "true"}
+def harness_cli(*args: str, timeout: float = 1200,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `harness ARGS` as a user would (a new process), with `env` added to this one's
+    environment."""
+    env = {**os.environ, "CI": "true", **(env or {})}
     return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
                           text=True, timeout=timeout, env=env)
 

@@ -30,6 +30,16 @@ PHASES = ("preflight", "migrate", "verify", "rollback", "upgrade")
 REFUSAL_TASK = "Refuse a node that preflight blocks"
 OUTCOMES = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipped": "skipped",
             "runner_on_unreachable": "unreachable"}
+# All of the harness's environment that the playbook process gets: what Ansible, ssh and the
+# modules need. The rest (a CI job's cloud keys and registry tokens, the harness's own
+# HARNESS_SSH_KEY_PASSPHRASE) stays out: ansible-runner writes the playbook's whole environment
+# to artifacts/<id>/command, under reports/.
+PASSED_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR",
+              "TMP", "TEMP", "PYTHONPATH", "SSH_AUTH_SOCK", "KUBECONFIG", "http_proxy",
+              "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+              # the CAs the Kubernetes client trusts behind an organisation's proxy
+              "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
+PASSED_PREFIXES = ("LC_", "ANSIBLE_")  # the locale; the operator's Ansible configuration
 
 
 def role_default(name: str, role: str = "node_state"):
@@ -132,7 +142,7 @@ class RunSpec:
 
 def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRun:
     """Run playbooks/<phase>.yml; its artifacts stay in <out>/ansible/<phase>/."""
-    import ansible_runner  # Ansible itself loads only when a playbook runs
+    from ansible_runner.interface import init_runner  # Ansible loads only when a playbook runs
 
     if spec.phase not in PHASES:
         raise InputError(f"no playbook for phase {spec.phase!r}", hint=f"one of {PHASES}")
@@ -167,8 +177,14 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
                     f"({seconds:.1f}s){detail}")
         return True
 
+    envvars = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+               "ANSIBLE_SSH_RETRIES": "2",
+               # ansible-runner turns host key checking off; the inventory's known_hosts rule
+               "ANSIBLE_HOST_KEY_CHECKING": "True",
+               # ansible-playbook beside this Python, also when the venv is not activated
+               "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     with interrupt.two_step_interrupt(private, lambda m: say("harness", m)) as interrupts:
-        result = ansible_runner.run(
+        result = init_runner(
             private_data_dir=str(private),
             project_dir=str(PLAYBOOKS),
             playbook=f"{spec.phase}.yml",
@@ -180,13 +196,13 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
             event_handler=on_event,
             cancel_callback=lambda: interrupts.cancelled,
             quiet=True,
-            envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                     "ANSIBLE_SSH_RETRIES": "2",
-                     # ansible-runner turns host key checking off; the inventory's known_hosts rule
-                     "ANSIBLE_HOST_KEY_CHECKING": "True",
-                     # ansible-playbook beside this Python, also when the venv is not activated
-                     "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
+            envvars=envvars,
+            # no env/ files (envvars, extravars, cmdline) under reports/: all stay in memory
+            suppress_env_files=True,
         )
+        # ansible-runner seeds the playbook's environment with all of this process's
+        result.config.env = playbook_environment(result.config.env, envvars)
+        result.run()
     outcome.rc = result.rc
     outcome.interrupts = interrupts.count
     redact.tree(private)  # ansible-runner's own event files and stdout carry module results
@@ -196,6 +212,18 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
         raise StepFailed(f"ansible-playbook {spec.phase}.yml failed before any task ran",
                          hint=" / ".join(output[-3:]) or f"see {private}/artifacts")
     return outcome
+
+
+def playbook_environment(env: dict[str, str], envvars: dict[str, str]) -> dict[str, str]:
+    """`env`, ansible-runner's environment for the playbook, cut to what the harness and
+    ansible-runner set (`envvars`, and what differs from this process's environment) and the
+    PASSED_ENV variables of this process that name no credential."""
+    def passed(name: str, value: str) -> bool:
+        if name in envvars or os.environ.get(name) != value:
+            return True
+        return (name in PASSED_ENV or name.startswith(PASSED_PREFIXES)) \
+            and not redact.secret_name(name)
+    return {name: value for name, value in env.items() if passed(name, value)}
 
 
 def write_node_artifacts(run_: PlaybookRun) -> None:

@@ -135,7 +135,14 @@ class SSHTransport(Transport):
         where = f"node {self.node.name}: SSH key {path}"
         try:
             password = self._passphrase.encode() if self._passphrase else None
-            return paramiko.PKey.from_path(path, password=password)
+            try:
+                return paramiko.PKey.from_path(path, password=password)
+            except TypeError:
+                if password is None:
+                    raise
+                # cryptography refuses a passphrase for a key that has none: the passphrase in
+                # the environment is for the operator's other keys
+                return paramiko.PKey.from_path(path)
         except (paramiko.SSHException, ValueError, TypeError) as err:
             # cryptography raises TypeError for "password-protected, but none given".
             if self._passphrase:

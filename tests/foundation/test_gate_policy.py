@@ -76,7 +76,8 @@ def test_every_suite_runs_with_strict_skips():
     ids=" ".join)
 def test_every_command_takes_the_same_skip_budget_flag(harness_error, command):
     line = harness_error(*command, "--max-skipped", "-1")
-    assert line.endswith("argument --max-skipped: '-1' is not from 0 to 1000000000 (see --help)"), line
+    assert line.endswith("argument --max-skipped: '-1' is not from 0 to 1000000000 "
+                         "(see --help)"), line
 
 
 def cell_summary(tmp_path: Path, *outcomes: str) -> junit.Summary:

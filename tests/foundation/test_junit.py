@@ -25,6 +25,7 @@ def broken():
 
 def test_passes(record_testsuite_property):
     record_testsuite_property("not_found_answer:test_passes", "NOT_FOUND: no such container")
+    record_testsuite_property("registry_password", "s3cr3t-property")
 
 def test_fails():
     assert 1 == 2
@@ -64,13 +65,15 @@ def test_one_file_per_node_and_suite(per_node):
         "junit-10_0_0_1-cri.xml", "junit-worker-1_lab-cri.xml"]
 
 
-def test_suite_is_named_after_the_node(per_node):
+def test_suite_is_named_after_the_node(per_node, pytest_junit):
     (suite,) = JUnitXml.fromfile(str(per_node / "junit-10_0_0_1-cri.xml"))
     assert suite.name == "10.0.0.1"
     # The run's own suite properties (the CRI suite records NOT_FOUND answers) are kept.
     assert {p.name: p.value for p in suite.properties()} == {
         "node": "10.0.0.1", "suite": "cri",
-        "not_found_answer:test_passes": "NOT_FOUND: no such container"}
+        "not_found_answer:test_passes": "NOT_FOUND: no such container",
+        "registry_password": "REDACTED"}  # and so in the source file too
+    assert "s3cr3t-property" not in pytest_junit.read_text()
 
 
 def test_classnames_have_no_dots(per_node):

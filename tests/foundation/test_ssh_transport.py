@@ -142,6 +142,15 @@ def test_unauthorized_key_is_an_authentication_error(ssh_server, new_key):
         SSHTransport(node, known_hosts=ssh_server.known_hosts_path).connect()
 
 
+def test_a_passphrase_for_other_keys_does_not_stop_a_key_without_one(ssh_server, monkeypatch):
+    """A CI job sets HARNESS_SSH_KEY_PASSPHRASE for its encrypted keys; a node whose key has no
+    passphrase (the lab's) is still reached."""
+    monkeypatch.setenv(PASSPHRASE_ENV, "hf-pass-for-other-keys")
+    with SSHTransport(ssh_server.inventory_node("hf-node"),
+                      known_hosts=ssh_server.known_hosts_path) as connected:
+        assert connected.run(["true"]).ok
+
+
 def test_authentication_is_not_retried(ssh_server, new_key):
     node = ssh_server.inventory_node("hf-node", ssh_key=new_key("hf-stranger"))
     start = time.monotonic()

@@ -2,14 +2,18 @@
 1.23.17 on Docker) takes it through the whole pipeline and past dockershim.
 
 The tests walk one lab (`pipeline_lab`, shared with tests/upgrade) through one life, in file
-order: refusals while it is still on Docker, the whole run with the upgrade, then an injected
-fault on the migrated cluster."""
+order: refusals while it is still on Docker, the whole run with the upgrade (with secrets planted
+where it could pick them up, none of which may reach its reports), then an injected fault on the
+migrated cluster."""
 
 import json
 import re
 import time
+from pathlib import Path
 
+import planted
 import pytest
+import yaml
 from kubernetes import client
 from labs import harness_cli
 
@@ -24,10 +28,28 @@ from harness.smoke import outcome
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
 FROM, TO = "1.23.17", "1.24.17"
 REFUSAL = "dockershim is gone in 1.24: migrate {node} to containerd first (harness migrate)"
+# Secrets besides the environment's (planted.ENVIRONMENT) where the whole run could pick them up.
+INVENTORY_TOKEN = "planted-inventory-token-2a90e1"
+INVENTORY_REGISTRY_PASSWORD = "planted-inventory-registry-password-8d14"
+KUBECONFIG_TOKEN = "planted-kubeconfig-token-5c2e77"
+CONFIG_REGISTRY_PASSWORD = "planted-containerd-registry-password-71b3"
+CONFIG_REGISTRY_AUTH = "cGxhbnRlZDpjb250YWluZXJkLWF1dGgtOWQ0Nw=="
+PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcplantedPemKeyBody0a1b2c3d"
+# Appended to each node's containerd config.toml, which the migration's `before` state collects.
+NODE_CONFIG = f"""
+# -----BEGIN PRIVATE KEY-----
+# {PEM_BODY}
+# -----END PRIVATE KEY-----
+[plugins."io.containerd.grpc.v1.cri".registry.configs."planted.invalid:5000".auth]
+  username = "planted"
+  password = "{CONFIG_REGISTRY_PASSWORD}"
+  auth = "{CONFIG_REGISTRY_AUTH}"
+"""
 
 
-def run(lab, out, *args: str):
-    return harness_cli("run", "--lab", lab.name, "--out", str(out), *args, timeout=2400)
+def run(lab, out, *args: str, env: dict[str, str] | None = None):
+    return harness_cli("run", "--lab", lab.name, "--out", str(out), *args, timeout=2400,
+                       env=env)
 
 
 def outcomes(out) -> dict[tuple[str, str, str], str]:
@@ -102,10 +124,48 @@ def test_the_cri_gate_fails_on_nodes_still_on_docker(pipeline_lab, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def whole_run(pipeline_lab, tmp_path_factory):
-    """The README's main command on the lab, with the upgrade gate."""
+def planted_secrets(pipeline_lab) -> list[str]:
+    """Secrets planted where `harness run` could pick them up: the inventory's vars (a token on
+    each host, a registry password for all), a user's token in the kubeconfig, and a PEM key and
+    a registry's password and auth in each node's containerd config.toml; whole_run adds a CI
+    job's environment. Every planted value."""
+    path = pipeline_lab.inventory_path
+    doc = yaml.safe_load(path.read_text())
+    doc["all"]["vars"]["registry_password"] = INVENTORY_REGISTRY_PASSWORD
+    for group in doc["all"]["children"]["lab"]["children"].values():
+        for host in group["hosts"].values():
+            host["my_token"] = INVENTORY_TOKEN
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    kubeconfig = Path(doc["all"]["vars"]["kubeconfig"])
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"].append({"name": "planted", "user": {"token": KUBECONFIG_TOKEN}})
+    kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
+    for node in pipeline_lab.inventory.nodes:
+        with open_transport(node) as t:
+            t.run(f"cat >> /etc/containerd/config.toml <<'EOF'\n{NODE_CONFIG}EOF\n", check=True)
+    return [INVENTORY_TOKEN, INVENTORY_REGISTRY_PASSWORD, KUBECONFIG_TOKEN,
+            CONFIG_REGISTRY_PASSWORD, CONFIG_REGISTRY_AUTH, PEM_BODY,
+            *planted.ENVIRONMENT.values()]
+
+
+@pytest.fixture(scope="module")
+def whole_run(pipeline_lab, planted_secrets, tmp_path_factory):
+    """The README's main command on the lab, with the upgrade gate, in a CI job's environment
+    (cloud keys, a token, the SSH key's passphrase) and with planted_secrets in place."""
     out = tmp_path_factory.mktemp("whole-run")
-    return run(pipeline_lab, out, "--upgrade-to", TO), out
+    return run(pipeline_lab, out, "--upgrade-to", TO, env=planted.ENVIRONMENT), out
+
+
+def test_no_planted_secret_reaches_any_byte_under_the_out_dir(pipeline_lab, whole_run,
+                                                             planted_secrets):
+    """Preflight, migrate and the rest of the pipeline ran with the secrets in place (the
+    migration's `before` state holds the planted config, redacted); no file under --out (JUnit,
+    journals, configs, Ansible's artifacts and events, report.html) holds any of them."""
+    _, out = whole_run
+    for node in pipeline_lab.node_names:
+        before = artifacts.phase_dir(out, node, "migrate") / "before" / "etc_containerd_config.toml"
+        assert '"planted.invalid:5000".auth]' in before.read_text(), node
+    assert planted.hits(out, planted_secrets) == []
 
 
 def test_the_whole_pipeline_passes_and_upgrades_past_dockershim(pipeline_lab, whole_run):

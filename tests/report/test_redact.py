@@ -30,6 +30,17 @@ SAMPLES = {
     "URL": f"pulling https://smoke:{SECRET}@10.251.0.1:5000/v2/",
     "PEM key": f"-----BEGIN EC PRIVATE KEY-----\n{SECRET}\n-----END EC PRIVATE KEY-----\n",
     "PEM key cut short": f"key: |\n  -----BEGIN PRIVATE KEY-----\n  {SECRET}",
+    "CI job environment (ansible-runner's command file)": json.dumps(
+        {"env": {"AWS_SECRET_ACCESS_KEY": SECRET, "HARNESS_SSH_KEY_PASSPHRASE": SECRET}}),
+    "inventory vars": (f"my_token: {SECRET}\nregistryPassword: '{SECRET}'\n"
+                       f"db_credentials: {SECRET}\n"),
+    "API key header": f"X-Api-Key: {SECRET}",
+    "private key field": f'{{"private_key": "{SECRET}"}}',
+    "a non-secret key's value holding one": f"max_tokens=password={SECRET}",
+    "JUnit property (pytest's record_testsuite_property)":
+        f'<property name="registry_password" value="{SECRET}" />',
+    "Kubernetes env entry": f"env:\n- name: DB_PASSWORD\n  value: {SECRET}\n",
+    "Kubernetes env entry as JSON": json.dumps({"name": "API_TOKEN", "value": SECRET}),
 }
 
 
@@ -48,8 +59,25 @@ def test_service_account_and_bootstrap_tokens_are_redacted_anywhere():
 
 def test_what_is_not_a_secret_stays():
     text = ("client-certificate-data: LS0tQ0VSVA==\nauthorization-mode: Node,RBAC\n"
-            "token: null\nmax_tokens: 5\nimagePullSecrets:\n- name: regcred\n")
+            "token: null\nmax_tokens: 5\nimagePullSecrets:\n- name: regcred\n"
+            "SSH_AUTH_SOCK=/tmp/ssh-agent.sock AWS_ACCESS_KEY_ID=AKIAEXAMPLE\n"
+            "ansible_ssh_private_key_file: /root/.ssh/id_ed25519\n"
+            "--token-auth-file=/etc/kubernetes/tokens.csv --anonymous-auth=false\n"
+            '<property name="kernel" value="6.1.0" />\n- name: LOG_LEVEL\n  value: debug\n')
     assert redact.text(text) == text
+
+
+@pytest.mark.parametrize(("name", "secret"), [
+    ("AWS_SECRET_ACCESS_KEY", True), ("HARNESS_SSH_KEY_PASSPHRASE", True),
+    ("GITHUB_TOKEN", True), ("my_token", True), ("registry_password", True),
+    ("registryPassword", True), ("identitytoken", True), ("auth", True),
+    ("Authorization", True), ("api-key", True), ("privateKey", True), ("client-key-data", True),
+    ("azure_client_secret", True), ("credentials", True),
+    ("authorization-mode", False), ("max_tokens", False), ("token_file", False),
+    ("secretName", False), ("SSH_AUTH_SOCK", False), ("AWS_ACCESS_KEY_ID", False),
+    ("bootstrap_token_ttl", False)])
+def test_a_name_is_secret_wherever_it_puts_the_word(name, secret):
+    assert redact.secret_name(name) is secret
 
 
 def test_redacted_files_still_parse():
