@@ -113,7 +113,7 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     smokes = set(opts.phases) & set(ALIASES["smoke"])
     with ExitStack() as registries:
         registry = registries.enter_context(
-            provider.smoke_registry(opts.out_dir / "registry") if smokes else nullcontext())
+            provider.smoke_registry() if smokes else nullcontext())
         # Before preflight: the nodes trust its CA through Docker, and the migration must
         # carry that over to containerd for the CRI suite's TLS pull to pass.
         tls = registries.enter_context(

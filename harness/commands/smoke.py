@@ -42,7 +42,7 @@ def run(args) -> int:
     policy = gate_policy.GatePolicy.from_args(args)
     inventory = phase.inventory(args)  # the kubeconfig checked before anything runs
     junit_dir = args.out / "junit"
-    with _provider(args).smoke_registry(args.out / "registry") as registry:
+    with _provider(args).smoke_registry() as registry:
         result = smoke.run(inventory.cluster.kubeconfig, junit_dir, "smoke",
                            {n.name: n.host for n in inventory.nodes}, policy, registry,
                            timeout=args.timeout)

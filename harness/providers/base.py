@@ -7,7 +7,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from harness.facts import NodeFacts, gather
 from harness.inventory import Inventory
@@ -50,9 +49,10 @@ class Provider(ABC):
         """The nodes as an Inventory, without changing anything."""
 
     @contextmanager
-    def smoke_registry(self, work_dir: Path) -> Iterator[object | None]:
+    def smoke_registry(self) -> Iterator[object | None]:
         """A registry the nodes pull from, for the smoke suite's imagePullSecrets test, as a
-        harness.smoke.Registry; None when the provider has none (the suite then reads
+        harness.smoke.Registry, its storage and htpasswd in a temporary directory (never the
+        reports, which travel); None when the provider has none (the suite then reads
         $HARNESS_SMOKE_REGISTRY, or skips that test saying so)."""
         yield None
 

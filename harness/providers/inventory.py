@@ -6,6 +6,7 @@ the pull tests are served from this machine and reach the nodes over SSH
 from __future__ import annotations
 
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,15 +31,17 @@ class InventoryProvider(Provider):
         return inventory
 
     @contextmanager
-    def smoke_registry(self, work_dir: Path) -> Iterator[object]:
+    def smoke_registry(self) -> Iterator[object]:
         """A registry with basic auth on each node's loopback (plain HTTP, which every runtime
         speaks to a loopback registry without being told)."""
         from harness.daemons.registry import RegistryConfig
         from harness.smoke import Registry as SmokeRegistry
 
         user, password = "smoke", secrets.token_urlsafe(16)
-        config = RegistryConfig(work_dir, auth=(user, password))
-        with registries.serve(self.inventory().nodes, config) as (registry, _):
+        with tempfile.TemporaryDirectory(prefix="harness-registry-") as work_dir, \
+                registries.serve(self.inventory().nodes,
+                                 RegistryConfig(Path(work_dir), auth=(user, password))) \
+                as (registry, _):
             yield SmokeRegistry(registry.host, user, password)
 
     @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,7 +51,7 @@ class LabProvider(Provider):
         return self.inventory()
 
     @contextmanager
-    def smoke_registry(self, work_dir: Path) -> Iterator[object | None]:
+    def smoke_registry(self) -> Iterator[object | None]:
         """A registry with basic auth where the nodes already expect one: the lab bridge's host
         address, on the port their Docker (and, once migrated, containerd) treats as plain
         HTTP."""
@@ -59,9 +60,9 @@ class LabProvider(Provider):
 
         gateway = state.load(self.lab).network.gateway
         user, password = "smoke", secrets.token_urlsafe(16)
-        config = RegistryConfig(work_dir, auth=(user, password), port=INSECURE_REGISTRY_PORT,
-                                host=gateway)
-        with Registry(config) as registry:
+        with tempfile.TemporaryDirectory(prefix="harness-registry-") as work_dir, \
+                Registry(RegistryConfig(Path(work_dir), auth=(user, password),
+                                        port=INSECURE_REGISTRY_PORT, host=gateway)) as registry:
             yield SmokeRegistry(registry.host, user, password)
 
     @contextmanager

@@ -292,7 +292,7 @@ def test_an_inventory_run_serves_its_own_registries_on_the_nodes_loopback(
         junit.junit_path(tmp_path, node.name, "cri")) for case in suite}
     assert rows == {"test_pull_from_tls_registry_with_ca": "passed"}, done.stdout[-2000:]
     provider = InventoryProvider(pipeline_lab.inventory_path)
-    with provider.smoke_registry(tmp_path / "registry") as registry, \
+    with provider.smoke_registry() as registry, \
             open_transport(node) as t:
         ref = load.into_registry(f"http://{registry.address}", images.build("busybox"),
                                  auth=(registry.user, registry.password))[0]
