@@ -25,6 +25,7 @@ from time import time
 from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
 from harness.inventory import Inventory
+from harness.kube import drain
 from harness.nodes import artifacts
 from harness.nodes import suites as node_suites
 from harness.progress import progress
@@ -61,6 +62,7 @@ class RunOptions:
     forks: int = node_suites.DEFAULT_FORKS  # nodes running suites at once
     keep_images: bool = False  # the fixture images the CRI suite imported stay on the nodes
     max_skipped: int | None = None  # more skipped tests than this fail the run
+    live_node: bool = False  # the CRI suite stops kubelets without draining their nodes first
 
 
 @dataclass(frozen=True)
@@ -349,7 +351,8 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
     spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", opts.suite_args,
                                 opts.suite_timeout, opts.forks, keep_images=opts.keep_images,
                                 strict_skips=True,
-                                tls_registry=(tls.host, tls.ca_on_node) if tls else None)
+                                tls_registry=(tls.host, tls.ca_on_node) if tls else None,
+                                drainer=drain.for_inventory(inventory), live_node=opts.live_node)
     node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)
 
 

@@ -180,12 +180,10 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
             event_handler=on_event,
             cancel_callback=lambda: interrupts.cancelled,
             quiet=True,
-            envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            envvars={**ansible_env(), "ANSIBLE_RETRY_FILES_ENABLED": "0",
                      "ANSIBLE_SSH_RETRIES": "2",
                      # ansible-runner turns host key checking off; the inventory's known_hosts rule
-                     "ANSIBLE_HOST_KEY_CHECKING": "True",
-                     # ansible-playbook beside this Python, also when the venv is not activated
-                     "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
+                     "ANSIBLE_HOST_KEY_CHECKING": "True"},
         )
     outcome.rc = result.rc
     outcome.interrupts = interrupts.count
@@ -196,6 +194,13 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
         raise StepFailed(f"ansible-playbook {spec.phase}.yml failed before any task ran",
                          hint=" / ".join(output[-3:]) or f"see {private}/artifacts")
     return outcome
+
+
+def ansible_env() -> dict[str, str]:
+    """What every Ansible run from the harness needs in its environment."""
+    # ansible-playbook and ansible beside this Python, also when the venv is not activated
+    return {"ANSIBLE_NOCOLOR": "1",
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
 
 
 def write_node_artifacts(run_: PlaybookRun) -> None:
