@@ -23,7 +23,7 @@ from harness import junit, paths
 from harness.errors import HarnessError, InputError
 from harness.facts import NodeFacts, gather
 from harness.inventory import Node
-from harness.nodes import staging
+from harness.nodes import kubelet_watchdog, staging
 from harness.nodes.reach import open_transport
 from harness.progress import progress
 from harness.transport.base import Transport
@@ -69,6 +69,8 @@ def run_on_nodes(nodes: list[Node], spec: SuiteRun,
     """Run `spec` on every node, at most spec.forks at a time; steps go to recorders[name]."""
     if spec.forks < 1:
         raise InputError(f"--forks {spec.forks}: must be at least 1")
+    for node in nodes:
+        watchdog_seconds(node, spec)  # bad input stops the run before any node is touched
     bundle = staging.build_bundle(paths.cache_dir("stage"))
     with ThreadPoolExecutor(max_workers=min(spec.forks, max(1, len(nodes)))) as pool:
         list(pool.map(lambda node: node_job(node, bundle, spec, recorders[node.name]), nodes))
@@ -141,14 +143,22 @@ def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Nod
                       spec: SuiteRun):
     """The CRI suite needs the runtime to itself, as critest does: a running kubelet kills the
     suite's sandboxes as pods it does not know. So the node is cordoned and drained (unless
-    spec.live_node), the kubelet is stopped for the suite and started again afterwards, and
-    the node uncordoned. Nodes without a running kubelet are left alone."""
+    spec.live_node), a watchdog is armed on the node (harness.nodes.kubelet_watchdog), the
+    kubelet is stopped for the suite and started again afterwards, the node uncordoned and the
+    watchdog disarmed. Where the kubelet does not come back, the node stays cordoned and the
+    watchdog armed: it tries again when its budget is over. Nodes without a running kubelet
+    are left alone."""
     if suite != "cri" or not kubelet_active(transport):
         yield
         return
     cordoned = not spec.live_node and _step(steps, node, "cordon and drain for the CRI suite",
                                             lambda: drain_for_suite(node, spec))
+    budget = watchdog_seconds(node, spec)
+    armed = restarted = False
     try:
+        _step(steps, node, f"arm the kubelet watchdog for the CRI suite ({budget} s)",
+              lambda: kubelet_watchdog.arm(transport, node.name, budget, uncordon=cordoned))
+        armed = True
         _step(steps, node, "stop kubelet for the CRI suite",
               lambda: transport.run("systemctl stop kubelet", timeout=120, check=True))
         try:
@@ -156,10 +166,32 @@ def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Nod
         finally:
             _step(steps, node, "start kubelet after the CRI suite",
                   lambda: transport.run(KUBELET_START, timeout=120, check=True))
+            restarted = True
     finally:
-        if cordoned:
-            _step(steps, node, "uncordon after the CRI suite",
-                  lambda: spec.drainer.uncordon(node))
+        if restarted or not armed:
+            try:
+                if cordoned:
+                    _step(steps, node, "uncordon after the CRI suite",
+                          lambda: spec.drainer.uncordon(node))
+            finally:
+                if armed:
+                    _step(steps, node, "disarm the kubelet watchdog after the CRI suite",
+                          lambda: kubelet_watchdog.disarm(transport, budget))
+
+
+# Beyond the suite's own timeout: the kubelet's start and the uncordon after it.
+WATCHDOG_SLACK = 300
+
+
+def watchdog_seconds(node: Node, spec: SuiteRun) -> int:
+    """When the node's watchdog brings its kubelet back: the inventory's
+    kubelet_watchdog_seconds for the node, else the suite's timeout and some slack."""
+    value = node.vars.get("kubelet_watchdog_seconds", int(spec.timeout) + WATCHDOG_SLACK)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"inventory node {node.name}: vars.kubelet_watchdog_seconds "
+                         f"{value!r}: not a whole number of seconds above 0",
+                         hint="give it as e.g. 1200, longer than the suite runs")
+    return value
 
 
 def drain_for_suite(node: Node, spec: SuiteRun) -> bool:

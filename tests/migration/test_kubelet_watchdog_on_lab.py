@@ -22,6 +22,7 @@ from labs import harness_cli, module_kube_lab
 from outcomes import read_junit
 
 from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.nodes import kubelet_watchdog
 from harness.nodes.reach import open_transport
 
 from .test_faults_on_lab import one_pod_deployment, ready
@@ -33,8 +34,10 @@ LAB = "hwdog"
 WORKLOAD = "hwdog-sleeper"  # one pod on the node, that a drain evicts
 BUDGET = 90  # the kill test's watchdog, seconds from its arming
 QUICK = ("--", "-k", "test_version_names")  # a CRI suite run of seconds
-IN_ORDER = ["cordon and drain for the CRI suite", "stop kubelet for the CRI suite", "suite cri",
-            "start kubelet after the CRI suite", "uncordon after the CRI suite"]
+IN_ORDER = ["cordon and drain for the CRI suite",
+            f"arm the kubelet watchdog for the CRI suite ({900 + 300} s)",
+            "stop kubelet for the CRI suite", "suite cri", "start kubelet after the CRI suite",
+            "uncordon after the CRI suite", "disarm the kubelet watchdog after the CRI suite"]
 
 lab = module_kube_lab(LAB, nodes=1)
 
@@ -77,6 +80,11 @@ def kubelet_active(lab) -> bool:
     return on_node(lab, "systemctl is-active --quiet kubelet").ok
 
 
+def watchdog_units(lab) -> str:
+    return on_node(lab, f"systemctl list-units --all --no-legend '{kubelet_watchdog.UNIT}*'"
+                   ).stdout.strip()
+
+
 def cordoned(lab, name: str) -> bool:
     return bool(client.CoreV1Api(lab.api).read_node(name).spec.unschedulable)
 
@@ -97,6 +105,7 @@ def test_the_node_is_drained_for_the_suite_and_back_in_service_after(migrated, t
     assert [row for row in rows if row in IN_ORDER] == IN_ORDER, rows
     assert set(rows.values()) == {"passed"}, rows
     assert kubelet_active(migrated) and not cordoned(migrated, name)
+    assert watchdog_units(migrated) == ""  # disarmed: no timer left
     workload_ready(migrated.api, WORKLOAD)
     assert workload_pod(migrated) != pod  # evicted by the drain, running again
 
@@ -121,6 +130,7 @@ def test_a_budget_that_refuses_the_eviction_stops_before_the_kubelet(migrated, t
     assert f"budget default/{WORKLOAD}" in done.stderr, done.stderr[-2000:]
     assert kubelet_active(migrated) and not cordoned(migrated, name)
     assert workload_pod(migrated) == pod
+    assert watchdog_units(migrated) == ""
 
 
 def test_live_node_neither_cordons_nor_evicts(migrated, tmp_path):
@@ -141,10 +151,10 @@ def test_live_node_neither_cordons_nor_evicts(migrated, tmp_path):
     rows = steps(tmp_path, name)
     assert "cordon and drain for the CRI suite" not in rows, rows
     assert "uncordon after the CRI suite" not in rows, rows
-    assert rows["suite cri"] == "passed"
+    assert rows["suite cri"] == rows["disarm the kubelet watchdog after the CRI suite"] == "passed"
     assert not any(watched) and watched
     assert workload_pod(migrated) == pod
-    assert kubelet_active(migrated)
+    assert kubelet_active(migrated) and watchdog_units(migrated) == ""
 
 
 def test_a_harness_killed_during_the_suite_leaves_the_node_to_its_watchdog(migrated, tmp_path):
@@ -182,3 +192,4 @@ def test_a_harness_killed_during_the_suite_leaves_the_node_to_its_watchdog(migra
         time.sleep(2)
     assert time.monotonic() - armed > BUDGET - 15  # the watchdog's doing, not anything earlier
     workload_ready(migrated.api, WORKLOAD)
+    assert watchdog_units(migrated) == ""  # fired once, gone
