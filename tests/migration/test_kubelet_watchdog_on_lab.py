@@ -21,7 +21,7 @@ from kubernetes import client
 from labs import harness_cli, module_kube_lab
 from outcomes import read_junit
 
-from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.errors import EXIT_FAILURES, EXIT_OK, StepFailed
 from harness.nodes import kubelet_watchdog
 from harness.nodes.reach import open_transport
 
@@ -193,3 +193,29 @@ def test_a_harness_killed_during_the_suite_leaves_the_node_to_its_watchdog(migra
     assert time.monotonic() - armed > BUDGET - 15  # the watchdog's doing, not anything earlier
     workload_ready(migrated.api, WORKLOAD)
     assert watchdog_units(migrated) == ""  # fired once, gone
+
+
+def test_a_watchdog_that_fired_fails_its_disarm_and_leaves_nothing(migrated):
+    """A budget shorter than the suite: the watchdog fires (the kubelet, running, is left
+    running), the disarm step fails saying so, and no unit is left behind."""
+    with open_transport(migrated.inventory.nodes[0]) as t:
+        kubelet_watchdog.arm(t, migrated.node_names[0], 2, uncordon=False)
+        time.sleep(8)
+        with pytest.raises(StepFailed, match="the kubelet watchdog fired before the suite ended "
+                           r"\(budget 2 s\)"):
+            kubelet_watchdog.disarm(t, 2)
+    assert kubelet_active(migrated) and watchdog_units(migrated) == ""
+
+
+@pytest.mark.long
+def test_harness_run_takes_the_same_way(migrated, tmp_path):
+    """The pipeline's CRI phase (`harness run -i LAB_INVENTORY --phases cri`, the whole suite)
+    wraps the suite the same way, through the same code."""
+    name = migrated.node_names[0]
+    done = harness_cli("run", "-i", str(migrated.inventory_path), "--phases", "cri", "--out",
+                       str(tmp_path), timeout=1800)
+    rows = read_junit(tmp_path / "junit" / f"junit-{name}-pipeline.xml")
+    assert [row for row in rows if row in IN_ORDER] == IN_ORDER, (rows, done.stderr[-3000:])
+    assert {rows[row] for row in IN_ORDER} == {"passed"}, rows
+    assert kubelet_active(migrated) and not cordoned(migrated, name)
+    assert watchdog_units(migrated) == ""
