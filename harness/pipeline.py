@@ -102,6 +102,8 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml", opts.max_skipped)
+    if "cri" in opts.phases:
+        node_suites.check_budgets(inventory.nodes, opts.suite_timeout)
     gate = Gate(inventory, junit_dir, opts.phases, artifacts_dir=opts.out_dir)
     if kube:
         record_versions(inventory, gate, "before")

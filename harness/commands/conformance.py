@@ -122,6 +122,7 @@ def run_on_nodes(args, suites: list[str]) -> int:
 
     inventory = load_inventory(args.inventory)
     nodes = selected_nodes(inventory, args.node)
+    node_suites.check_budgets(nodes, node_suites.SuiteRun.timeout)
     steps = {n.name: junit.StepRecorder(n.name, "conformance steps", n.host) for n in nodes}
     # The TLS pull's registry, served from here on each node's loopback (as `harness run` does)
     with registries.serve(nodes, registries.tls_config()) as (registry, ca):

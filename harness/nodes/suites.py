@@ -69,8 +69,6 @@ def run_on_nodes(nodes: list[Node], spec: SuiteRun,
     """Run `spec` on every node, at most spec.forks at a time; steps go to recorders[name]."""
     if spec.forks < 1:
         raise InputError(f"--forks {spec.forks}: must be at least 1")
-    for node in nodes:
-        watchdog_seconds(node, spec)  # bad input stops the run before any node is touched
     bundle = staging.build_bundle(paths.cache_dir("stage"))
     with ThreadPoolExecutor(max_workers=min(spec.forks, max(1, len(nodes)))) as pool:
         list(pool.map(lambda node: node_job(node, bundle, spec, recorders[node.name]), nodes))
@@ -153,7 +151,7 @@ def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Nod
         return
     cordoned = not spec.live_node and _step(steps, node, "cordon and drain for the CRI suite",
                                             lambda: drain_for_suite(node, spec))
-    budget = watchdog_seconds(node, spec)
+    budget = watchdog_seconds(node, spec.timeout)
     armed = restarted = False
     try:
         _step(steps, node, f"arm the kubelet watchdog for the CRI suite ({budget} s)",
@@ -183,10 +181,17 @@ def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Nod
 WATCHDOG_SLACK = 300
 
 
-def watchdog_seconds(node: Node, spec: SuiteRun) -> int:
+def check_budgets(nodes: list[Node], suite_timeout: float) -> None:
+    """Every node's watchdog budget, read before any node is touched: a bad one is an input
+    error."""
+    for node in nodes:
+        watchdog_seconds(node, suite_timeout)
+
+
+def watchdog_seconds(node: Node, suite_timeout: float) -> int:
     """When the node's watchdog brings its kubelet back: the inventory's
     kubelet_watchdog_seconds for the node, else the suite's timeout and some slack."""
-    value = node.vars.get("kubelet_watchdog_seconds", int(spec.timeout) + WATCHDOG_SLACK)
+    value = node.vars.get("kubelet_watchdog_seconds", int(suite_timeout) + WATCHDOG_SLACK)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"inventory node {node.name}: vars.kubelet_watchdog_seconds "
                          f"{value!r}: not a whole number of seconds above 0",

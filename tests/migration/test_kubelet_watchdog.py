@@ -4,6 +4,7 @@ it through are one-line input errors, and the node-side uncordon reads both kind
 kubeconfig (data embedded, as the lab writes it; files, as kubeadm does)."""
 
 import base64
+import os
 import subprocess
 import sys
 
@@ -23,28 +24,32 @@ def test_a_bad_watchdog_budget_is_an_input_error_naming_node_and_field(value):
     node = Node("worker-1", "10.0.0.1", vars={"kubelet_watchdog_seconds": value})
     with pytest.raises(InputError, match=r"^inventory node worker-1: vars\."
                        r"kubelet_watchdog_seconds .*: not a whole number of seconds"):
-        suites.watchdog_seconds(node, SPEC)
+        suites.watchdog_seconds(node, 900)
 
 
 def test_the_budget_is_the_suite_timeout_and_slack_unless_the_inventory_says():
-    assert suites.watchdog_seconds(Node("a", "h"), SPEC) == 900 + suites.WATCHDOG_SLACK
+    assert suites.watchdog_seconds(Node("a", "h"), 900) == 900 + suites.WATCHDOG_SLACK
     assert suites.watchdog_seconds(Node("a", "h", vars={"kubelet_watchdog_seconds": 60}),
-                                   SPEC) == 60
+                                   900) == 60
 
 
-def test_a_bad_budget_stops_conformance_before_any_node_is_touched(tmp_path):
+@pytest.mark.parametrize("command", [["conformance"], ["run", "--phases", "cri", "--out"]])
+def test_a_bad_budget_stops_the_run_before_any_node_is_touched(tmp_path, command):
     """The node is unreachable (a closed port): only the budget can be what is reported."""
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump({"nodes": [{
         "name": "worker-1", "host": "127.0.0.1", "port": 9,
         "vars": {"kubelet_watchdog_seconds": "soon"}}]}))
-    done = subprocess.run([sys.executable, "-m", "harness", "conformance", "--inventory",
-                           str(path)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "harness conformance: inventory node worker-1: vars.kubelet_watchdog_seconds 'soon': "
+    argv = [*command, str(tmp_path / "out")] if command[0] == "run" else command
+    done = subprocess.run([sys.executable, "-m", "harness", *argv, "--inventory", str(path)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CI": "true"})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"harness {command[0]}: inventory node worker-1: vars.kubelet_watchdog_seconds 'soon': "
         "not a whole number of seconds above 0: give it as e.g. 1200, longer than the suite "
-        "runs"]
+        "runs")
+    assert "reach" not in done.stderr  # no node was contacted
 
 
 def test_a_running_kubelet_without_a_cluster_to_drain_through_is_refused():
