@@ -27,6 +27,7 @@ from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
 from harness.gate_policy import NO_BUDGET, GatePolicy
 from harness.inventory import Inventory
+from harness.kube import drain
 from harness.nodes import artifacts
 from harness.nodes import suites as node_suites
 from harness.progress import progress
@@ -63,6 +64,7 @@ class RunOptions:
     forks: int = node_suites.DEFAULT_FORKS  # nodes running suites at once
     keep_images: bool = False  # the fixture images the CRI suite imported stay on the nodes
     policy: GatePolicy = GatePolicy()  # what passes: strict skips, the skip budget
+    live_node: bool = False  # the CRI suite stops kubelets without draining their nodes first
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def run(provider: Provider, opts: RunOptions) -> RunResult:
     except HarnessError as err:  # recorded in the pipeline suite; the report still gets written
         progress(provider.name, f"provisioning failed: {err}")
         return report(junit_dir, opts.out_dir / "junit.xml", opts.policy)
+    if "cri" in opts.phases:
+        node_suites.check_budgets(inventory.nodes, opts.suite_timeout)
     gate = Gate(inventory, junit_dir, opts.phases, artifacts_dir=opts.out_dir)
     if kube:
         record_versions(inventory, gate, "before")
@@ -362,7 +366,8 @@ def conformance_phase(inventory: Inventory, nodes: list[str], suites: tuple[str,
     spec = node_suites.SuiteRun(suites, opts.out_dir / "junit", opts.suite_args,
                                 opts.suite_timeout, opts.forks, keep_images=opts.keep_images,
                                 policy=opts.policy,
-                                tls_registry=(tls.host, tls.ca_on_node) if tls else None)
+                                tls_registry=(tls.host, tls.ca_on_node) if tls else None,
+                                drainer=drain.for_inventory(inventory), live_node=opts.live_node)
     node_suites.run_on_nodes([inventory.node(n) for n in nodes], spec, gate.steps)
 
 

@@ -61,10 +61,15 @@ def register(sub):
                         help="directory for junit-<node>-<suite>.xml (default: reports)")
     parser.add_argument("--workers", type=flags.count(1, flags.MAX_WORKERS), default=2,
                         help="parallel pytest workers (default 2; 1 = no xdist)")
+    parser.add_argument("--live-node", action="store_true",
+                        help="inventory nodes: the CRI suite stops a node's kubelet; run it there "
+                        "without cordoning and draining the node first (its pods stay, unmanaged, "
+                        "for the suite's time; default: drained through the inventory's "
+                        "cluster.kubeconfig, PodDisruptionBudgets honoured, uncordoned afterwards)")
     parser.add_argument("--allow-runtime-restart", action="store_true",
                         help="also run the restart check (restarts the runtime; forces 1 worker; "
-                        "on inventory nodes only where the kubelet is stopped or the node is "
-                        "cordoned)")
+                        "on inventory nodes drained for the suite, or with --live-node only "
+                        "where the kubelet is stopped or the node is cordoned)")
     parser.add_argument("--runtime-restart-command",
                         help="shell command restarting the runtime (suite default: "
                         "systemctl restart containerd)")
@@ -109,18 +114,21 @@ def run_on_nodes(args, suites: list[str], policy: gate_policy.GatePolicy) -> int
     """The suites staged onto each inventory node and run there (harness.nodes.suites, as
     `harness run` does); the verdict is the JUnit's, steps included."""
     from harness.inventory import load_inventory
+    from harness.kube import drain
     from harness.nodes import registries
     from harness.nodes import suites as node_suites
 
     inventory = load_inventory(args.inventory)
     nodes = selected_nodes(inventory, args.node)
+    node_suites.check_budgets(nodes, node_suites.SuiteRun.timeout)
     steps = {n.name: junit.StepRecorder(n.name, "conformance steps", n.host) for n in nodes}
     # The TLS pull's registry, served from here on each node's loopback (as `harness run` does)
     with registries.serve(nodes, registries.tls_config()) as (registry, ca):
         spec = node_suites.SuiteRun(
             tuple(suites), args.junit_dir, {"cri": tuple(suite_args(args))}, forks=args.forks,
             disruptive=args.allow_runtime_restart, cordoned=cordoned_in(inventory),
-            keep_images=args.keep_images, policy=policy, tls_registry=(registry.host, ca))
+            keep_images=args.keep_images, policy=policy, tls_registry=(registry.host, ca),
+            drainer=drain.for_inventory(inventory), live_node=args.live_node)
         node_suites.run_on_nodes(nodes, spec, steps)
     written = [recorder.write(args.junit_dir) for recorder in steps.values()]
     written += [junit.junit_path(args.junit_dir, n.name, s) for n in nodes for s in suites]

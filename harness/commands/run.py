@@ -52,6 +52,11 @@ def register(sub):
     parser.add_argument("--keep-images", action="store_true",
                         help="leave the fixture images the CRI suite imported on the nodes "
                         "(default: removed afterwards)")
+    parser.add_argument("--live-node", action="store_true",
+                        help="the CRI suite stops a node's kubelet: run it there without "
+                        "cordoning and draining the node first (its pods stay, unmanaged, for "
+                        "the suite's time; default: drained, PodDisruptionBudgets honoured, and "
+                        "uncordoned afterwards)")
     return parser
 
 
@@ -107,7 +112,8 @@ def run(args) -> int:
     provider = _provider(args, phases)
     opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
                                upgrade_to=args.upgrade_to, forks=args.forks,
-                               keep_images=args.keep_images, policy=policy)
+                               keep_images=args.keep_images, policy=policy,
+                               live_node=args.live_node)
     with progress.board():  # a live per-node table on a terminal; plain lines in CI
         result = pipeline.run(provider, opts)
     print(policy.format(result.summary))

@@ -177,12 +177,9 @@ def run(spec: RunSpec, say: Callable[[str, str], None] = progress) -> PlaybookRu
                     f"({seconds:.1f}s){detail}")
         return True
 
-    envvars = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-               "ANSIBLE_SSH_RETRIES": "2",
+    envvars = {**ansible_env(), "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_SSH_RETRIES": "2",
                # ansible-runner turns host key checking off; the inventory's known_hosts rule
-               "ANSIBLE_HOST_KEY_CHECKING": "True",
-               # ansible-playbook beside this Python, also when the venv is not activated
-               "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+               "ANSIBLE_HOST_KEY_CHECKING": "True"}
     with interrupt.two_step_interrupt(private, lambda m: say("harness", m)) as interrupts:
         result = init_runner(
             private_data_dir=str(private),
@@ -224,6 +221,13 @@ def playbook_environment(env: dict[str, str], envvars: dict[str, str]) -> dict[s
         return (name in PASSED_ENV or name.startswith(PASSED_PREFIXES)) \
             and not redact.secret_name(name)
     return {name: value for name, value in env.items() if passed(name, value)}
+
+
+def ansible_env() -> dict[str, str]:
+    """What every Ansible run from the harness needs in its environment."""
+    # ansible-playbook and ansible beside this Python, also when the venv is not activated
+    return {"ANSIBLE_NOCOLOR": "1",
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
 
 
 def write_node_artifacts(run_: PlaybookRun) -> None:

@@ -17,18 +17,26 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from harness import junit, paths
 from harness.errors import HarnessError, InputError
 from harness.facts import NodeFacts, gather
 from harness.gate_policy import GatePolicy
 from harness.inventory import Node
-from harness.nodes import staging
+from harness.nodes import kubelet_watchdog, staging
 from harness.nodes.reach import open_transport
 from harness.progress import progress
 from harness.transport.base import Transport
 
 DEFAULT_FORKS = 5  # as Ansible's
+
+
+class Drainer(Protocol):
+    def drain(self, node: Node) -> bool:
+        """Cordon and drain; True when this cordoned the node."""
+
+    def uncordon(self, node: Node) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,13 @@ class SuiteRun:
     suite_args: dict[str, tuple[str, ...]] = field(default_factory=dict)
     timeout: float = 900.0
     forks: int = DEFAULT_FORKS
-    # Suites that restart the runtime: only on a node whose kubelet is stopped or that is
-    # cordoned (`cordoned` answers for a node name; None: no cluster to ask).
+    # A node whose kubelet is stopped for the CRI suite is cordoned and drained through this
+    # first, and uncordoned afterwards (harness.kube.drain; None: no cluster to drain through).
+    drainer: Drainer | None = None
+    # Stop the kubelet without draining: the node's pods stay, unmanaged, for the suite's time.
+    live_node: bool = False
+    # Suites that restart the runtime: with live_node, only on a node whose kubelet is stopped
+    # or that is cordoned (`cordoned` answers for a node name; None: no cluster to ask).
     disruptive: bool = False
     cordoned: Callable[[str], bool] | None = None
     keep_images: bool = False  # leave the fixture images the CRI suite imported on the node
@@ -67,12 +80,12 @@ def node_job(node: Node, bundle: Path, spec: SuiteRun, steps: junit.StepRecorder
             facts = _step(steps, node, "facts", lambda: gather(transport))
             progress(node.name, facts.describe())
             steps.facts.update(fact_properties(facts))
-            if spec.disruptive:
+            if spec.disruptive and spec.live_node:  # else the node is drained for it
                 _step(steps, node, "node may be disrupted",
                       lambda: check_disruptable(transport, node, spec.cordoned))
             stage = _step(steps, node, "stage", lambda: staging.stage(transport, bundle))
             for suite in spec.suites:
-                with runtime_to_itself(transport, steps, node, suite), \
+                with runtime_to_itself(transport, steps, node, suite, spec), \
                         imports_removed(transport, steps, node, suite, spec.keep_images):
                     _step(steps, node, f"suite {suite}",
                           lambda suite=suite: run_suite(transport, stage, node, suite, spec))
@@ -124,20 +137,77 @@ def check_disruptable(transport: Transport, node: Node,
 
 
 @contextmanager
-def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Node, suite: str):
+def runtime_to_itself(transport: Transport, steps: junit.StepRecorder, node: Node, suite: str,
+                      spec: SuiteRun):
     """The CRI suite needs the runtime to itself, as critest does: a running kubelet kills the
-    suite's sandboxes as pods it does not know. It is stopped for the suite (its pods keep
-    running) and started again afterwards; nodes without a running kubelet are left alone."""
+    suite's sandboxes as pods it does not know. So the node is cordoned and drained (unless
+    spec.live_node), a watchdog is armed on the node (harness.nodes.kubelet_watchdog), the
+    kubelet is stopped for the suite and started again afterwards, the node uncordoned and the
+    watchdog disarmed. Where the kubelet does not come back, the node stays cordoned and the
+    watchdog armed: it tries again when its budget is over. Nodes without a running kubelet
+    are left alone."""
     if suite != "cri" or not kubelet_active(transport):
         yield
         return
-    _step(steps, node, "stop kubelet for the CRI suite",
-          lambda: transport.run("systemctl stop kubelet", timeout=120, check=True))
+    cordoned = not spec.live_node and _step(steps, node, "cordon and drain for the CRI suite",
+                                            lambda: drain_for_suite(node, spec))
+    budget = watchdog_seconds(node, spec.timeout)
+    armed = restarted = False
     try:
-        yield
+        _step(steps, node, f"arm the kubelet watchdog for the CRI suite ({budget} s)",
+              lambda: kubelet_watchdog.arm(transport, node.name, budget, uncordon=cordoned))
+        armed = True
+        _step(steps, node, "stop kubelet for the CRI suite",
+              lambda: transport.run("systemctl stop kubelet", timeout=120, check=True))
+        try:
+            yield
+        finally:
+            _step(steps, node, "start kubelet after the CRI suite",
+                  lambda: transport.run(KUBELET_START, timeout=120, check=True))
+            restarted = True
     finally:
-        _step(steps, node, "start kubelet after the CRI suite",
-              lambda: transport.run(KUBELET_START, timeout=120, check=True))
+        if restarted or not armed:
+            try:
+                if cordoned:
+                    _step(steps, node, "uncordon after the CRI suite",
+                          lambda: spec.drainer.uncordon(node))
+            finally:
+                if armed:
+                    _step(steps, node, "disarm the kubelet watchdog after the CRI suite",
+                          lambda: kubelet_watchdog.disarm(transport, budget))
+
+
+# Beyond the suite's own timeout: the kubelet's start and the uncordon after it.
+WATCHDOG_SLACK = 300
+
+
+def check_budgets(nodes: list[Node], suite_timeout: float) -> None:
+    """Every node's watchdog budget, read before any node is touched: a bad one is an input
+    error."""
+    for node in nodes:
+        watchdog_seconds(node, suite_timeout)
+
+
+def watchdog_seconds(node: Node, suite_timeout: float) -> int:
+    """When the node's watchdog brings its kubelet back: the inventory's
+    kubelet_watchdog_seconds for the node, else the suite's timeout and some slack."""
+    value = node.vars.get("kubelet_watchdog_seconds", int(suite_timeout) + WATCHDOG_SLACK)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"inventory node {node.name}: vars.kubelet_watchdog_seconds "
+                         f"{value!r}: not a whole number of seconds above 0",
+                         hint="give it as e.g. 1200, longer than the suite runs")
+    return value
+
+
+def drain_for_suite(node: Node, spec: SuiteRun) -> bool:
+    """Cordon and drain the node; True when this cordoned it (it was schedulable before)."""
+    if spec.drainer is None:
+        raise InputError(f"node {node.name}: its kubelet runs and the inventory names no "
+                         "cluster (cluster.kubeconfig) to drain it through before the kubelet "
+                         "is stopped for the CRI suite",
+                         hint="add the cluster's kubeconfig, or pass --live-node to run the "
+                         "suite beside the node's pods")
+    return spec.drainer.drain(node)
 
 
 FIXTURE_REPOSITORY = "harness.local/"  # every fixture image's ref starts so

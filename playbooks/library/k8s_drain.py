@@ -175,6 +175,7 @@ def main() -> None:
                     f"{'; '.join(nowhere)}")
     module.exit_json(changed=bool(cordon or evicted) and not p["dry_run"], evicted=evicted,
                      left=left, blocked=blocked_list, unscheduled=nowhere,
+                     cordoned=cordon and not dry_run,
                      seconds=round(time.monotonic() - started, 1))
 
 

@@ -311,15 +311,16 @@ def test_an_inventory_run_serves_its_own_registries_on_the_nodes_loopback(
 def test_the_restart_check_restarts_the_nodes_own_containerd_only_when_cordoned(
         pipeline_lab, whole_run, tmp_path):
     """`conformance --inventory --allow-runtime-restart` runs the restart check on the node
-    (staged), so it restarts the node's containerd, not this machine's; on a node whose kubelet
-    runs it is refused until the node is cordoned."""
+    (staged), so it restarts the node's containerd, not this machine's; with --live-node (no
+    drain by the harness), on a node whose kubelet runs it is refused until the node is
+    cordoned."""
     node = pipeline_lab.inventory.node(pipeline_lab.node_names[0])
     core = client.CoreV1Api(pipeline_lab.api)
 
     def conformance(out):
         return harness_cli("conformance", "--inventory", str(pipeline_lab.inventory_path),
                            "--node", node.name, "--junit-dir", str(out),
-                           "--allow-runtime-restart", "--", "-k",
+                           "--allow-runtime-restart", "--live-node", "--", "-k",
                            "test_restart_keeps_sandboxes_and_containers")
 
     def containerd_pid() -> str:
