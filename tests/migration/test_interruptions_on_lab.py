@@ -11,11 +11,20 @@ the node to Docker for the next:
   the node is rolled back to Docker automatically).
 
 The cut is made on the node itself by a watcher that waits for the step's process and strikes
-within 50 ms of its start: the moment is the step's, whatever this machine's speed."""
+within 50 ms of its start: the moment is the step's, whatever this machine's speed.
+
+Then containerd is killed and kept from restarting until the migration has failed (as a
+crash-looping containerd would be): as the copy begins, with --no-auto-rollback (the rerun must
+start containerd itself), and at each step after the copy (each run ends rolled back to Docker,
+the node Ready and uncordoned, whether the rollback finds /etc/crictl.yaml written or not and
+the kubelet's files naming Docker or containerd)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -103,6 +112,14 @@ def assert_every_image_copied_once_and_complete(node, docker: dict[str, str]) ->
     assert active == [], f"half-written ingests: {active}"
 
 
+def assert_back_on_docker(lab) -> None:
+    """The node runs on Docker, Ready and schedulable."""
+    node = client.CoreV1Api(lab.api).read_node(lab.node_names[0])
+    assert node.status.node_info.container_runtime_version.startswith("docker://")
+    assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+    assert node.spec.unschedulable is not True
+
+
 def migrated(api, name: str) -> bool:
     runtime, cordoned = node_state(api, name)
     return runtime.startswith("containerd://") and not cordoned
@@ -154,16 +171,101 @@ def test_containerd_killed_mid_copy_is_rolled_back_and_a_rerun_copies_each_image
     assert cut.returncode == 1, cut.stdout[-3000:] + cut.stderr[-2000:]
     assert "Copy Docker's images into containerd" in cut.stdout
     assert "rolled back to Docker" in cut.stdout, cut.stdout[-3000:]
-    runtime, cordoned = node_state(lab.api, name)
-    assert runtime.startswith("docker://") and not cordoned
+    assert_back_on_docker(lab)
 
-    deadline = time.monotonic() + 60
-    while node_run(node, "systemctl is-active containerd || true").strip() != "active":
-        assert time.monotonic() < deadline, "containerd did not come back"
-        time.sleep(2)
+    # The rollback started containerd (Docker runs on it): the rerun needs no wait.
+    assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
     rerun = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "re"))
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
     assert migrated(lab.api, name)
     assert_every_image_copied_once_and_complete(node, docker)
     assert client.CoreV1Api(lab.api).read_node(name).spec.unschedulable is not True
     rollback(lab, harness_cli, tmp_path / "rollback")
+
+
+# The migrate task that has just finished when containerd is killed, per step after the copy
+# the kill lands in (its test id).
+AFTER_THE_COPY = {
+    "containerd-config": "Record that the images are in containerd",
+    "crictl": "Check that containerd took every intended setting",
+    "kubelet-switch": "Point crictl at containerd (/etc/crictl.yaml), so it needs no flags",
+    "docker-stop": "Point the kubelet's flags at containerd and drop the dockershim flags",
+    "kubelet-start": "Stop and disable Docker (its data stays for a rollback)",
+    "wait-ready": "Start the kubelet",
+}
+# Killed and masked: systemd's restart fails until the test unmasks it, so that the rollback
+# finds containerd down, as after a crash loop.
+KILL_AND_HOLD = ("systemctl mask --runtime --quiet containerd.service && "
+                 "systemctl kill -s KILL containerd.service")
+RELEASE = "systemctl unmask --runtime --quiet containerd.service"
+
+
+def migrate_killing_containerd_after(lab, inventory, task: str, out,
+                                     *more: str) -> tuple[int, str, str]:
+    """`harness migrate [MORE]` with containerd killed and held down as soon as `task` has
+    finished (its progress line), released (not started) at the first failed task; (exit code,
+    stdout, stderr)."""
+    node = lab.inventory.nodes[0]
+    stdout = out / "stdout.txt"
+    out.mkdir()
+    seen, struck = [], False
+    with stdout.open("w") as sink:
+        run = subprocess.Popen([sys.executable, "-m", "harness", "migrate", "-i", str(inventory),
+                                "--out", str(out), *more], stdout=sink, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "CI": "true"})
+        try:
+            for line in run.stderr:
+                seen.append(line)
+                if not struck and f": {task} ... " in line and " ... failed" not in line:
+                    node_run(node, KILL_AND_HOLD)
+                    struck = True
+                elif struck and " ... failed" in line:
+                    node_run(node, RELEASE)
+            run.wait(timeout=600)
+        finally:
+            node_run(node, RELEASE)
+            if run.poll() is None:
+                run.kill()
+    assert struck, f"no progress line for {task!r}:\n" + "".join(seen)[-3000:]
+    return run.returncode, stdout.read_text(), "".join(seen)
+
+
+@pytest.fixture(scope="module")
+def quick_inventory(lab, tmp_path_factory):
+    """A 60 s ready_timeout: a kubelet on a containerd that is down is found failed in a minute
+    (the default waits 3), and one on Docker is Ready well within it."""
+    return lab.inventory_with(tmp_path_factory.mktemp("hint"), ready_timeout=60)
+
+
+def test_a_rerun_starts_the_containerd_a_fault_left_down(lab, quick_inventory, harness_cli,
+                                                         tmp_path):
+    """containerd killed and held down as the copy begins, with --no-auto-rollback: the run
+    fails and leaves the node cordoned with containerd down; the rerun starts containerd,
+    copies and completes."""
+    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    code, stdout, stderr = migrate_killing_containerd_after(
+        lab, quick_inventory, "Stop the kubelet", tmp_path / "cut", "--no-auto-rollback")
+    assert code == 1, stdout[-3000:] + stderr[-3000:]
+    assert "auto_rollback is off" in stdout, stdout[-3000:]
+    assert node_run(node, "systemctl is-active containerd || true").strip() != "active"
+    assert node_state(lab.api, name)[1]  # cordoned
+    rerun = harness_cli("migrate", "-i", str(quick_inventory), "--out", str(tmp_path / "re"))
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
+    assert migrated(lab.api, name)
+    rollback(lab, harness_cli, tmp_path / "rollback")
+
+
+@pytest.mark.parametrize("task", AFTER_THE_COPY.values(), ids=AFTER_THE_COPY.keys())
+def test_containerd_killed_at_a_step_after_the_copy_is_rolled_back(
+        lab, quick_inventory, harness_cli, tmp_path, task):
+    """Wherever containerd dies after the copy, the run fails and the rollback returns the node
+    to Docker: Ready, uncordoned, containerd running again, the migration record closed."""
+    node = lab.inventory.nodes[0]
+    code, stdout, stderr = migrate_killing_containerd_after(lab, quick_inventory, task,
+                                                            tmp_path / "cut")
+    assert code == 1, stdout[-3000:] + stderr[-3000:]
+    assert "rolled back to Docker" in stdout, stdout[-3000:] + stderr[-3000:]
+    assert_back_on_docker(lab)
+    assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
+    state = json.loads(node_run(node, "cat /var/lib/harness/migration/state.json"))
+    assert state.get("rolled_back"), state
