@@ -17,7 +17,9 @@ Then containerd is killed and kept from restarting until the migration has faile
 crash-looping containerd would be): as the copy begins, with --no-auto-rollback (the rerun must
 start containerd itself), and at each step after the copy (each run ends rolled back to Docker,
 the node Ready and uncordoned, whether the rollback finds /etc/crictl.yaml written or not and
-the kubelet's files naming Docker or containerd)."""
+the kubelet's files naming Docker or containerd); and once the kubelet runs on it, held down
+through the rollback too (the rollback fails naming the step, leaves the kubelet running and
+the node cordoned, and a later `harness rollback` finishes the job)."""
 
 from __future__ import annotations
 
@@ -200,11 +202,11 @@ KILL_AND_HOLD = ("systemctl mask --runtime --quiet containerd.service && "
 RELEASE = "systemctl unmask --runtime --quiet containerd.service"
 
 
-def migrate_killing_containerd_after(lab, inventory, task: str, out,
-                                     *more: str) -> tuple[int, str, str]:
+def migrate_killing_containerd_after(lab, inventory, task: str, out, *more: str,
+                                     release: bool = True) -> tuple[int, str, str]:
     """`harness migrate [MORE]` with containerd killed and held down as soon as `task` has
-    finished (its progress line), released (not started) at the first failed task; (exit code,
-    stdout, stderr)."""
+    finished (its progress line), released (not started) at the first failed task, or with
+    `release` false at the end of the run; (exit code, stdout, stderr)."""
     node = lab.inventory.nodes[0]
     stdout = out / "stdout.txt"
     out.mkdir()
@@ -219,7 +221,7 @@ def migrate_killing_containerd_after(lab, inventory, task: str, out,
                 if not struck and f": {task} ... " in line and " ... failed" not in line:
                     node_run(node, KILL_AND_HOLD)
                     struck = True
-                elif struck and " ... failed" in line:
+                elif struck and release and " ... failed" in line:
                     node_run(node, RELEASE)
             run.wait(timeout=600)
         finally:
@@ -269,3 +271,23 @@ def test_containerd_killed_at_a_step_after_the_copy_is_rolled_back(
     assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
     state = json.loads(node_run(node, "cat /var/lib/harness/migration/state.json"))
     assert state.get("rolled_back"), state
+
+
+def test_a_rollback_that_cannot_start_containerd_leaves_the_kubelet_running_and_cordoned(
+        lab, quick_inventory, harness_cli, tmp_path):
+    """containerd killed once the kubelet runs on it, and held down through the rollback: the
+    rollback fails at the step that needs containerd, naming it and the cause, with the
+    kubelet started again and the node cordoned; once containerd can start, `harness
+    rollback` returns the node to Docker."""
+    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    code, stdout, stderr = migrate_killing_containerd_after(
+        lab, quick_inventory, "Start the kubelet", tmp_path / "cut", release=False)
+    assert code == 1, stdout[-3000:] + stderr[-3000:]
+    assert "rollback failed at Start containerd, through which its pods are removed: " \
+        "Unable to start service containerd" in stdout, stdout[-3000:]
+    assert "the kubelet started on containerd (not answering), the node left cordoned" \
+        in stdout, stdout[-3000:]
+    assert node_run(node, "systemctl is-active kubelet || true").strip() == "active"
+    assert node_state(lab.api, name)[1]  # cordoned
+    rollback(lab, harness_cli, tmp_path / "rollback")
+    assert_back_on_docker(lab)
