@@ -7,8 +7,8 @@ the node to Docker for the next:
 - SSH is cut on the node while the copy module streams into `ctr images import`: every SSH
   session killed, new connections reset for 40 s (the node is unreachable for Ansible, retries
   included; the run ends with exit 3 and leaves the node cordoned);
-- containerd is killed (SIGKILL) while `ctr images import` streams into it (the step fails and
-  the node is rolled back to Docker automatically).
+- containerd is killed (SIGKILL) while `ctr images import` streams into it, and held down until
+  the step has failed (the node is rolled back to Docker automatically).
 
 The cut is made on the node itself by a watcher that waits for the step's process and strikes
 within 50 ms of its start: the moment is the step's, whatever this machine's speed.
@@ -44,7 +44,14 @@ pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400), pyt
 LAB = "hint"
 FIRED = "/run/harness-test-fault-fired"
 SSH_CUT_SECONDS = 40
-# $1: what to wait for (pgrep -f pattern); $2: ssh (cut SSH) or containerd (kill containerd).
+# containerd killed, then masked before systemd's restart (RestartSec=5) so that it fails until
+# the test unmasks it (at the run's first failed task), as in a crash loop. A containerd back
+# within seconds would let the copy, which retries image by image, succeed (a flake seen on
+# 2026-12-06): the fault must last until the step has failed.
+KILL_AND_HOLD = ("systemctl kill -s KILL containerd.service && "
+                 "systemctl mask --runtime --quiet containerd.service")
+RELEASE = "systemctl unmask --runtime --quiet containerd.service"
+# $1: what to wait for (pgrep -f pattern); $2: ssh (cut SSH) or containerd (kill and hold it).
 # Writes FIRED with what it did.
 WATCHER = f"""#!/bin/sh
 rm -f {FIRED}
@@ -52,7 +59,7 @@ i=0
 while [ $i -lt 12000 ]; do
   if pgrep -f "$1" >/dev/null; then
     if [ "$2" = containerd ]; then
-      systemctl kill -s KILL containerd.service && echo "containerd killed" > {FIRED}
+      {KILL_AND_HOLD} && echo "containerd killed" > {FIRED}
       exit 0
     fi
     # Every SSH session dies and new connections are reset for a while: Ansible's retries
@@ -134,6 +141,12 @@ def rollback(lab, harness_cli, out) -> None:
     assert runtime.startswith("docker://") and not cordoned
 
 
+def back_on_docker_first(lab, harness_cli, tmp_path) -> None:
+    """Each containerd test starts from Docker, also after an earlier one failed midway."""
+    if not node_state(lab.api, lab.node_names[0])[0].startswith("docker://"):
+        rollback(lab, harness_cli, tmp_path / "rollback-first")
+
+
 def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
         lab, harness_cli, tmp_path):
     node, name = lab.inventory.nodes[0], lab.node_names[0]
@@ -168,11 +181,11 @@ def test_containerd_killed_mid_copy_is_rolled_back_and_a_rerun_copies_each_image
     docker = docker_image_ids(node)
     node_run(node, "ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null")
     arm(node, CTR_IMPORT, "containerd")
-    cut = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "cut"))
-    assert fired(node) == "containerd killed", cut.stdout[-3000:]
-    assert cut.returncode == 1, cut.stdout[-3000:] + cut.stderr[-2000:]
-    assert "Copy Docker's images into containerd" in cut.stdout
-    assert "rolled back to Docker" in cut.stdout, cut.stdout[-3000:]
+    code, stdout, stderr = migrate_holding_containerd(lab, lab.inventory_path, tmp_path / "cut")
+    assert fired(node) == "containerd killed", stderr[-3000:]
+    assert code == 1, stdout[-3000:] + stderr[-2000:]
+    assert "Copy Docker's images into containerd" in stdout
+    assert "rolled back to Docker" in stdout, stdout[-3000:]
     assert_back_on_docker(lab)
 
     # The rollback started containerd (Docker runs on it): the rerun needs no wait.
@@ -195,18 +208,12 @@ AFTER_THE_COPY = {
     "kubelet-start": "Stop and disable Docker (its data stays for a rollback)",
     "wait-ready": "Start the kubelet",
 }
-# Killed and masked: systemd's restart fails until the test unmasks it, so that the rollback
-# finds containerd down, as after a crash loop.
-KILL_AND_HOLD = ("systemctl mask --runtime --quiet containerd.service && "
-                 "systemctl kill -s KILL containerd.service")
-RELEASE = "systemctl unmask --runtime --quiet containerd.service"
-
-
-def migrate_killing_containerd_after(lab, inventory, task: str, out, *more: str,
-                                     release: bool = True) -> tuple[int, str, str]:
-    """`harness migrate [MORE]` with containerd killed and held down as soon as `task` has
-    finished (its progress line), released (not started) at the first failed task, or with
-    `release` false at the end of the run; (exit code, stdout, stderr)."""
+def migrate_holding_containerd(lab, inventory, out, *more: str, after: str | None = None,
+                               release: bool = True) -> tuple[int, str, str]:
+    """`harness migrate [MORE]` during which containerd is killed and held down: by the test
+    as soon as task `after` has finished (its progress line), else by the watcher armed on the
+    node; released (not started) at the first failed task, or with `release` false at the end
+    of the run; (exit code, stdout, stderr)."""
     node = lab.inventory.nodes[0]
     stdout = out / "stdout.txt"
     out.mkdir()
@@ -218,17 +225,18 @@ def migrate_killing_containerd_after(lab, inventory, task: str, out, *more: str,
         try:
             for line in run.stderr:
                 seen.append(line)
-                if not struck and f": {task} ... " in line and " ... failed" not in line:
+                if after and not struck and f": {after} ... " in line \
+                        and " ... failed" not in line:
                     node_run(node, KILL_AND_HOLD)
                     struck = True
-                elif struck and release and " ... failed" in line:
+                elif release and " ... failed" in line:
                     node_run(node, RELEASE)
             run.wait(timeout=600)
         finally:
             node_run(node, RELEASE)
             if run.poll() is None:
                 run.kill()
-    assert struck, f"no progress line for {task!r}:\n" + "".join(seen)[-3000:]
+    assert struck or not after, f"no progress line for {after!r}:\n" + "".join(seen)[-3000:]
     return run.returncode, stdout.read_text(), "".join(seen)
 
 
@@ -245,8 +253,9 @@ def test_a_rerun_starts_the_containerd_a_fault_left_down(lab, quick_inventory, h
     fails and leaves the node cordoned with containerd down; the rerun starts containerd,
     copies and completes."""
     node, name = lab.inventory.nodes[0], lab.node_names[0]
-    code, stdout, stderr = migrate_killing_containerd_after(
-        lab, quick_inventory, "Stop the kubelet", tmp_path / "cut", "--no-auto-rollback")
+    back_on_docker_first(lab, harness_cli, tmp_path)
+    code, stdout, stderr = migrate_holding_containerd(
+        lab, quick_inventory, tmp_path / "cut", "--no-auto-rollback", after="Stop the kubelet")
     assert code == 1, stdout[-3000:] + stderr[-3000:]
     assert "auto_rollback is off" in stdout, stdout[-3000:]
     assert node_run(node, "systemctl is-active containerd || true").strip() != "active"
@@ -263,8 +272,9 @@ def test_containerd_killed_at_a_step_after_the_copy_is_rolled_back(
     """Wherever containerd dies after the copy, the run fails and the rollback returns the node
     to Docker: Ready, uncordoned, containerd running again, the migration record closed."""
     node = lab.inventory.nodes[0]
-    code, stdout, stderr = migrate_killing_containerd_after(lab, quick_inventory, task,
-                                                            tmp_path / "cut")
+    back_on_docker_first(lab, harness_cli, tmp_path)
+    code, stdout, stderr = migrate_holding_containerd(lab, quick_inventory, tmp_path / "cut",
+                                                      after=task)
     assert code == 1, stdout[-3000:] + stderr[-3000:]
     assert "rolled back to Docker" in stdout, stdout[-3000:] + stderr[-3000:]
     assert_back_on_docker(lab)
@@ -280,8 +290,9 @@ def test_a_rollback_that_cannot_start_containerd_leaves_the_kubelet_running_and_
     kubelet started again and the node cordoned; once containerd can start, `harness
     rollback` returns the node to Docker."""
     node, name = lab.inventory.nodes[0], lab.node_names[0]
-    code, stdout, stderr = migrate_killing_containerd_after(
-        lab, quick_inventory, "Start the kubelet", tmp_path / "cut", release=False)
+    back_on_docker_first(lab, harness_cli, tmp_path)
+    code, stdout, stderr = migrate_holding_containerd(
+        lab, quick_inventory, tmp_path / "cut", after="Start the kubelet", release=False)
     assert code == 1, stdout[-3000:] + stderr[-3000:]
     assert "rollback failed at Start containerd, through which its pods are removed: " \
         "Unable to start service containerd" in stdout, stdout[-3000:]
