@@ -34,6 +34,16 @@ class KubeLab:
     def node_names(self) -> list[str]:
         return [n.name for n in self.inventory.nodes]
 
+    def inventory_with(self, directory: Path, **all_vars) -> Path:
+        """The lab's inventory with `all_vars` set for every node, written into `directory`."""
+        import yaml
+
+        doc = yaml.safe_load(self.inventory_path.read_text())
+        doc["all"]["vars"].update(all_vars)
+        path = directory / "inventory.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        return path
+
 
 @contextmanager
 def plain_lab(name: str, nodes: int) -> Iterator[Inventory]:

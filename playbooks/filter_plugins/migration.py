@@ -20,6 +20,19 @@ def images_not_in_cri(record: list[dict], cri_images: list[dict]) -> list[str]:
     return problems
 
 
+def failure_cause(result: dict) -> str:
+    """Why a task failed, in the words of what failed: a module's message; for a command, whose
+    message ("non-zero return code") says nothing, its last line on stderr; for a loop, its
+    first failed item's."""
+    failed_items = [item for item in result.get("results") or [] if item.get("failed")]
+    if failed_items:
+        return failure_cause(failed_items[0])
+    stderr = (result.get("stderr") or "").strip().splitlines()
+    if stderr and result.get("msg", "non-zero return code") == "non-zero return code":
+        return stderr[-1]
+    return result.get("msg") or "failed"
+
+
 class FilterModule:
     def filters(self):
-        return {"images_not_in_cri": images_not_in_cri}
+        return {"images_not_in_cri": images_not_in_cri, "failure_cause": failure_cause}

@@ -10,7 +10,6 @@ tests share the lab, made once and removed at the end (344 s here, of which the 
 from __future__ import annotations
 
 import pytest
-import yaml
 from junitparser import JUnitXml
 from kubernetes import client
 from labs import module_kube_lab
@@ -51,11 +50,7 @@ lab = module_kube_lab(LAB, nodes=1)
 def inventory(lab, tmp_path_factory):
     """The lab's inventory with a 60 s ready_timeout: a kubelet that cannot start is found
     failed in a minute (the default waits 3), and a healthy one is Ready well within it."""
-    doc = yaml.safe_load(lab.inventory_path.read_text())
-    doc["all"]["vars"]["ready_timeout"] = 60
-    path = tmp_path_factory.mktemp("hfault") / "inventory.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return path
+    return lab.inventory_with(tmp_path_factory.mktemp("hfault"), ready_timeout=60)
 
 
 @pytest.fixture(scope="module")

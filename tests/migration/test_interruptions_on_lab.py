@@ -7,15 +7,26 @@ the node to Docker for the next:
 - SSH is cut on the node while the copy module streams into `ctr images import`: every SSH
   session killed, new connections reset for 40 s (the node is unreachable for Ansible, retries
   included; the run ends with exit 3 and leaves the node cordoned);
-- containerd is killed (SIGKILL) while `ctr images import` streams into it (the step fails and
-  the node is rolled back to Docker automatically).
+- containerd is killed (SIGKILL) while `ctr images import` streams into it, and held down until
+  the step has failed (the node is rolled back to Docker automatically).
 
 The cut is made on the node itself by a watcher that waits for the step's process and strikes
-within 50 ms of its start: the moment is the step's, whatever this machine's speed."""
+within 50 ms of its start: the moment is the step's, whatever this machine's speed.
+
+Then containerd is killed and kept from restarting until the migration has failed (as a
+crash-looping containerd would be): as the copy begins, with --no-auto-rollback (the rerun must
+start containerd itself), and at each step after the copy (each run ends rolled back to Docker,
+the node Ready and uncordoned, whether the rollback finds /etc/crictl.yaml written or not and
+the kubelet's files naming Docker or containerd); and once the kubelet runs on it, held down
+through the rollback too (the rollback fails naming the step, leaves the kubelet running and
+the node cordoned, and a later `harness rollback` finishes the job)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -33,7 +44,14 @@ pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400), pyt
 LAB = "hint"
 FIRED = "/run/harness-test-fault-fired"
 SSH_CUT_SECONDS = 40
-# $1: what to wait for (pgrep -f pattern); $2: ssh (cut SSH) or containerd (kill containerd).
+# containerd killed, then masked before systemd's restart (RestartSec=5) so that it fails until
+# the test unmasks it (at the run's first failed task), as in a crash loop. A containerd back
+# within seconds would let the copy, which retries image by image, succeed (a flake seen on
+# 2026-12-06): the fault must last until the step has failed.
+KILL_AND_HOLD = ("systemctl kill -s KILL containerd.service && "
+                 "systemctl mask --runtime --quiet containerd.service")
+RELEASE = "systemctl unmask --runtime --quiet containerd.service"
+# $1: what to wait for (pgrep -f pattern); $2: ssh (cut SSH) or containerd (kill and hold it).
 # Writes FIRED with what it did.
 WATCHER = f"""#!/bin/sh
 rm -f {FIRED}
@@ -41,7 +59,7 @@ i=0
 while [ $i -lt 12000 ]; do
   if pgrep -f "$1" >/dev/null; then
     if [ "$2" = containerd ]; then
-      systemctl kill -s KILL containerd.service && echo "containerd killed" > {FIRED}
+      {KILL_AND_HOLD} && echo "containerd killed" > {FIRED}
       exit 0
     fi
     # Every SSH session dies and new connections are reset for a while: Ansible's retries
@@ -103,6 +121,14 @@ def assert_every_image_copied_once_and_complete(node, docker: dict[str, str]) ->
     assert active == [], f"half-written ingests: {active}"
 
 
+def assert_back_on_docker(lab) -> None:
+    """The node runs on Docker, Ready and schedulable."""
+    node = client.CoreV1Api(lab.api).read_node(lab.node_names[0])
+    assert node.status.node_info.container_runtime_version.startswith("docker://")
+    assert any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+    assert node.spec.unschedulable is not True
+
+
 def migrated(api, name: str) -> bool:
     runtime, cordoned = node_state(api, name)
     return runtime.startswith("containerd://") and not cordoned
@@ -113,6 +139,12 @@ def rollback(lab, harness_cli, out) -> None:
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     runtime, cordoned = node_state(lab.api, lab.node_names[0])
     assert runtime.startswith("docker://") and not cordoned
+
+
+def back_on_docker_first(lab, harness_cli, tmp_path) -> None:
+    """Each containerd test starts from Docker, also after an earlier one failed midway."""
+    if not node_state(lab.api, lab.node_names[0])[0].startswith("docker://"):
+        rollback(lab, harness_cli, tmp_path / "rollback-first")
 
 
 def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
@@ -149,21 +181,124 @@ def test_containerd_killed_mid_copy_is_rolled_back_and_a_rerun_copies_each_image
     docker = docker_image_ids(node)
     node_run(node, "ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null")
     arm(node, CTR_IMPORT, "containerd")
-    cut = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "cut"))
-    assert fired(node) == "containerd killed", cut.stdout[-3000:]
-    assert cut.returncode == 1, cut.stdout[-3000:] + cut.stderr[-2000:]
-    assert "Copy Docker's images into containerd" in cut.stdout
-    assert "rolled back to Docker" in cut.stdout, cut.stdout[-3000:]
-    runtime, cordoned = node_state(lab.api, name)
-    assert runtime.startswith("docker://") and not cordoned
+    code, stdout, stderr = migrate_holding_containerd(lab, lab.inventory_path, tmp_path / "cut")
+    assert fired(node) == "containerd killed", stderr[-3000:]
+    assert code == 1, stdout[-3000:] + stderr[-2000:]
+    assert "Copy Docker's images into containerd" in stdout
+    assert "rolled back to Docker" in stdout, stdout[-3000:]
+    assert_back_on_docker(lab)
 
-    deadline = time.monotonic() + 60
-    while node_run(node, "systemctl is-active containerd || true").strip() != "active":
-        assert time.monotonic() < deadline, "containerd did not come back"
-        time.sleep(2)
+    # The rollback started containerd (Docker runs on it): the rerun needs no wait.
+    assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
     rerun = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "re"))
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
     assert migrated(lab.api, name)
     assert_every_image_copied_once_and_complete(node, docker)
     assert client.CoreV1Api(lab.api).read_node(name).spec.unschedulable is not True
     rollback(lab, harness_cli, tmp_path / "rollback")
+
+
+# The migrate task that has just finished when containerd is killed, per step after the copy
+# the kill lands in (its test id).
+AFTER_THE_COPY = {
+    "containerd-config": "Record that the images are in containerd",
+    "crictl": "Check that containerd took every intended setting",
+    "kubelet-switch": "Point crictl at containerd (/etc/crictl.yaml), so it needs no flags",
+    "docker-stop": "Point the kubelet's flags at containerd and drop the dockershim flags",
+    "kubelet-start": "Stop and disable Docker (its data stays for a rollback)",
+    "wait-ready": "Start the kubelet",
+}
+def migrate_holding_containerd(lab, inventory, out, *more: str, after: str | None = None,
+                               release: bool = True) -> tuple[int, str, str]:
+    """`harness migrate [MORE]` during which containerd is killed and held down: by the test
+    as soon as task `after` has finished (its progress line), else by the watcher armed on the
+    node; released (not started) at the first failed task, or with `release` false at the end
+    of the run; (exit code, stdout, stderr)."""
+    node = lab.inventory.nodes[0]
+    stdout = out / "stdout.txt"
+    out.mkdir()
+    seen, struck = [], False
+    with stdout.open("w") as sink:
+        run = subprocess.Popen([sys.executable, "-m", "harness", "migrate", "-i", str(inventory),
+                                "--out", str(out), *more], stdout=sink, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "CI": "true"})
+        try:
+            for line in run.stderr:
+                seen.append(line)
+                if after and not struck and f": {after} ... " in line \
+                        and " ... failed" not in line:
+                    node_run(node, KILL_AND_HOLD)
+                    struck = True
+                elif release and " ... failed" in line:
+                    node_run(node, RELEASE)
+            run.wait(timeout=600)
+        finally:
+            node_run(node, RELEASE)
+            if run.poll() is None:
+                run.kill()
+    assert struck or not after, f"no progress line for {after!r}:\n" + "".join(seen)[-3000:]
+    return run.returncode, stdout.read_text(), "".join(seen)
+
+
+@pytest.fixture(scope="module")
+def quick_inventory(lab, tmp_path_factory):
+    """A 60 s ready_timeout: a kubelet on a containerd that is down is found failed in a minute
+    (the default waits 3), and one on Docker is Ready well within it."""
+    return lab.inventory_with(tmp_path_factory.mktemp("hint"), ready_timeout=60)
+
+
+def test_a_rerun_starts_the_containerd_a_fault_left_down(lab, quick_inventory, harness_cli,
+                                                         tmp_path):
+    """containerd killed and held down as the copy begins, with --no-auto-rollback: the run
+    fails and leaves the node cordoned with containerd down; the rerun starts containerd,
+    copies and completes."""
+    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    back_on_docker_first(lab, harness_cli, tmp_path)
+    code, stdout, stderr = migrate_holding_containerd(
+        lab, quick_inventory, tmp_path / "cut", "--no-auto-rollback", after="Stop the kubelet")
+    assert code == 1, stdout[-3000:] + stderr[-3000:]
+    assert "auto_rollback is off" in stdout, stdout[-3000:]
+    assert node_run(node, "systemctl is-active containerd || true").strip() != "active"
+    assert node_state(lab.api, name)[1]  # cordoned
+    rerun = harness_cli("migrate", "-i", str(quick_inventory), "--out", str(tmp_path / "re"))
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
+    assert migrated(lab.api, name)
+    rollback(lab, harness_cli, tmp_path / "rollback")
+
+
+@pytest.mark.parametrize("task", AFTER_THE_COPY.values(), ids=AFTER_THE_COPY.keys())
+def test_containerd_killed_at_a_step_after_the_copy_is_rolled_back(
+        lab, quick_inventory, harness_cli, tmp_path, task):
+    """Wherever containerd dies after the copy, the run fails and the rollback returns the node
+    to Docker: Ready, uncordoned, containerd running again, the migration record closed."""
+    node = lab.inventory.nodes[0]
+    back_on_docker_first(lab, harness_cli, tmp_path)
+    code, stdout, stderr = migrate_holding_containerd(lab, quick_inventory, tmp_path / "cut",
+                                                      after=task)
+    assert code == 1, stdout[-3000:] + stderr[-3000:]
+    assert "rolled back to Docker" in stdout, stdout[-3000:] + stderr[-3000:]
+    assert_back_on_docker(lab)
+    assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
+    state = json.loads(node_run(node, "cat /var/lib/harness/migration/state.json"))
+    assert state.get("rolled_back"), state
+
+
+def test_a_rollback_that_cannot_start_containerd_leaves_the_kubelet_running_and_cordoned(
+        lab, quick_inventory, harness_cli, tmp_path):
+    """containerd killed once the kubelet runs on it, and held down through the rollback: the
+    rollback fails at the step that needs containerd, naming it and the cause, with the
+    kubelet started again and the node cordoned; once containerd can start, `harness
+    rollback` returns the node to Docker."""
+    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    back_on_docker_first(lab, harness_cli, tmp_path)
+    code, stdout, stderr = migrate_holding_containerd(
+        lab, quick_inventory, tmp_path / "cut", after="Start the kubelet", release=False)
+    assert code == 1, stdout[-3000:] + stderr[-3000:]
+    assert "rollback failed at Start containerd, through which its pods are removed: " \
+        "Unable to start service containerd" in stdout, stdout[-3000:]
+    assert "the kubelet started on containerd (not answering), the node left cordoned" \
+        in stdout, stdout[-3000:]
+    assert node_run(node, "systemctl is-active kubelet || true").strip() == "active"
+    assert node_state(lab.api, name)[1]  # cordoned
+    rollback(lab, harness_cli, tmp_path / "rollback")
+    assert_back_on_docker(lab)
