@@ -27,7 +27,7 @@ from harness import junit, smoke
 from harness.errors import EXIT_USAGE, HarnessError, InputError
 from harness.gate_policy import NO_BUDGET, GatePolicy
 from harness.inventory import Inventory
-from harness.kube import drain
+from harness.migration import drain
 from harness.nodes import artifacts
 from harness.nodes import suites as node_suites
 from harness.progress import progress

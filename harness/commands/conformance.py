@@ -114,7 +114,7 @@ def run_on_nodes(args, suites: list[str], policy: gate_policy.GatePolicy) -> int
     """The suites staged onto each inventory node and run there (harness.nodes.suites, as
     `harness run` does); the verdict is the JUnit's, steps included."""
     from harness.inventory import load_inventory
-    from harness.kube import drain
+    from harness.migration import drain
     from harness.nodes import registries
     from harness.nodes import suites as node_suites
 

@@ -49,7 +49,7 @@ class SuiteRun:
     timeout: float = 900.0
     forks: int = DEFAULT_FORKS
     # A node whose kubelet is stopped for the CRI suite is cordoned and drained through this
-    # first, and uncordoned afterwards (harness.kube.drain; None: no cluster to drain through).
+    # first, and uncordoned afterwards (harness.migration.drain; None: no cluster to drain through).
     drainer: Drainer | None = None
     # Stop the kubelet without draining: the node's pods stay, unmanaged, for the suite's time.
     live_node: bool = False
