@@ -24,7 +24,7 @@ from harness.nodes.reach import open_transport
 
 from .test_migration_on_lab import snapshot
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.long]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 LAB = "hflt"
 # A pod that reaches Docker through its socket: a real reason for migrate to refuse its node.
@@ -87,6 +87,7 @@ def test_a_node_held_by_another_run_is_refused_over_ssh(lab, harness_cli, tmp_pa
     assert not lock_present(node)
 
 
+@pytest.mark.long
 def test_ctrl_c_lets_the_canary_finish_and_starts_no_other_batch(lab, tmp_path):
     """SIGINT while the canary migrates (what a terminal's Ctrl-C sends the harness; Ansible
     runs in a session of its own): the canary finishes its migration, on containerd and
@@ -115,6 +116,7 @@ def test_ctrl_c_lets_the_canary_finish_and_starts_no_other_batch(lab, tmp_path):
     assert not any(lock_present(n) for n in lab.inventory.nodes)
 
 
+@pytest.mark.long
 def test_the_named_canary_is_migrated_before_the_other_node(lab, harness_cli, tmp_path):
     """The same run again goes through: the canary (second in the inventory, already moved by
     the interrupted run) is done before the first node is drained; no lock is left behind."""

@@ -19,7 +19,7 @@ from harness.nodes.reach import open_transport
 from .test_canary_on_lab import node_state
 from .test_migration_on_lab import docker_image_ids, snapshot, wait_node_ready, workload_ready
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.long]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 LAB = "hfault"
 BAD_FLAG = "--no-such-flag"
@@ -88,6 +88,7 @@ def junit_messages(out, node: str) -> str:
     return "\n".join(r.message or "" for suite in xml for case in suite for r in case.result)
 
 
+@pytest.mark.long
 def test_a_drain_blocked_by_a_budget_is_undone_and_nothing_else_changes(
         lab, inventory, before, harness_cli, tmp_path):
     """One replica and a PodDisruptionBudget minAvailable 1: no eviction is ever allowed. With
@@ -157,6 +158,7 @@ def test_a_kubelet_that_fails_after_the_switch_is_rolled_back_to_docker(
                     if not line.startswith(("k8s.io ", "state "))]
 
 
+@pytest.mark.long
 def test_without_auto_rollback_the_node_stays_cordoned_until_rollback(
         lab, inventory, before, harness_cli, tmp_path):
     """Same fault, --no-auto-rollback: the run fails saying the node is left cordoned where the
@@ -180,6 +182,7 @@ def test_without_auto_rollback_the_node_stays_cordoned_until_rollback(
     assert node_run(node, FILE_SUMS) == before["files"]
 
 
+@pytest.mark.long
 def test_an_image_with_a_corrupt_layer_is_named_and_the_node_stays_on_docker(
         lab, inventory, harness_cli, tmp_path):
     """One image's layer changed on disk under Docker (its files no longer match the layer's
@@ -219,6 +222,7 @@ def test_an_image_with_a_corrupt_layer_is_named_and_the_node_stays_on_docker(
         node_run(node, f"docker rmi -f {VICTIM} >/dev/null || true")  # the later test's copy
 
 
+@pytest.mark.long
 def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node_on_docker(
         lab, inventory, before, harness_cli, tmp_path):
     """Two ways to lack disk space, with real small filesystems on the node. Too little free
@@ -264,6 +268,7 @@ def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node
     assert docker_image_ids(node) == before["docker_images"]
 
 
+@pytest.mark.long
 def test_an_evicted_pod_with_nowhere_to_go_is_reported_and_the_migration_goes_on(
         lab, inventory, harness_cli, tmp_path):
     """No capacity: on the lab's one node, cordoned for the drain, the replacement of an

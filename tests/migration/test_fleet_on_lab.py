@@ -14,7 +14,7 @@ from labs import module_kube_lab
 
 from .test_canary_on_lab import DOCKER_USER, node_state
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400), pytest.mark.long]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 LAB = "hfleet"
 
@@ -63,6 +63,7 @@ def test_a_failure_in_a_batch_stops_the_run_before_the_next_batch(
     assert not any(node_state(lab.api, n)[1] for n in lab.node_names)  # none left cordoned
 
 
+@pytest.mark.long
 def test_max_fail_50_lets_one_failure_in_a_batch_of_two_pass_and_the_run_go_on(
         lab, docker_user, harness_cli, tmp_path):
     first, second, third, fourth = lab.node_names
@@ -74,6 +75,7 @@ def test_max_fail_50_lets_one_failure_in_a_batch_of_two_pass_and_the_run_go_on(
     assert not any(node_state(lab.api, n)[1] for n in lab.node_names)
 
 
+@pytest.mark.long
 def test_with_the_reason_gone_the_rest_of_the_fleet_follows(lab, docker_user, harness_cli,
                                                              tmp_path):
     client.CoreV1Api(lab.api).delete_namespaced_pod(DOCKER_USER, "default",

@@ -39,7 +39,7 @@ from harness.nodes.reach import open_transport
 from .test_canary_on_lab import node_state
 from .test_migration_on_lab import cri_image_ids, docker_image_ids
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400), pytest.mark.long]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 LAB = "hint"
 FIRED = "/run/harness-test-fault-fired"
@@ -147,6 +147,7 @@ def back_on_docker_first(lab, harness_cli, tmp_path) -> None:
         rollback(lab, harness_cli, tmp_path / "rollback-first")
 
 
+@pytest.mark.long
 def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
         lab, harness_cli, tmp_path):
     node, name = lab.inventory.nodes[0], lab.node_names[0]
@@ -175,6 +176,7 @@ def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
     rollback(lab, harness_cli, tmp_path / "rollback")
 
 
+@pytest.mark.long
 def test_containerd_killed_mid_copy_is_rolled_back_and_a_rerun_copies_each_image_once(
         lab, harness_cli, tmp_path):
     node, name = lab.inventory.nodes[0], lab.node_names[0]
@@ -208,6 +210,12 @@ AFTER_THE_COPY = {
     "kubelet-start": "Stop and disable Docker (its data stays for a rollback)",
     "wait-ready": "Start the kubelet",
 }
+# The test command runs the first case (the cheapest: what follows fails at once) as this
+# class's representative; the others are long.
+AFTER_THE_COPY_CASES = [pytest.param(task, id=case, marks=() if i == 0 else pytest.mark.long)
+                        for i, (case, task) in enumerate(AFTER_THE_COPY.items())]
+
+
 def migrate_holding_containerd(lab, inventory, out, *more: str, after: str | None = None,
                                release: bool = True) -> tuple[int, str, str]:
     """`harness migrate [MORE]` during which containerd is killed and held down: by the test
@@ -247,6 +255,7 @@ def quick_inventory(lab, tmp_path_factory):
     return lab.inventory_with(tmp_path_factory.mktemp("hint"), ready_timeout=60)
 
 
+@pytest.mark.long
 def test_a_rerun_starts_the_containerd_a_fault_left_down(lab, quick_inventory, harness_cli,
                                                          tmp_path):
     """containerd killed and held down as the copy begins, with --no-auto-rollback: the run
@@ -266,7 +275,7 @@ def test_a_rerun_starts_the_containerd_a_fault_left_down(lab, quick_inventory, h
     rollback(lab, harness_cli, tmp_path / "rollback")
 
 
-@pytest.mark.parametrize("task", AFTER_THE_COPY.values(), ids=AFTER_THE_COPY.keys())
+@pytest.mark.parametrize("task", AFTER_THE_COPY_CASES)
 def test_containerd_killed_at_a_step_after_the_copy_is_rolled_back(
         lab, quick_inventory, harness_cli, tmp_path, task):
     """Wherever containerd dies after the copy, the run fails and the rollback returns the node
@@ -283,6 +292,7 @@ def test_containerd_killed_at_a_step_after_the_copy_is_rolled_back(
     assert state.get("rolled_back"), state
 
 
+@pytest.mark.long
 def test_a_rollback_that_cannot_start_containerd_leaves_the_kubelet_running_and_cordoned(
         lab, quick_inventory, harness_cli, tmp_path):
     """containerd killed once the kubelet runs on it, and held down through the rollback: the
