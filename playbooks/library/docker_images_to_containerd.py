@@ -16,6 +16,7 @@ import platform
 import re
 import subprocess
 import tempfile
+import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -32,6 +33,8 @@ description:
     name an image by digest still find it; an image pulled by digest only gets just those.
   - Skips dangling images (no tag, no digest) and reports their IDs.
   - If the single stream fails, retries one image at a time and reports the images that fail.
+  - An import that takes nothing for 60 s while containerd does not answer is killed, and the
+    task fails at once saying so (ctr itself would wait for good).
   - Checks every copied ref afterwards (containerd's config digest = Docker's image ID), labels
     the I(pin) refs C(io.cri-containerd.pinned=pinned), and records what containerd holds.
   - Refs are reported and recorded as containerd names them (C(busybox:1) is
@@ -89,10 +92,19 @@ PINNED_LABEL = "io.cri-containerd.pinned=pinned"
 # What `ctr images import --digests` names an untagged image: import-<date>@<manifest digest>.
 IMPORT_NAME = re.compile(r"^import-[0-9-]+@sha256:[0-9a-f]{64}$")
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
+# ctr waits for good on a containerd that died under an import (seen on a lab node: the import
+# blocked, and with it the module's write into it). An import that has taken nothing for
+# STALL_SECONDS is given up if containerd does not answer within PROBE_SECONDS.
+STALL_SECONDS = 60
+PROBE_SECONDS = 30
 
 
 class CopyError(Exception):
     """An export or import failed; the message says which side and why."""
+
+
+class ContainerdGone(CopyError):
+    """containerd stopped answering during an import: no other image can be copied either."""
 
 
 class Docker:
@@ -207,6 +219,13 @@ class Ctr:
     def holds(self, image: Image) -> bool:
         return all(self.config_of(ref) == image.id for ref in image.refs)
 
+    def answers(self) -> bool:
+        try:
+            return subprocess.run([*self.base, "version"], capture_output=True,
+                                  timeout=PROBE_SECONDS).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
     def import_command(self) -> list[str]:
         # --digests names untagged images import-<date>@<digest>: without it they are dropped.
         return [*self.base, "images", "import", "--digests", "--skip-digest-for-named", "-"]
@@ -226,11 +245,39 @@ def list_images(docker: Docker, wanted: set[str] | None):
     return images, dangling, missing
 
 
-def pump(response, sink) -> int:
+class StallGuard:
+    """Kills an import `proc` that has taken nothing for STALL_SECONDS while containerd does not
+    answer; `gone` says whether it did."""
+
+    def __init__(self, ctr: Ctr, proc: subprocess.Popen):
+        self.ctr, self.proc = ctr, proc
+        self.moved = time.monotonic()
+        self.gone = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.wait(5):
+            if time.monotonic() - self.moved > STALL_SECONDS and not self.ctr.answers():
+                self.gone = True
+                self.proc.kill()
+                return
+
+
+def pump(response, sink, guard: StallGuard) -> int:
     sent = 0
     while chunk := response.read(CHUNK):
         sink.write(chunk)
         sent += len(chunk)
+        guard.moved = time.monotonic()
     return sent
 
 
@@ -242,18 +289,25 @@ def stream(docker: Docker, ctr: Ctr, images: list[Image]) -> int:
     with docker.export(names) as response, tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(ctr.import_command(), stdin=subprocess.PIPE, stdout=log,
                                 stderr=subprocess.STDOUT)
-        try:
-            sent = pump(response, proc.stdin)
-            proc.stdin.close()
-        except (OSError, http.client.HTTPException) as err:
-            # Killed, not closed: ctr must not take a cut-off tar for a complete one.
-            proc.kill()
-            proc.wait()
-            log.seek(0)
-            raise CopyError(f"stream broke: {err}; ctr: {log.read().decode().strip()}") from None
-        if proc.wait() != 0:
-            log.seek(0)
-            raise CopyError(f"ctr images import: {log.read().decode().strip()}")
+        with StallGuard(ctr, proc) as guard:
+            try:
+                sent = pump(response, proc.stdin, guard)
+                proc.stdin.close()
+                code = proc.wait()
+            except (OSError, http.client.HTTPException) as err:
+                # Killed, not closed: ctr must not take a cut-off tar for a complete one.
+                proc.kill()
+                proc.wait()
+                code, broke = None, err
+        log.seek(0)
+        said = log.read().decode().strip()
+        if guard.gone:
+            raise ContainerdGone(f"ctr images import: nothing taken for {STALL_SECONDS}s and "
+                                 f"containerd does not answer; ctr: {said}")
+        if code is None:
+            raise CopyError(f"stream broke: {broke}; ctr: {said}")
+        if code != 0:
+            raise CopyError(f"ctr images import: {said}")
     return sent
 
 
@@ -262,6 +316,8 @@ def copy(docker: Docker, ctr: Ctr, images: list[Image]) -> tuple[list, list, int
     (a broken layer fails the whole export) one image at a time."""
     try:
         return images, [], stream(docker, ctr, images)
+    except ContainerdGone:
+        raise
     except CopyError as err:
         if len(images) == 1:
             return [], [{**images[0].summary(), "error": str(err)}], 0
@@ -270,6 +326,8 @@ def copy(docker: Docker, ctr: Ctr, images: list[Image]) -> tuple[list, list, int
         try:
             sent += stream(docker, ctr, [image])
             copied.append(image)
+        except ContainerdGone:
+            raise
         except CopyError as err:
             failed.append({**image.summary(), "error": str(err)})
     return copied, failed, sent
@@ -371,7 +429,10 @@ def main() -> None:
 
     copied = []
     if todo:
-        copied, failures, result["bytes"] = copy(docker, ctr, todo)
+        try:
+            copied, failures, result["bytes"] = copy(docker, ctr, todo)
+        except ContainerdGone as err:
+            module.fail_json(msg=str(err), failed_images=failed, **result)
         failed += failures
         name_digests(ctr, copied)
     result.update(copied=[i.summary() for i in copied], changed=bool(copied),
