@@ -4,13 +4,9 @@ them: a failed rollback or migration step is named with what failed said, not wi
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from playbook_code import load
 
-PLUGIN = Path(__file__).resolve().parents[2] / "playbooks" / "filter_plugins" / "migration.py"
-spec = importlib.util.spec_from_file_location("migration_filter", PLUGIN)
-migration = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(migration)
+migration = load("filter_plugins/migration.py", "migration_filter")
 
 CRICTL = ('time="2026-12-06T04:01:02Z" level=fatal msg="validate service connection: '
           'dial unix /var/run/cri-dockerd.sock: connect: no such file or directory"')

@@ -4,13 +4,9 @@ parts that differ between crashes; usage text and info lines are left out."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from playbook_code import load
 
-PLUGIN = Path(__file__).resolve().parents[2] / "playbooks" / "filter_plugins" / "journal.py"
-spec = importlib.util.spec_from_file_location("journal_filter", PLUGIN)
-journal = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(journal)
+journal = load("filter_plugins/journal.py", "journal_filter")
 
 FLAG_ERROR = '"Failed to parse kubelet flag" err="unknown flag: --no-such-flag"'
 KUBELET = "\n".join([
