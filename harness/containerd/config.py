@@ -20,6 +20,7 @@ up as a path missing from the dump, or as the dump's default value at that path.
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,13 +32,18 @@ from harness.errors import InputError
 KeyPath = tuple[str, ...]  # a TOML key, one element per table
 
 
+RUNC_SHIM = "io.containerd.runc.v2"
+
+
 @dataclass(frozen=True)
 class Runtime:
-    """A CRI runtime handler: its name, shim type and OCI runtime binary."""
+    """A CRI runtime handler: its name, shim type, OCI runtime binary (runc's shim only) and
+    further shim options (sorted (key, value) pairs: runc's Root, CriuPath; another shim's own)."""
 
     name: str
-    binary: str = "runc"
-    runtime_type: str = "io.containerd.runc.v2"
+    binary: str | None = "runc"
+    runtime_type: str = RUNC_SHIM
+    options: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class Settings:
     snapshotter: str = "overlayfs"
     default_runtime: str = "runc"
     runtimes: tuple[Runtime, ...] = (Runtime("runc"),)
+    base_runtime_spec: str | None = None  # an OCI spec file every handler starts from
     registry_config_path: str = "/etc/containerd/certs.d"  # hosts.toml per registry
     # host -> (user, password); deprecated by containerd 2.x but still read, no replacement.
     registry_auths: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -67,6 +74,9 @@ class Settings:
     enable_selinux: bool = False
     tolerate_missing_hugetlb_controller: bool = True
     netns_mounts_under_state_dir: bool = False
+    # The node's own config.toml, when it is of the version rendered: its settings are kept
+    # wherever the layout sets nothing (see `tree` and `conflicts`).
+    kept: dict = field(default_factory=dict)
 
 
 Entry = tuple[str, KeyPath, object]  # (setting, key path, value)
@@ -96,14 +106,20 @@ def _listeners(s: Settings, grpc: KeyPath, ttrpc: KeyPath) -> list[Entry]:
 def _runtimes(s: Settings, runtimes: KeyPath) -> list[Entry]:
     entries = []
     for rt in s.runtimes:
-        entries += [
-            (f"runtimes.{rt.name}.runtime_type", (*runtimes, rt.name, "runtime_type"),
-             rt.runtime_type),
-            (f"runtimes.{rt.name}.binary", (*runtimes, rt.name, "options", "BinaryName"),
-             rt.binary),
-            (f"runtimes.{rt.name}.systemd_cgroup",
-             (*runtimes, rt.name, "options", "SystemdCgroup"), s.systemd_cgroup),
-        ]
+        options = (*runtimes, rt.name, "options")
+        entries.append((f"runtimes.{rt.name}.runtime_type", (*runtimes, rt.name, "runtime_type"),
+                        rt.runtime_type))
+        if rt.runtime_type == RUNC_SHIM:  # the cgroup driver and binary are runc's options
+            entries += [
+                (f"runtimes.{rt.name}.binary", (*options, "BinaryName"), rt.binary or "runc"),
+                (f"runtimes.{rt.name}.systemd_cgroup", (*options, "SystemdCgroup"),
+                 s.systemd_cgroup),
+            ]
+        entries += [(f"runtimes.{rt.name}.{key}", (*options, key), value)
+                    for key, value in rt.options]
+        if s.base_runtime_spec:
+            entries.append((f"runtimes.{rt.name}.base_runtime_spec",
+                            (*runtimes, rt.name, "base_runtime_spec"), s.base_runtime_spec))
     return entries
 
 
@@ -197,16 +213,72 @@ def layout(s: Settings, version: int) -> list[Entry]:
     return LAYOUTS[version](s)
 
 
+# Tables of a kept config that containerd refuses beside `registry.config_path` (the hosts.toml
+# directory the layout always sets): per version, the registry table and its refused keys.
+_REFUSED_BESIDE_CONFIG_PATH = {
+    2: (("plugins", "io.containerd.grpc.v1.cri", "registry"), ("mirrors",)),
+    3: (("plugins", "io.containerd.cri.v1.images", "registry"), ("mirrors",)),
+    4: (("plugins", "io.containerd.cri.v1.images", "registry"), ("mirrors",)),
+}
+
+
+def tree(s: Settings, version: int) -> dict:
+    """The config as nested tables: the kept config, less what containerd would refuse beside
+    the layout, with every layout entry set over it."""
+    entries = layout(s, version)
+    out = copy.deepcopy(s.kept)
+    registry, refused = _REFUSED_BESIDE_CONFIG_PATH[version]
+    table = _lookup(out, registry)
+    for key in refused if isinstance(table, dict) else ():
+        table.pop(key, None)
+    for _, path, value in entries:
+        table = out
+        for key in path[:-1]:
+            if not isinstance(table.get(key), dict):
+                table[key] = {}
+            table = table[key]
+        table[path[-1]] = value
+    return out
+
+
+def conflicts(s: Settings, version: int) -> list[str]:
+    """Each setting of the kept config that the rendered one changes or leaves out, one line
+    each: what an operator reads before the migration replaces it."""
+    out = [f"{dotted(path)}: {found!r} becomes {value!r}"
+           for _, path, value in layout(s, version)
+           if (found := _lookup(s.kept, path)) is not _ABSENT and found != value]
+    registry, refused = _REFUSED_BESIDE_CONFIG_PATH[version]
+    out += [f"{dotted((*registry, key))}: left out, containerd refuses it beside config_path "
+            "(write a hosts.toml per registry instead)"
+            for key in refused if _lookup(s.kept, (*registry, key)) is not _ABSENT]
+    return out
+
+
 def render(s: Settings, version: int, comment: str = "") -> str:
     """The config.toml text of `version` for these settings, `comment` lines first."""
-    tree: dict = {}
-    for _, path, value in layout(s, version):
-        table = tree
-        for key in path[:-1]:
-            table = table.setdefault(key, {})
-        table[path[-1]] = value
     header = "".join(f"# {line}\n" for line in comment.splitlines())
-    return header + tomli_w.dumps(tree)
+    return header + tomli_w.dumps(tree(s, version))
+
+
+def from_node(settings: dict) -> Settings:
+    """Settings from what node_runtime_facts derives on a node (its `settings`)."""
+    return Settings(
+        sandbox_image=settings["sandbox_image"],
+        address=settings["endpoint"].removeprefix("unix://"),
+        # The kubelet's images stay under containerd's root, as Debian's package has it.
+        opt_path="/var/lib/containerd/opt",
+        disabled_plugins=tuple(settings["disabled_plugins"]),
+        restrict_oom_score_adj=bool(settings["restrict_oom_score_adj"]),
+        systemd_cgroup=bool(settings["systemd_cgroup"]),
+        cni_bin_dirs=(settings["cni_bin_dir"],),
+        cni_conf_dir=settings["cni_conf_dir"],
+        default_runtime=settings["default_runtime"],
+        base_runtime_spec=settings["base_runtime_spec"],
+        runtimes=tuple(Runtime(r["name"], r["binary"], r["runtime_type"],
+                               tuple(sorted(r["options"].items())))
+                       for r in settings["runtimes"]),
+        kept=settings["kept_config"],
+    )
 
 
 def dropped(dump: str, s: Settings) -> list[str]:

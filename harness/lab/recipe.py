@@ -17,10 +17,11 @@ BASE_PACKAGES = (
 # The "before" runtime stack of a Docker node, installed with apt inside the new root;
 # socat and conntrack are what kubeadm's preflight asks of every node (dockershim's
 # port-forward runs socat; kube-proxy clears conntrack entries); iputils-ping lets tests and
-# users check node-to-node reachability.
+# users check node-to-node reachability; crun is a second OCI runtime a node may offer in
+# daemon.json "runtimes", as GPU and sandboxed nodes offer theirs.
 RUNTIME_PACKAGES = (
-    "docker.io", "containerd", "runc", "containernetworking-plugins", "socat", "conntrack",
-    "iputils-ping",
+    "docker.io", "containerd", "runc", "crun", "containernetworking-plugins", "socat",
+    "conntrack", "iputils-ping",
 )
 
 

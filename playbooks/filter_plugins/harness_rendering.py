@@ -18,28 +18,14 @@ from harness.containerd import config  # noqa: E402  (after the path above)
 from harness.migration import kubelet_runtime  # noqa: E402
 
 
-def node_settings(settings: dict) -> config.Settings:
-    """config.Settings from a node's `node.settings` (node_runtime_facts)."""
-    return config.Settings(
-        sandbox_image=settings["sandbox_image"],
-        address=settings["endpoint"].removeprefix("unix://"),
-        # The kubelet's images stay under containerd's root, as Debian's package has it.
-        opt_path="/var/lib/containerd/opt",
-        restrict_oom_score_adj=bool(settings["restrict_oom_score_adj"]),
-        systemd_cgroup=bool(settings["systemd_cgroup"]),
-        cni_bin_dirs=(settings["cni_bin_dir"],),
-        cni_conf_dir=settings["cni_conf_dir"],
-    )
-
-
 def containerd_config(settings: dict, version: int | str = 2, comment: str = "") -> str:
     """The config.toml text of `version` for a node's settings."""
-    return config.render(node_settings(settings), int(version), comment)
+    return config.render(config.from_node(settings), int(version), comment)
 
 
 def containerd_config_dropped(dump: str, settings: dict) -> list[str]:
     """The settings `containerd config dump` does not show as intended (empty: all taken)."""
-    return config.dropped(dump, node_settings(settings))
+    return config.dropped(dump, config.from_node(settings))
 
 
 def kubelet_runtime_plan(kubelet: dict, endpoint: str, cri_socket: str | None) -> dict:

@@ -52,6 +52,8 @@ server_version: {description: the API server's gitVersion (action info), type: s
 docker_dependents: {description: pods on the node with a hostPath reaching Docker, type: list}
 pods_not_running: {description: pods on the node neither Running nor Succeeded, type: list}
 pod_images: {description: images the node's pods run, type: list}
+runtime_classes: {description: "the RuntimeClasses, name: handler (action info)", type: dict}
+pod_runtime_classes: {description: RuntimeClasses the node's pods name (action info), type: list}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -61,9 +63,17 @@ from ansible.module_utils.kube_api import (
     node_summary,
     not_running,
     pod_images,
+    pod_runtime_classes,
     pods_on,
     wait_until,
 )
+
+
+def runtime_classes(kubeconfig: str) -> dict[str, str]:
+    from kubernetes import client, config
+
+    api = client.NodeV1Api(config.new_client_from_config(config_file=kubeconfig))
+    return {rc.metadata.name: rc.handler for rc in api.list_runtime_class().items}
 
 
 def server_version(kubeconfig: str) -> str:
@@ -132,6 +142,8 @@ def main() -> None:
         summary, pods = readings[-1]
         module.exit_json(changed=False, node=summary, docker_dependents=docker_dependents(pods),
                          pods_not_running=not_running(pods), pod_images=pod_images(pods),
+                         pod_runtime_classes=pod_runtime_classes(pods),
+                         runtime_classes=runtime_classes(p["kubeconfig"]),
                          server_version=server_version(p["kubeconfig"]))
     if action in ("cordon", "uncordon"):
         wanted = action == "cordon"

@@ -25,6 +25,11 @@ options:
     description: the Kubernetes version the node is to be upgraded to; a kubelet that still
       uses dockershim is then a blocking finding from 1.24 on
   node_name: {type: str, default: "", description: the node's name in messages (its hostname)}
+  containerd_config_version:
+    type: int
+    default: 2
+    description: the config version the migration writes (2 for containerd 1.x, 3 for 2.x); the
+      node's own config.toml of that version has its settings kept beneath the migration's
 """
 EXAMPLES = r"""
 - name: Read the node's runtime configuration
@@ -34,6 +39,10 @@ EXAMPLES = r"""
 RETURN = r"""
 facts: {description: kubelet, docker, containerd, node and migration facts, type: dict}
 findings: {description: list of id/severity/message, type: list}
+carry_over:
+  description: every daemon.json key, docker.service drop-in line and kubelet flag found, and
+    what the migration makes of it (source, item, fate carried|translated|kept|dropped, detail)
+  type: list
 settings: {description: what the migration writes for containerd and the kubelet, type: dict}
 """
 
@@ -68,6 +77,11 @@ DOCKER_DROPINS = "/etc/systemd/system/docker.service.d"
 DOCKER_CERTS = "/etc/docker/certs.d"  # per registry: CA *.crt, client *.cert + *.key
 CONTAINERD_CERTS = "/etc/containerd/certs.d"
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+BASE_RUNTIME_SPEC = "/etc/containerd/base-runtime-spec.json"
+# The ulimits Docker knows (`docker run --ulimit`), each an OCI RLIMIT_<NAME>; -1 is unlimited.
+ULIMITS = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+           "nproc", "rss", "rtprio", "rttime", "sigpending", "stack")
+UNLIMITED = 2**64 - 1
 CRI_PLUGIN_IDS = ("cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
                   "io.containerd.cri.v1.images")
 # daemon.json keys the migration carries over, and where to (reference: migration-anchor §3.5).
@@ -77,16 +91,21 @@ CARRIED = {
     "log-driver": "kubelet writes CRI logs under /var/log/pods",
     "log-opts": "kubelet containerLogMaxSize / containerLogMaxFiles",
     "exec-opts": "containerd SystemdCgroup, from the kubelet's cgroupDriver",
-    "default-runtime": "containerd restrict_oom_score_adj (the oom-clamp wrapper's job)",
-    "runtimes": "containerd restrict_oom_score_adj (the oom-clamp wrapper's job)",
     "live-restore": "not needed: containerd's shims outlive a containerd restart",
     "storage-driver": "containerd's overlayfs snapshotter",
+    "default-ulimits": f"process.rlimits of containerd's base runtime spec ({BASE_RUNTIME_SPEC}), "
+                       "for every runtime handler",
 }
+# Keys with findings of their own, one per runtime (runtime_handlers).
+RUNTIME_KEYS = ("runtimes", "default-runtime")
+RUNC_SHIM = "io.containerd.runc.v2"
+DOCKER_RUNTIME = "runc"  # Docker's own runtime, the default when daemon.json names none
+DOCKERSHIM_HANDLER = "docker"  # the one RuntimeClass handler dockershim accepted besides ""
+# runc's global flags that daemon.json runtimeArgs may give, and the runc shim option each is.
+RUNC_ARGS = {"--root": "Root", "--criu": "CriuPath"}
 NOT_CARRIED = {
     "data-root": "containerd keeps its own root (/var/lib/containerd); move a dedicated disk "
                  "by hand",
-    "default-ulimits": "needs a containerd base_runtime_spec; set limits in the pod spec or "
-                       "the runtime spec by hand",
     "bip": "Docker's bridge is not used by pods; nothing to carry",
     "dns": "pods get DNS from the kubelet (clusterDNS); nothing to carry",
 }
@@ -254,7 +273,7 @@ def containerd_facts() -> dict:
     version = run("containerd", "--version")
     return {"version": version.split()[2].lstrip("v") if version else None,
             "active": systemctl("is-active", "containerd"),
-            "config_version": config.get("version", 1), "config_error": error,
+            "config": config, "config_version": config.get("version", 1), "config_error": error,
             "cri_disabled": disabled}
 
 
@@ -322,13 +341,98 @@ def registry_hosts(daemon_json: dict, certs_d: dict | None = None) -> list[dict]
     return hosts
 
 
-def settings(facts: dict, endpoint: str) -> dict:
-    """What the migration writes, derived once from the facts: containerd's CRI settings, its
-    registry hosts and proxy, and the kubelet's runtime and log settings."""
-    kubelet, docker = facts["kubelet"], facts["docker"]
+def rlimits(daemon_json: dict) -> tuple[list[dict], str]:
+    """daemon.json default-ulimits as OCI process.rlimits, or why they cannot be. Docker's
+    containers get exactly these (the rest inherited from dockerd); containerd's CRI gives its
+    containers a base spec's rlimits when one is configured, else inherits its own."""
+    out = []
+    for name, limit in sorted((daemon_json.get("default-ulimits") or {}).items()):
+        values = [limit.get(k) if isinstance(limit, dict) else None for k in ("Soft", "Hard")]
+        if name not in ULIMITS or not all(isinstance(v, int) and v >= -1 for v in values):
+            return [], (f"default-ulimits {name}: {limit!r} is not a ulimit with integer Soft and "
+                        f"Hard (names: {', '.join(ULIMITS)})")
+        soft, hard = (UNLIMITED if v == -1 else v for v in values)
+        out.append({"type": f"RLIMIT_{name.upper()}", "hard": hard, "soft": soft})
+    return out, ""
+
+
+def runtime_handler(name: str, spec: object, systemd_cgroup: bool) -> tuple[dict | None, str]:
+    """One daemon.json runtime as a containerd CRI runtime handler of the same name, or None and
+    why it cannot be carried. Docker runs `path` with `runtimeArgs` before runc's own command,
+    where containerd's runc shim takes options instead; Docker 23+ also names a shim
+    (`runtimeType`, `options`) as containerd does."""
+    if not isinstance(spec, dict):
+        return None, f"{spec!r} is not an object"
+    if "runtimeType" in spec and set(spec) <= {"runtimeType", "options"}:
+        options = dict(spec.get("options") or {})
+        binary = options.pop("BinaryName", "runc") if spec["runtimeType"] == RUNC_SHIM else None
+        if spec["runtimeType"] == RUNC_SHIM and options.pop("SystemdCgroup",
+                                                             systemd_cgroup) != systemd_cgroup:
+            return None, "options.SystemdCgroup differs from the kubelet's cgroupDriver"
+        return {"name": name, "runtime_type": spec["runtimeType"], "binary": binary,
+                "options": options}, ""
+    if not spec.get("path") or not set(spec) <= {"path", "runtimeArgs"}:
+        return None, (f"keys {sorted(spec)}: neither path (and runtimeArgs) nor runtimeType "
+                      "(and options)")
+    options, args = {}, list(spec.get("runtimeArgs") or [])
+    while args:
+        flag, eq, value = args.pop(0).partition("=")
+        if flag in RUNC_ARGS and (eq or args):
+            options[RUNC_ARGS[flag]] = value if eq else args.pop(0)
+        elif flag == "--systemd-cgroup" and value in ("", "true"):
+            if not systemd_cgroup:
+                return None, ("runtimeArgs --systemd-cgroup but the kubelet's cgroupDriver is "
+                              "cgroupfs: align them")
+        else:
+            return None, (f"runtimeArgs {flag}{eq}{value}: containerd's runc shim has no such "
+                          f"option (it takes {', '.join(RUNC_ARGS)} and --systemd-cgroup)")
+    return {"name": name, "runtime_type": RUNC_SHIM, "binary": spec["path"],
+            "options": options}, ""
+
+
+def runtime_handlers(daemon_json: dict, systemd_cgroup: bool) -> tuple[list[dict], str, dict]:
+    """Every runtime Docker offers as a containerd CRI runtime handler of the same name: runc,
+    each daemon.json `runtimes` entry, and `docker` (the handler RuntimeClasses made for
+    dockershim name) as the default runtime under that name; the default runtime's name; and
+    why each runtime that cannot be carried is not (a GPU or sandbox runtime dropped silently
+    would take the node's GPUs or isolation with it)."""
+    handlers = {DOCKER_RUNTIME: {"name": DOCKER_RUNTIME, "runtime_type": RUNC_SHIM,
+                                 "binary": "runc", "options": {}}}
+    refused = {}
+    for name, spec in sorted((daemon_json.get("runtimes") or {}).items()):
+        handler, why = runtime_handler(name, spec, systemd_cgroup)
+        if handler:
+            handlers[name] = handler
+        else:
+            refused[name] = why
+    default = daemon_json.get("default-runtime") or DOCKER_RUNTIME
+    if default not in handlers and default not in refused:
+        refused[default] = "default-runtime names no runtime in daemon.json"
+    handlers.setdefault(DOCKERSHIM_HANDLER, {**handlers.get(default, handlers[DOCKER_RUNTIME]),
+                                             "name": DOCKERSHIM_HANDLER})
+    return list(handlers.values()), default, refused
+
+
+def settings(facts: dict, endpoint: str, config_version: int = 2) -> dict:
+    """What the migration writes, derived once from the facts: containerd's CRI settings (over
+    the node's own config when it is of the version written), its registry hosts and proxy,
+    and the kubelet's runtime and log settings."""
+    kubelet, docker, containerd = facts["kubelet"], facts["docker"], facts["containerd"]
+    own = containerd["config"]
     log_opts = docker["daemon_json"].get("log-opts") or {}
+    handlers, default, _ = runtime_handlers(docker["daemon_json"],
+                                            kubelet["cgroup_driver"] == "systemd")
+    limits, _ = rlimits(docker["daemon_json"])
     return {
         "endpoint": endpoint,
+        "runtimes": handlers,
+        "default_runtime": default,
+        "rlimits": limits,
+        "base_runtime_spec": BASE_RUNTIME_SPEC if limits else None,
+        "containerd_config_version": config_version,
+        "kept_config": own if own and containerd["config_version"] == config_version else {},
+        "disabled_plugins": [p for p in own.get("disabled_plugins", [])
+                             if p not in CRI_PLUGIN_IDS],
         "sandbox_image": kubelet["pod_infra_image"] or "k8s.gcr.io/pause:3.6",
         "systemd_cgroup": kubelet["cgroup_driver"] == "systemd",
         "cni_bin_dir": kubelet["cni_bin_dir"] or "/opt/cni/bin",
@@ -380,9 +484,10 @@ def migration_state(state_dir: str) -> dict:
     return json.loads(text) if text else {}
 
 
-def findings(facts: dict, target: str = "") -> list[dict]:
+def findings(facts: dict, target: str = "", config_version: int = 2) -> list[dict]:
     """What preflight reports: errors block the node, warnings are listed in the report.
-    `target`: the Kubernetes version the node is to be upgraded to, if any."""
+    `target`: the Kubernetes version the node is to be upgraded to, if any; `config_version`:
+    the containerd config version the migration writes."""
     out = []
 
     def add(fid: str, severity: str, message: str) -> None:
@@ -441,6 +546,15 @@ def findings(facts: dict, target: str = "") -> list[dict]:
     if containerd["cri_disabled"]:
         add("cri-disabled", "warning", f"{CONTAINERD_CONFIG} disables "
             f"{', '.join(containerd['cri_disabled'])}; migrate renders a config with CRI on")
+    if containerd["config"] and containerd["config_version"] == config_version:
+        add("containerd-config-kept", "info", f"{CONTAINERD_CONFIG} (version {config_version}):"
+            " its own settings are kept beneath the migration's; each one changed is a "
+            "containerd-config-changed finding")
+    elif containerd["config"]:
+        add("containerd-config-replaced", "warning", f"{CONTAINERD_CONFIG} is version "
+            f"{containerd['config_version']}, the migration writes version {config_version}: "
+            f"its settings ({', '.join(sorted(containerd['config']))}) are replaced, not "
+            "carried; the file is backed up and restored by a rollback")
     if docker.get("answers") and docker.get("cgroup_driver") != kubelet["cgroup_driver"]:
         add("cgroup-driver-mismatch", "error", f"kubelet cgroupDriver {kubelet['cgroup_driver']}"
             f" but Docker uses {docker.get('cgroup_driver')}; align them before migrating")
@@ -457,8 +571,28 @@ def findings(facts: dict, target: str = "") -> list[dict]:
     daemon_json = docker["daemon_json"]
     if "__invalid__" in daemon_json:
         add("daemon-json-invalid", "error", f"{DAEMON_JSON}: {daemon_json['__invalid__']}")
-    for key in sorted(k for k in daemon_json if k != "__invalid__"):
-        if key in CARRIED:
+    handlers, default, refused = runtime_handlers(
+        {} if "__invalid__" in daemon_json else daemon_json, kubelet["cgroup_driver"] == "systemd")
+    named = daemon_json.get("runtimes") or {}
+    for handler in handlers:
+        source = (f"{DAEMON_JSON} runtime {handler['name']}" if handler["name"] in named
+                  else "dockershim's RuntimeClass handler docker"
+                  if handler["name"] == DOCKERSHIM_HANDLER else "Docker's own runtime runc")
+        add(f"runtime:{handler['name']}", "info", f"{source} -> containerd runtime handler "
+            f"{handler['name']} ({handler['runtime_type']}"
+            + (f", binary {handler['binary']}" if handler["binary"] else "")
+            + "".join(f", {k} {v}" for k, v in sorted(handler["options"].items())) + ")"
+            + (", the default" if handler["name"] == default else ""))
+    for name, why in refused.items():
+        add(f"runtime:{name}", "error", f"{DAEMON_JSON} runtime {name} cannot be carried to "
+            f"containerd: {why}; pods that use it would stop. Fix it in {DAEMON_JSON} or remove "
+            "it if no pod uses it")
+    _, ulimits_refused = rlimits({} if "__invalid__" in daemon_json else daemon_json)
+    for key in sorted(k for k in daemon_json if k not in ("__invalid__", *RUNTIME_KEYS)):
+        if key == "default-ulimits" and ulimits_refused:
+            add(f"daemon-json:{key}", "error", f"{DAEMON_JSON} {ulimits_refused}: fix it, or "
+                "remove default-ulimits if no workload needs them")
+        elif key in CARRIED:
             add(f"daemon-json:{key}", "info", f"{DAEMON_JSON} {key} -> {CARRIED[key]}")
         else:
             add(f"daemon-json:{key}", "warning", f"{DAEMON_JSON} {key} is not carried over: "
@@ -472,6 +606,64 @@ def findings(facts: dict, target: str = "") -> list[dict]:
     return out
 
 
+RUNTIME_FLAGS = ("--container-runtime", "--container-runtime-endpoint")
+
+
+def carry_over(facts: dict) -> list[dict]:
+    """Every setting the migration finds on a Docker node and what becomes of it, one row each:
+    the runbook an operator keeps. Fates: carried (the same setting, elsewhere), translated
+    (into another form), kept (left as it is), dropped (with the reason)."""
+    rows = []
+
+    def row(source: str, item: str, fate: str, detail: str) -> None:
+        rows.append({"source": source, "item": item, "fate": fate, "detail": detail})
+
+    kubelet, docker = facts["kubelet"], facts["docker"]
+    daemon_json = docker["daemon_json"]
+    if "__invalid__" not in daemon_json:
+        handlers, default, refused = runtime_handlers(daemon_json,
+                                                      kubelet["cgroup_driver"] == "systemd")
+        named = {h["name"]: h for h in handlers}
+        for name in sorted(daemon_json.get("runtimes") or {}):
+            row(DAEMON_JSON, f"runtimes.{name}", "dropped" if name in refused else "translated",
+                refused.get(name) or f"containerd runtime handler {name} "
+                f"({named[name]['runtime_type']})")
+        if "default-runtime" in daemon_json:
+            row(DAEMON_JSON, "default-runtime", "dropped" if default in refused else "translated",
+                refused.get(default) or f"containerd default_runtime_name {default}")
+        _, ulimits_refused = rlimits(daemon_json)
+        for key in sorted(k for k in daemon_json if k not in RUNTIME_KEYS):
+            if key == "default-ulimits" and ulimits_refused:
+                row(DAEMON_JSON, key, "dropped", ulimits_refused)
+            elif key in CARRIED:
+                row(DAEMON_JSON, key, "translated", CARRIED[key])
+            else:
+                row(DAEMON_JSON, key, "dropped",
+                    NOT_CARRIED.get(key, "no containerd equivalent is applied"))
+    for name in sorted(os.listdir(DOCKER_DROPINS)) if os.path.isdir(DOCKER_DROPINS) else []:
+        for line in (read(os.path.join(DOCKER_DROPINS, name)) or "").splitlines():
+            line = line.strip()
+            if not line or line.startswith(("#", ";", "[")):
+                continue
+            proxy = line.startswith("Environment=") and any(
+                item.partition("=")[0].upper() in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+                for item in shlex.split(line.removeprefix("Environment=")))
+            row(f"{DOCKER_DROPINS}/{name}", line, "carried" if proxy else "dropped",
+                "containerd.service drop-in http-proxy.conf" if proxy else
+                "docker.service is stopped and disabled after the move: apply it to "
+                "containerd.service by hand if containerd needs it")
+    for flag in sorted(flag_map(kubelet["args"] + kubelet["extra_args"])):
+        if flag in DOCKERSHIM_FLAGS:
+            row("kubelet", flag, "dropped", "dockershim's own flag: the kubelet refuses it on "
+                "a remote runtime; containerd's CRI takes the CNI directories")
+        elif flag in RUNTIME_FLAGS:
+            row("kubelet", flag, "translated", "containerd's endpoint, where this kubelet "
+                "version reads it (flag or KubeletConfiguration)")
+        else:
+            row("kubelet", flag, "kept", "unchanged")
+    return rows
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec={
         "docker_host": {"type": "str", "default": "unix:///run/docker.sock"},
@@ -480,6 +672,7 @@ def main() -> None:
         "endpoint": {"type": "str", "default": "unix:///run/containerd/containerd.sock"},
         "kubernetes_target": {"type": "str", "default": ""},
         "node_name": {"type": "str", "default": ""},
+        "containerd_config_version": {"type": "int", "default": 2},
     }, supports_check_mode=True)
     kubelet = kubelet_facts()
     facts = {
@@ -497,9 +690,10 @@ def main() -> None:
         "migration": migration_state(module.params["state_dir"]),
     }
     facts["hostname"] = module.params["node_name"] or os.uname().nodename
-    module.exit_json(changed=False, facts=facts,
-                     findings=findings(facts, module.params["kubernetes_target"]),
-                     settings=settings(facts, module.params["endpoint"]))
+    version = module.params["containerd_config_version"]
+    module.exit_json(changed=False, facts=facts, carry_over=carry_over(facts),
+                     findings=findings(facts, module.params["kubernetes_target"], version),
+                     settings=settings(facts, module.params["endpoint"], version))
 
 
 if __name__ == "__main__":

@@ -68,6 +68,11 @@ def pod_images(pods: list) -> list[str]:
                    for c in [*(pod.spec.init_containers or []), *pod.spec.containers]})
 
 
+def pod_runtime_classes(pods: list) -> list[str]:
+    """The RuntimeClasses the pods name: their handlers must exist wherever they run."""
+    return sorted({p.spec.runtime_class_name for p in pods if p.spec.runtime_class_name})
+
+
 def is_daemonset_pod(pod) -> bool:
     return any(ref.kind == "DaemonSet" for ref in pod.metadata.owner_references or [])
 

@@ -167,3 +167,53 @@ def test_every_version_4_key_is_in_containerd_2s_default_config(containerd2):
     """`containerd config default` of 2.4.2 is in its own version 4; versions 3 and 4 share
     every CRI key, and the dump tests above cover version 3's listeners."""
     assert paths_missing_from(default_config(containerd2.path("containerd")), 4) == []
+
+
+# A node's own version 2 config as packages and operators leave it: Debian's CNI directory,
+# docker-ce's CRI switched off, a CRI setting and a debug level of its own, registry mirrors
+# (which containerd refuses beside config_path) and a registry login.
+NODE_OWN_V2 = tomllib.loads('''
+version = 2
+disabled_plugins = ["cri"]
+[debug]
+  level = "warn"
+[plugins."io.containerd.grpc.v1.cri"]
+  max_container_log_line_size = 32768
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
+    endpoint = ["https://mirror.example"]
+  [plugins."io.containerd.grpc.v1.cri".registry.configs."registry.example:5000".auth]
+    username = "bob"
+''')
+KEEPING = replace(NON_DEFAULT, cni_bin_dirs=("/opt/cni/bin",), registry_auths={},
+                  disabled_plugins=(), kept=NODE_OWN_V2)
+
+
+def test_the_nodes_own_settings_are_kept_where_the_layout_sets_nothing(containerd16, tmp_path):
+    """The rendered config keeps the node's debug level, CRI log line size and registry login,
+    overrides what the kubelet needs (CNI directory, the CRI on), and leaves the mirrors out;
+    containerd 1.6 takes the result with every setting of the layout."""
+    rendered = tomllib.loads(config.render(KEEPING, 2))
+    cri = rendered["plugins"]["io.containerd.grpc.v1.cri"]
+    assert rendered["debug"] == {"level": "warn"}
+    assert cri["max_container_log_line_size"] == 32768
+    assert cri["registry"]["configs"]["registry.example:5000"]["auth"] == {"username": "bob"}
+    assert "mirrors" not in cri["registry"]
+    assert cri["cni"]["bin_dir"] == "/opt/cni/bin" and rendered["disabled_plugins"] == []
+    out = dump(containerd16, config.render(KEEPING, 2), tmp_path)
+    assert config.dropped(out, KEEPING) == []
+    taken = tomllib.loads(out)
+    assert taken["debug"]["level"] == "warn"
+    assert taken["plugins"]["io.containerd.grpc.v1.cri"]["max_container_log_line_size"] == 32768
+
+
+def test_each_setting_the_migration_changes_or_leaves_out_is_named():
+    lines = config.conflicts(KEEPING, 2)
+    assert 'plugins."io.containerd.grpc.v1.cri".cni.bin_dir: \'/usr/lib/cni\' becomes ' \
+        "'/opt/cni/bin'" in lines
+    assert "disabled_plugins: ['cri'] becomes []" in lines
+    assert 'plugins."io.containerd.grpc.v1.cri".registry.mirrors: left out, containerd ' \
+        "refuses it beside config_path (write a hosts.toml per registry instead)" in lines
+    assert not any(line.startswith(("debug", "version")) for line in lines)
+    assert config.conflicts(replace(KEEPING, kept={}), 2) == []

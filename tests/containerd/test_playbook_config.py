@@ -3,7 +3,6 @@ a node's settings (node_runtime_facts) into config.toml and check the dump with 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -11,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from playbook_code import PLAYBOOKS, load
 
 from harness.containerd import config
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 NODE_SETTINGS = {  # what node_runtime_facts derives on a lab node, away from the defaults
     "endpoint": "unix:///run/containerd/containerd.sock",
     "sandbox_image": "k8s.gcr.io/pause:3.6",
@@ -22,18 +21,27 @@ NODE_SETTINGS = {  # what node_runtime_facts derives on a lab node, away from th
     "cni_bin_dir": "/usr/lib/cni",
     "cni_conf_dir": "/etc/cni/lab.d",
     "restrict_oom_score_adj": True,
+    # Docker's runc, a daemon.json runtime with runtimeArgs --root, a shim of its own, and the
+    # default under dockershim's handler name (node_runtime_facts.runtime_handlers)
+    "runtimes": [
+        {"name": "runc", "runtime_type": "io.containerd.runc.v2", "binary": "runc",
+         "options": {}},
+        {"name": "crun", "runtime_type": "io.containerd.runc.v2", "binary": "/usr/bin/crun",
+         "options": {"Root": "/run/crun-k8s"}},
+        {"name": "sandboxed", "runtime_type": "io.containerd.sandboxed.v1", "binary": None,
+         "options": {"ConfigPath": "/etc/sandboxed.toml"}},
+        {"name": "docker", "runtime_type": "io.containerd.runc.v2", "binary": "/usr/bin/crun",
+         "options": {"Root": "/run/crun-k8s"}},
+    ],
+    "default_runtime": "crun",
+    "base_runtime_spec": "/etc/containerd/base-runtime-spec.json",  # from default-ulimits
+    "containerd_config_version": 2,
+    "disabled_plugins": ["io.containerd.snapshotter.v1.aufs"],  # the node's own, less the CRI
+    "kept_config": {},
 }
 
 
-def load_filters():
-    spec = importlib.util.spec_from_file_location(
-        "harness_rendering_filters", PLAYBOOKS / "filter_plugins" / "harness_rendering.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-filters = load_filters()
+filters = load("filter_plugins/harness_rendering.py", "harness_rendering_filters")
 
 
 def dump(containerd: str, text: str, tmp_path: Path) -> str:
@@ -54,7 +62,7 @@ def test_ansible_loads_the_filter_and_renders_with_this_tree():
         cwd=PLAYBOOKS, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     rendered = json.loads(out.stdout.split("=>", 1)[1])["msg"]
-    assert rendered == "# managed\n" + config.render(filters.node_settings(NODE_SETTINGS), 3)
+    assert rendered == "# managed\n" + config.render(config.from_node(NODE_SETTINGS), 3)
 
 
 @pytest.mark.slow

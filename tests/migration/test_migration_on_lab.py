@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 
 import pytest
 import yaml
@@ -22,7 +23,8 @@ from . import workload
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 WATCHED_FILES = ("/var/lib/kubelet/kubeadm-flags.env", "/var/lib/kubelet/config.yaml",
-                 "/etc/containerd/config.toml", "/etc/crictl.yaml")
+                 "/etc/containerd/config.toml", "/etc/containerd/base-runtime-spec.json",
+                 "/etc/crictl.yaml")
 SNAPSHOT = " ; ".join([
     *(f"echo {f} $(sha256sum {f} 2>/dev/null | cut -c1-64 || echo absent)" for f in WATCHED_FILES),
     "for u in docker.service docker.socket kubelet containerd; do "
@@ -57,11 +59,68 @@ def runtimes(api) -> dict[str, str]:
             for n in client.CoreV1Api(api).list_node().items}
 
 
+# Two extra runtimes in every node's daemon.json, besides the lab's own default where it has
+# one (the oom-clamp wrapper): crun, and runc under another name with its own state root. Each
+# RuntimeClass names one handler; `dockershim` names the one dockershim ran. And an open-files
+# limit for every container, unlike both containerd's and dockerd's own.
+EXTRA_RUNTIMES = {"crun": {"path": "/usr/bin/crun"},
+                  "runc-alt": {"path": "/usr/sbin/runc",
+                               "runtimeArgs": ["--root", "/run/runc-alt"]}}
+RUNTIME_CLASSES = {"crun": "crun", "runc-alt": "runc-alt", "dockershim": "docker"}
+ULIMITS = {"nofile": {"Name": "nofile", "Soft": 4096, "Hard": 8192}}
+OPEN_FILES = re.compile(r"^Max open files\s+(\d+)\s+(\d+)", re.M)
+
+
+def dress_with_runtimes(api, node) -> None:
+    """Add EXTRA_RUNTIMES and ULIMITS to the node's daemon.json and restart Docker, as a
+    fleet's GPU or sandboxed nodes have theirs; give the node's own containerd config (Debian's,
+    version 2) the CRI switched off, as docker-ce's is, and a setting of its own."""
+    with open_transport(node) as t:
+        t.run("sed -i '1i disabled_plugins = [\"io.containerd.grpc.v1.cri\"]' "
+              "/etc/containerd/config.toml && "
+              "printf '[debug]\\n  level = \"warn\"\\n' >> /etc/containerd/config.toml && "
+              "systemctl restart containerd", timeout=120, check=True)
+        config = json.loads(t.run("cat /etc/docker/daemon.json", check=True).stdout)
+        config["runtimes"] = {**config.get("runtimes", {}), **EXTRA_RUNTIMES}
+        config["default-ulimits"] = ULIMITS
+        t.run("cat > /etc/docker/daemon.json && systemctl restart docker",
+              input=json.dumps(config, indent=2), timeout=120, check=True)
+    wait_node_ready(api, node.name)
+
+
+def runtime_class_deployment(api, runtime_class: str, node: str) -> str:
+    """A one-pod Deployment of `runtime_class` held to `node`; returns its name."""
+    name = f"rc-{runtime_class}"
+    labels = {"app": name}
+    client.AppsV1Api(api).create_namespaced_deployment("default", {
+        "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"runtimeClassName": runtime_class, "terminationGracePeriodSeconds": 0,
+                     "nodeSelector": {"kubernetes.io/hostname": node},
+                     "containers": [{"name": "c", "image": "harness.local/busybox:1.0",
+                                     "imagePullPolicy": "Never",
+                                     "command": ["sleep", "3600"]}]}}}})
+    return name
+
+
 @pytest.fixture(scope="module")
 def before(migration_lab):
-    """Each node as the lab made it, before anything below runs."""
-    return {n.name: {"snapshot": snapshot(n), "docker_images": docker_image_ids(n)}
-            for n in migration_lab.inventory.nodes}
+    """Each node as the lab made it, dressed with EXTRA_RUNTIMES, before anything below runs;
+    the RuntimeClasses made, and a pod of the dockershim one running on the first node."""
+    for node in migration_lab.inventory.nodes:
+        dress_with_runtimes(migration_lab.api, node)
+    node_api = client.NodeV1Api(migration_lab.api)
+    for name, handler in RUNTIME_CLASSES.items():
+        node_api.create_runtime_class({"metadata": {"name": name}, "handler": handler})
+    workload_ready(migration_lab.api, runtime_class_deployment(
+        migration_lab.api, "dockershim", migration_lab.node_names[0]))
+    with open_transport(migration_lab.inventory.nodes[0]) as t:
+        limits = t.run("docker exec $(docker ps -q --filter label=io.kubernetes.container.name=c)"
+                       " cat /proc/1/limits", timeout=60, check=True).stdout
+    return {"open_files": OPEN_FILES.search(limits).groups(),
+            **{n.name: {"snapshot": snapshot(n), "docker_images": docker_image_ids(n)}
+               for n in migration_lab.inventory.nodes}}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +144,19 @@ def test_preflight_prints_findings_and_writes_them_as_json(migration_lab, before
         ids = {f["id"]: f for f in entry["findings"]}
         assert entry["passed"], (node, entry["findings"])
         assert {"daemon-json:registry-mirrors", "daemon-json:insecure-registries",
-                "daemon-json:log-opts"} <= set(ids), ids
+                "daemon-json:log-opts", "runtime:runc", "runtime:crun", "runtime:runc-alt",
+                "runtime:docker"} <= set(ids), ids
+        assert "handler runc-alt (io.containerd.runc.v2, binary /usr/sbin/runc, Root " \
+            "/run/runc-alt)" in ids["runtime:runc-alt"]["message"]
+        assert entry["settings"]["rlimits"] == [
+            {"type": "RLIMIT_NOFILE", "hard": 8192, "soft": 4096}]
+        assert ids["daemon-json:default-ulimits"]["severity"] == "info"
+        assert ids["containerd-config-kept"]["severity"] == "info"
+        changed = [f["message"] for f in entry["findings"]
+                   if f["id"] == "containerd-config-changed"]
+        assert "disabled_plugins: ['io.containerd.grpc.v1.cri'] becomes []" in changed, changed
+        carried = {h["name"] for h in entry["settings"]["runtimes"]}
+        assert carried >= set(RUNTIME_CLASSES.values()), carried
         assert entry["facts"]["kubelet"]["runtime"] == "dockershim"
         assert "1.0.0" in entry["facts"]["cni"]["protocols"]  # what containerd 1.6 needs
         assert "containerd 1.6.20" in ids["versions"]["message"]
@@ -112,12 +183,13 @@ def test_plan_shows_every_change_and_changes_nothing(migration_lab, before, harn
 
 def test_plan_with_images_in_use_copies_only_what_the_pods_run(migration_lab, harness_cli,
                                                               reports):
-    """No pod runs on the lab's nodes yet: `--images in-use` would copy the sandbox image only."""
+    """One pod runs on the lab's first node (the dockershim RuntimeClass's, busybox):
+    `--images in-use` would copy the sandbox image and, on that node, busybox."""
     done = harness_cli("migrate", "--plan", "--images", "in-use",
                        *cli_args(migration_lab, reports / "plan-in-use"))
     assert done.returncode == 0, done.stdout + done.stderr
     copied = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("image ")]
-    assert copied == ["harness.local/pause:3.9"] * len(migration_lab.node_names)
+    assert sorted(copied) == ["harness.local/busybox:1.0", *["harness.local/pause:3.9"] * 2]
 
 
 def test_migrate_moves_every_node_canary_first_with_zero_failed_probes(
@@ -178,6 +250,19 @@ def test_migrate_writes_one_junit_row_per_task_per_node(migration_lab, reports):
         assert all(case.is_passed for name, case in cases.items() if name not in skipped)
 
 
+def test_the_report_keeps_each_nodes_carry_over(migration_lab, harness_cli, reports):
+    """`harness report` over the migration's output: per node, every daemon.json key and
+    kubelet flag found, with what became of it."""
+    done = harness_cli("report", str(reports / "migrate"))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    for node in migration_lab.node_names:
+        runbook = (reports / "migrate" / "carry-over" / f"{node}.md").read_text()
+        assert "| /etc/docker/daemon.json | `runtimes.crun` | translated | containerd runtime " \
+            "handler crun (io.containerd.runc.v2) |" in runbook
+        assert "| kubelet | `--network-plugin` | dropped |" in runbook
+        assert f'href="carry-over/{node}.md"' in (reports / "migrate" / "report.html").read_text()
+
+
 def test_every_docker_image_is_in_containerd_with_the_same_id(migration_lab, before):
     """Every tagged Docker image is listed by CRI under the same tag with Docker's image ID."""
     for node in migration_lab.inventory.nodes:
@@ -190,6 +275,46 @@ def test_every_docker_image_is_in_containerd_with_the_same_id(migration_lab, bef
 def test_verify_passes_on_migrated_nodes(migration_lab, harness_cli, reports):
     done = harness_cli("verify", *cli_args(migration_lab, reports / "verify"))
     assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+
+
+def test_each_runtime_class_runs_on_containerd_under_its_docker_runtimes_name(migration_lab,
+                                                                           before):
+    """CRI RunPodSandboxRequest.runtime_handler: the RuntimeClass pods run on containerd under
+    the handler named like the daemon.json runtime, with its binary and runtimeArgs as runc
+    options (`--root` as Root); the dockershim one under `docker`, kept through the move. Each
+    container has the open-files limit Docker gave its containers (default-ulimits)."""
+    second = migration_lab.node_names[1]
+    for runtime_class in ("crun", "runc-alt"):
+        workload_ready(migration_lab.api,
+                       runtime_class_deployment(migration_lab.api, runtime_class, second))
+    workload_ready(migration_lab.api, "rc-dockershim")
+    core = client.CoreV1Api(migration_lab.api)
+    sandboxes = {}
+    for runtime_class in RUNTIME_CLASSES:
+        pod = core.list_namespaced_pod("default",
+                                       label_selector=f"app=rc-{runtime_class}").items[0]
+        node = next(n for n in migration_lab.inventory.nodes if n.name == pod.spec.node_name)
+        with open_transport(node) as t:
+            sandboxes[runtime_class] = json.loads(t.run(
+                f"crictl inspectp $(crictl pods --name '^{pod.metadata.name}$' -q)",
+                timeout=60, check=True).stdout)["info"]
+            limits = t.run(f"crictl exec $(crictl ps -q --pod $(crictl pods --name "
+                           f"'^{pod.metadata.name}$' -q)) cat /proc/1/limits", timeout=60,
+                           check=True).stdout
+        assert OPEN_FILES.search(limits).groups() == before["open_files"] == ("4096", "8192")
+    assert {rc: info["runtimeHandler"] for rc, info in sandboxes.items()} == RUNTIME_CLASSES
+    assert sandboxes["crun"]["runtimeOptions"]["binary_name"] == "/usr/bin/crun"
+    assert sandboxes["runc-alt"]["runtimeOptions"]["binary_name"] == "/usr/sbin/runc"
+    assert sandboxes["runc-alt"]["runtimeOptions"]["root"] == "/run/runc-alt"
+
+
+def test_the_nodes_own_containerd_settings_are_kept_beneath_the_migrations(migration_lab):
+    """The node's own config.toml (version 2, as the migration writes) keeps its debug level;
+    the CRI it switched off is on."""
+    with open_transport(migration_lab.inventory.nodes[1]) as t:
+        dumped = tomllib.loads(t.run("containerd config dump", timeout=60, check=True).stdout)
+    assert dumped["debug"]["level"] == "warn"
+    assert dumped["disabled_plugins"] == []
 
 
 def test_second_migrate_changes_nothing(migration_lab, reports):
@@ -221,6 +346,7 @@ def test_rollback_returns_one_node_to_docker_byte_for_byte(migration_lab, before
     was = [line for line in before[first.name]["snapshot"]
            if not line.startswith(("k8s.io ", "state "))]
     assert after == was
+    assert docker_runs_pod_of(first, "rc-dockershim"), "the dockershim RuntimeClass pod"
     done = harness_cli("verify", *cli_args(migration_lab, reports / "verify-after-rollback"))
     assert done.returncode == 1
     assert f"FAILED {first.name}: The Node reports containerd as its runtime" in done.stdout
@@ -242,6 +368,9 @@ VERIFY_BREAKS = [
     ("no-cni-config", "mv /etc/cni/net.d/10-harness-bridge.conflist /tmp/ && sleep 3",
      "mv /tmp/10-harness-bridge.conflist /etc/cni/net.d/ && sleep 3",
      "The CRI runtime and its network are ready"),
+    ("runtime-binary-gone", "mv /usr/bin/crun /usr/bin/crun.away",
+     "mv /usr/bin/crun.away /usr/bin/crun",
+     "Every runtime handler carried from Docker starts a pod"),
     ("docker-container-runs", "systemctl start docker && docker run -d --name hx "
      "harness.local/busybox:1.0 sleep 600",
      "docker rm -f hx && systemctl stop docker.socket docker.service",
@@ -335,6 +464,32 @@ def test_preflight_goes_red_on_a_docker_socket_user_and_a_blocking_budget(
     assert "default/docker-agent" in ids["drain-blocked"]
 
 
+def test_preflight_goes_red_on_a_pod_whose_runtime_class_containerd_would_lack(
+        migration_lab, harness_cli, reports):
+    """A pod bound to a Docker node with a RuntimeClass whose handler no daemon.json runtime
+    carries (a GPU runtime never installed): preflight names the RuntimeClass and fails."""
+    import time
+
+    node = migration_lab.node_names[0]  # rolled back to Docker above
+    node_api, core = client.NodeV1Api(migration_lab.api), client.CoreV1Api(migration_lab.api)
+    node_api.create_runtime_class({"metadata": {"name": "gpu"}, "handler": "nvidia"})
+    name = runtime_class_deployment(migration_lab.api, "gpu", node)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.spec.node_name == node for p in core.list_namespaced_pod(
+                "default", label_selector=f"app={name}").items):
+            assert time.monotonic() < deadline, "the gpu pod was not bound to the node"
+            time.sleep(1)
+        done = harness_cli("preflight", "--node", node,
+                           *cli_args(migration_lab, reports / "preflight-runtime-class"))
+    finally:
+        client.AppsV1Api(migration_lab.api).delete_namespaced_deployment(name, "default")
+        node_api.delete_runtime_class("gpu")
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    assert f"FAILED {node}: Every RuntimeClass the node's pods use keeps its handler on " \
+        f"containerd: {node}: pods use RuntimeClass gpu" in " ".join(done.stdout.split())
+
+
 def test_a_node_whose_docker_is_down_is_refused_and_nothing_changes(migration_lab, harness_cli,
                                                                    reports):
     """migrate refuses a Docker node whose Docker does not answer (exit 2, one line naming
@@ -352,6 +507,21 @@ def test_a_node_whose_docker_is_down_is_refused_and_nothing_changes(migration_la
     assert done.returncode == 2, done.stdout + done.stderr[-3000:]
     assert f"FAILED {node.name}: Refuse a node that preflight blocks: {node.name}: Docker does " \
         "not answer" in done.stdout, done.stdout
+
+
+def docker_runs_pod_of(node, app: str, timeout: float = 180) -> bool:
+    """Whether Docker on `node` comes to run a container of a pod labelled app=`app`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with open_transport(node) as t:
+        while time.monotonic() < deadline:
+            if t.run("docker ps --filter label=io.kubernetes.container.name=c --format "
+                     "'{{.Label \"io.kubernetes.pod.name\"}}' | grep -q " f"'^{app}-'",
+                     timeout=30).ok:
+                return True
+            time.sleep(2)
+    return False
 
 
 def wait_node_ready(api, name: str, timeout: float = 90) -> None:
