@@ -6,6 +6,7 @@ import json
 from harness import redact
 from harness.kube import build
 from harness.migration import phase
+from harness.migration.findings import node_findings
 from harness.table import format_table
 
 FACTS_TASK = "Read the kubelet, Docker and containerd configuration"
@@ -31,11 +32,7 @@ def findings(result) -> dict:
         facts = result.result(node, FACTS_TASK) or {}
         api = result.result(node, API_TASK) or {}
         drain = result.result(node, DRAIN_TASK) or {}
-        found = list(facts.get("findings", []))
-        found += [{"id": "docker-socket-user", "severity": "error", "message": f"pod reaches "
-                   f"Docker through a hostPath: {d}"} for d in api.get("docker_dependents", [])]
-        found += [{"id": "drain-blocked", "severity": "error", "message": f"eviction refused: "
-                   f"{b}"} for b in drain.get("blocked", [])]
+        found = node_findings(facts, api, drain)
         out[node] = {"passed": not any(t.node == node for t in result.failed()),
                      "node": api.get("node"), "findings": found,
                      "facts": facts.get("facts"), "settings": facts.get("settings")}

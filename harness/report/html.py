@@ -11,7 +11,7 @@ import jinja2
 from junitparser import JUnitXml
 
 from harness.gate_policy import NO_BUDGET, GatePolicy
-from harness.report import model
+from harness.report import carry_over, model
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "report.html"
@@ -60,5 +60,8 @@ def write(xml: JUnitXml, out: Path, source: str, phases: Sequence[str],
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     view = model.build(xml, phases, out.parent, policy)
+    for node in view.node_views:
+        if node.carry_over:
+            carry_over.write(out.parent, node.name, node.carry_over)
     out.write_text(render(view, source), encoding="utf-8")
     return out

@@ -24,7 +24,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from harness import junit, redact
 from harness.gate_policy import NO_BUDGET, GatePolicy
 from harness.nodes import artifacts as node_artifacts
-from harness.report import task_results
+from harness.report import carry_over, task_results
 from harness.smoke import CLUSTER, outcome
 
 PROVISION = "provision"
@@ -108,7 +108,17 @@ class NodeView:
     # phase -> (label, href) of what harness.nodes.artifacts collected from the node
     collected: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     findings: list[task_results.Finding] = field(default_factory=list)  # preflight's
+    carry_over: list[task_results.CarryOver] = field(default_factory=list)
     image_copy: task_results.ImageCopy | None = None
+
+    @property
+    def carry_over_href(self) -> str:
+        return carry_over.href(self.name)
+
+    @property
+    def dropped(self) -> int:
+        """Settings found on the node that the migration does not carry over."""
+        return sum(row.fate == "dropped" for row in self.carry_over)
 
     def change(self, what: str) -> tuple[str, str] | None:
         """(before, after) of a fact the pipeline records twice (runtime, kubelet), or None."""
@@ -153,6 +163,11 @@ class RunView:
     def preflight(self) -> list[NodeView]:
         """Nodes with preflight findings."""
         return [n for n in self.node_views if n.findings]
+
+    @property
+    def carry_overs(self) -> list[NodeView]:
+        """Nodes whose settings the migration (or preflight) read."""
+        return [n for n in self.node_views if n.carry_over]
 
     @property
     def collected(self) -> list[NodeView]:
@@ -210,6 +225,7 @@ def build(xml: JUnitXml, phases: Sequence[str], base: Path | None = None,
             node.artifacts = artifacts(base, node.name, list(dict.fromkeys(suites[node.name])))
             node.collected = collected(base, node.name, phases)
             node.findings = task_results.findings(base, node.name)
+            node.carry_over = task_results.carry_over(base, node.name)
             node.image_copy = task_results.image_copy(base, node.name)
     columns = _columns(cases, phases)
     names = _row_order(cases)

@@ -1,10 +1,11 @@
 """What the page shows from the playbooks' per-node task results rather than the JUnit
 (`ansible/<phase>/nodes/<node>.json`, written by harness.migration.runner): preflight's findings
-— which daemon.json settings carry over to containerd and which cannot — and the image copy.
+— which daemon.json settings carry over to containerd and which cannot, the pods that block
+it — and the image copy.
 
-The results are found by the keys the modules document (`findings` of node_runtime_facts;
-`copied`, `present`, `bytes` of docker_images_to_containerd), not by task names, which are the
-playbooks' prose.
+The results are found by the keys the modules document (`findings` of node_runtime_facts,
+`docker_dependents` of k8s_node, `blocked` of k8s_drain; `copied`, `present`, `bytes` of
+docker_images_to_containerd), not by task names, which are the playbooks' prose.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import junit
+from harness.migration.findings import node_findings
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -34,6 +36,16 @@ class ImageCopy:
     seconds: float
 
 
+@dataclass(frozen=True)
+class CarryOver:
+    """One setting found on the node and what the migration makes of it."""
+
+    source: str  # daemon.json, a docker.service drop-in, kubelet
+    item: str
+    fate: str  # carried | translated | kept | dropped
+    detail: str
+
+
 def _tasks(base: Path, phase: str, node: str) -> list[dict]:
     path = base / "ansible" / phase / "nodes" / f"{junit.identity(node)}.json"
     try:
@@ -42,14 +54,31 @@ def _tasks(base: Path, phase: str, node: str) -> list[dict]:
         return []
 
 
+def _result_with(tasks: list[dict], key: str) -> dict:
+    """The last task result that has `key` (the modules' documented return keys)."""
+    return next((t["result"] for t in reversed(tasks) if key in (t.get("result") or {})), {})
+
+
 def findings(base: Path, node: str) -> list[Finding]:
-    """Preflight's findings on `node`, the blocking ones first."""
-    found = []
-    for task in _tasks(base, "preflight", node):
-        for item in (task.get("result") or {}).get("findings") or []:
-            found.append(Finding(str(item.get("id", "?")), str(item.get("severity", "info")),
-                                 str(item.get("message", ""))))
+    """Preflight's findings on `node` as `harness preflight` lists them, the blocking first."""
+    tasks = _tasks(base, "preflight", node)
+    found = [Finding(str(item.get("id", "?")), str(item.get("severity", "info")),
+                     str(item.get("message", "")))
+             for item in node_findings(_result_with(tasks, "findings"),
+                                       _result_with(tasks, "docker_dependents"),
+                                       _result_with(tasks, "blocked"))]
     return sorted(found, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+
+
+def carry_over(base: Path, node: str) -> list[CarryOver]:
+    """What became of each setting on `node` (node_runtime_facts' `carry_over`): as the
+    migration read the node, else as preflight did."""
+    for phase in ("migrate", "preflight"):
+        rows = _result_with(_tasks(base, phase, node), "carry_over").get("carry_over")
+        if rows:
+            return [CarryOver(str(r.get("source", "")), str(r.get("item", "")),
+                              str(r.get("fate", "")), str(r.get("detail", ""))) for r in rows]
+    return []
 
 
 def image_copy(base: Path, node: str) -> ImageCopy | None:

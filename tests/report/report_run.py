@@ -85,7 +85,19 @@ IMAGE_COPY = {"copied": [{"id": "sha256:45e8", "refs": ["harness.local/web:1.0"]
               "present": [{"id": "sha256:6270", "refs": ["harness.local/pause:3.9"]}],
               "failed_images": [], "dangling": [], "bytes": 2871296, "seconds": 0.54,
               "pinned": ["harness.local/pause:3.9"]}
-STATE = {"preflight": {"findings": FINDINGS}, "migrate": IMAGE_COPY}
+# Preflight's other readers: k8s_node (pods reaching Docker) and k8s_drain (budgets refusing).
+API = {"docker_dependents": ["default/agent (/var/run/docker.sock)"], "runtime_classes": {},
+       "pod_runtime_classes": []}
+DRAIN = {"blocked": ["default/db-0 (budget db)"]}
+CARRY_OVER = [
+    {"source": "/etc/docker/daemon.json", "item": "runtimes.nvidia", "fate": "translated",
+     "detail": "containerd runtime handler nvidia (io.containerd.runc.v2)"},
+    {"source": "/etc/docker/daemon.json", "item": "data-root", "fate": "dropped",
+     "detail": "containerd keeps its own root | move it by hand"},
+    {"source": "kubelet", "item": "--node-ip", "fate": "kept", "detail": "unchanged"},
+]
+STATE = {"preflight": {"findings": FINDINGS, "carry_over": CARRY_OVER, **API, **DRAIN},
+         "migrate": IMAGE_COPY}
 
 
 def playbook(out: Path, phase: str, nodes: list[str], failing: dict[str, str],

@@ -258,13 +258,33 @@ def test_harness_report_on_a_junit_dir_says_to_pass_the_run_dir(run_dir):
 
 
 def test_preflight_findings_show_what_cannot_be_carried_over(run_dir, page_text):
+    """The node's findings and the API's (a pod on Docker's socket, a refusing budget), as
+    `harness preflight` lists them."""
     view = model.build(junit.read(run_dir / "junit.xml"), PHASES, run_dir)
     assert [n.name for n in view.preflight] == list(NODES)
     first = view.preflight[0].findings
-    assert [(f.severity, f.id) for f in first] == [("warning", "daemon-json:bip"),
+    assert [(f.severity, f.id) for f in first] == [("error", "docker-socket-user"),
+                                                   ("error", "drain-blocked"),
+                                                   ("warning", "daemon-json:bip"),
                                                    ("info", "daemon-json:exec-opts")]
+    assert "default/agent (/var/run/docker.sock)" in html.unescape(page_text)
     assert "bip is not carried over: <pods get the CNI's network>" in html.unescape(page_text)
     assert "<pods get" not in page_text
+
+
+def test_each_nodes_carry_over_is_a_runbook_beside_the_page_and_linked(run_dir, page_text):
+    """Every setting found on the node and what became of it, one Markdown table per node in
+    carry-over/, linked from the preflight section with its count of dropped settings."""
+    for node in NODES:
+        runbook = (run_dir / "carry-over" / f"{junit.identity(node)}.md").read_text()
+        assert runbook.splitlines()[4:] == [
+            "| /etc/docker/daemon.json | `runtimes.nvidia` | translated | containerd runtime "
+            "handler nvidia (io.containerd.runc.v2) |",
+            "| /etc/docker/daemon.json | `data-root` | dropped | containerd keeps its own root "
+            "\\| move it by hand |",
+            "| kubelet | `--node-ip` | kept | unchanged |"]
+        assert f'<a href="carry-over/{junit.identity(node)}.md">{node}</a> (3 settings, 1 ' \
+            "dropped)" in page_text
 
 
 def test_the_image_copy_shows_counts_and_bytes(run_dir, page_text):
