@@ -546,11 +546,12 @@ def findings(facts: dict, target: str = "", config_version: int = 2) -> list[dic
     if containerd["cri_disabled"]:
         add("cri-disabled", "warning", f"{CONTAINERD_CONFIG} disables "
             f"{', '.join(containerd['cri_disabled'])}; migrate renders a config with CRI on")
-    if containerd["config"] and containerd["config_version"] == config_version:
+    moving = kubelet["runtime"] != "containerd"  # a node already on containerd stays as it is
+    if moving and containerd["config"] and containerd["config_version"] == config_version:
         add("containerd-config-kept", "info", f"{CONTAINERD_CONFIG} (version {config_version}):"
             " its own settings are kept beneath the migration's; each one changed is a "
             "containerd-config-changed finding")
-    elif containerd["config"]:
+    elif moving and containerd["config"]:
         add("containerd-config-replaced", "warning", f"{CONTAINERD_CONFIG} is version "
             f"{containerd['config_version']}, the migration writes version {config_version}: "
             f"its settings ({', '.join(sorted(containerd['config']))}) are replaced, not "

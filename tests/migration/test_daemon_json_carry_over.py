@@ -95,7 +95,8 @@ def node_facts(daemon_json: dict) -> dict:
         "kubelet": {"runtime": "dockershim", "flags_file": "/f", "version": "1.23.17",
                     "endpoint": None, "cgroup_driver": "cgroupfs", "pod_infra_image": "p:1",
                     "args": ["--network-plugin=cni", "--pod-infra-container-image=p:1"],
-                    "extra_args": ["--container-runtime=docker", "--node-ip=10.0.0.5"]},
+                    "extra_args": ["--container-runtime=docker", "--node-ip=10.0.0.5"],
+                    "cni_bin_dir": None, "cni_conf_dir": None},
         "docker": {"installed": True, "answers": True, "version": "20.10.24",
                    "cgroup_driver": "cgroupfs", "image_bytes": 0, "daemon_json": daemon_json,
                    "proxy_env": {}},
@@ -178,3 +179,22 @@ def test_the_carry_over_names_every_setting_found_and_what_became_of_it(tmp_path
     }
     gpu = next(r for r in rows if r["item"] == "runtimes.gpu")
     assert "keys ['env', 'path']" in gpu["detail"]
+
+
+@pytest.mark.parametrize("own,kubelet_runtime,expected", [
+    ({"version": 2, "debug": {"level": "warn"}}, "dockershim", "containerd-config-kept"),
+    ({"disabled_plugins": ["cri"]}, "dockershim", "containerd-config-replaced"),  # docker-ce's
+    ({"version": 2}, "containerd", None),  # left as it is
+    ({}, "dockershim", None),
+], ids=["same-version", "version-1", "already-containerd", "no-file"])
+def test_the_nodes_own_containerd_config_is_kept_or_named_as_replaced(own, kubelet_runtime,
+                                                                      expected):
+    facts = node_facts({})
+    facts["kubelet"]["runtime"] = kubelet_runtime
+    facts["containerd"].update(config=own, config_version=own.get("version", 1))
+    ids = {f["id"] for f in facts_module.findings(facts, config_version=2)}
+    named = ids & {"containerd-config-kept", "containerd-config-replaced"}
+    assert named == ({expected} if expected else set())
+    kept = facts_module.settings(facts, "unix:///run/containerd/containerd.sock",
+                                 2)["kept_config"]
+    assert kept == (own if own.get("version") == 2 else {})
