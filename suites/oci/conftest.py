@@ -84,6 +84,7 @@ class Deviation:
     reason: str
     raises: str  # a name of EXPECTED_FAILURES: the failure the deviation shows as
     match: str | None = None  # a regex the failure's message contains
+    where: str | None = None  # a name of WHERE: the only hosts it was observed on
 
     def mismatch(self, error: BaseException) -> str | None:
         """Why `error` is not this deviation's failure; None when it is."""
@@ -100,10 +101,20 @@ class Deviation:
         name, _, case = self.test.partition("[")
         if self.runtime != info.name or name != function or case.rstrip("]") not in ("", params):
             return False
+        if self.where is not None and not WHERE[self.where]():
+            return False
         version = _version(info.version)
         if version < _version(self.min_version):
             return False
         return self.below_version is None or version < _version(self.below_version)
+
+
+# Host conditions a deviation may be limited to (`where:`), each read when asked: a runtime can
+# differ from the spec only where the host is so arranged.
+WHERE = {
+    # A container manager (systemd-nspawn, as the lab's nodes are) mounts /proc/sys read-only.
+    "read-only-proc-sys": lambda: bool(os.statvfs("/proc/sys").f_flag & os.ST_RDONLY),
+}
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -124,6 +135,7 @@ def load_deviations(path: Path) -> list[Deviation]:
                 reason=e["reason"],
                 raises=e["raises"],
                 match=e.get("match"),
+                where=e.get("where"),
             )
             for e in entries
         ]
@@ -137,6 +149,9 @@ def load_deviations(path: Path) -> list[Deviation]:
             raise pytest.UsageError(f"{path}: entry {index} ({deviation.test}): raises "
                                     f"{deviation.raises!r} is none of "
                                     f"{', '.join(EXPECTED_FAILURES)}")
+        if deviation.where is not None and deviation.where not in WHERE:
+            raise pytest.UsageError(f"{path}: entry {index} ({deviation.test}): where "
+                                    f"{deviation.where!r} is none of {', '.join(WHERE)}")
         try:
             re.compile(deviation.match or "")
         except re.error as err:

@@ -81,6 +81,7 @@ def test_a_failure_whose_message_does_not_match_is_a_failure(run_suite, tmp_path
 @pytest.mark.parametrize("fields, words", [
     ({"raises": "KeyError"}, "raises 'KeyError' is none of AssertionError, Failed"),
     ({"match": "(unclosed"}, "match '(unclosed' is no regex"),
+    ({"where": "on-tuesdays"}, "where 'on-tuesdays' is none of read-only-proc-sys"),
 ])
 def test_a_bad_expected_failure_is_refused_in_one_line(tmp_path, fields, words):
     run = subprocess.run([sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider",
@@ -89,3 +90,12 @@ def test_a_bad_expected_failure_is_refused_in_one_line(tmp_path, fields, words):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 4 and words in run.stderr, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+
+
+@root
+def test_a_deviation_limited_to_other_hosts_runs_the_test_plainly(run_suite, tmp_path):
+    """`where: read-only-proc-sys` on this host, whose /proc/sys is writable: the runtime's
+    deviation is not expected here, so its documented failure fails the test."""
+    path = deviations_file(tmp_path, where="read-only-proc-sys")
+    run = run_suite("-k", DEVIATION, "--deviations", str(path), fault="none")
+    assert run.outcomes == {DEVIATION: "failed"}, run.output
