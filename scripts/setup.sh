@@ -50,9 +50,10 @@ else
 fi
 
 PYTHON=${PYTHON:-python3}
-if [[ ! -x .venv/bin/python ]]; then
+# A venv whose creation was cut short has python but no pip: made again, never half-used.
+if [[ ! -x .venv/bin/python || ! -x .venv/bin/pip ]]; then
   log "creating .venv"
-  "$PYTHON" -m venv .venv
+  "$PYTHON" -m venv --clear .venv
 fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [[ ! -f $stamp ]]; then
