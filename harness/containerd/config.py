@@ -213,13 +213,11 @@ def layout(s: Settings, version: int) -> list[Entry]:
     return LAYOUTS[version](s)
 
 
-# Tables of a kept config that containerd refuses beside `registry.config_path` (the hosts.toml
-# directory the layout always sets): per version, the registry table and its refused keys.
-_REFUSED_BESIDE_CONFIG_PATH = {
-    2: (("plugins", "io.containerd.grpc.v1.cri", "registry"), ("mirrors",)),
-    3: (("plugins", "io.containerd.cri.v1.images", "registry"), ("mirrors",)),
-    4: (("plugins", "io.containerd.cri.v1.images", "registry"), ("mirrors",)),
-}
+def _refused_mirrors(entries: list[Entry]) -> KeyPath:
+    """The kept config's registry `mirrors` table, which containerd refuses beside the
+    `registry.config_path` every layout sets: found beside that key in this version's layout."""
+    config_path = next(path for setting, path, _ in entries if setting == "registry_config_path")
+    return (*config_path[:-1], "mirrors")
 
 
 def tree(s: Settings, version: int) -> dict:
@@ -227,10 +225,10 @@ def tree(s: Settings, version: int) -> dict:
     the layout, with every layout entry set over it."""
     entries = layout(s, version)
     out = copy.deepcopy(s.kept)
-    registry, refused = _REFUSED_BESIDE_CONFIG_PATH[version]
-    table = _lookup(out, registry)
-    for key in refused if isinstance(table, dict) else ():
-        table.pop(key, None)
+    *registry, mirrors = _refused_mirrors(entries)
+    table = _lookup(out, tuple(registry))
+    if isinstance(table, dict):
+        table.pop(mirrors, None)
     for _, path, value in entries:
         table = out
         for key in path[:-1]:
@@ -244,13 +242,13 @@ def tree(s: Settings, version: int) -> dict:
 def conflicts(s: Settings, version: int) -> list[str]:
     """Each setting of the kept config that the rendered one changes or leaves out, one line
     each: what an operator reads before the migration replaces it."""
-    out = [f"{dotted(path)}: {found!r} becomes {value!r}"
-           for _, path, value in layout(s, version)
+    entries = layout(s, version)
+    out = [f"{dotted(path)}: {found!r} becomes {value!r}" for _, path, value in entries
            if (found := _lookup(s.kept, path)) is not _ABSENT and found != value]
-    registry, refused = _REFUSED_BESIDE_CONFIG_PATH[version]
-    out += [f"{dotted((*registry, key))}: left out, containerd refuses it beside config_path "
-            "(write a hosts.toml per registry instead)"
-            for key in refused if _lookup(s.kept, (*registry, key)) is not _ABSENT]
+    mirrors = _refused_mirrors(entries)
+    if _lookup(s.kept, mirrors) is not _ABSENT:
+        out.append(f"{dotted(mirrors)}: left out, containerd refuses it beside config_path "
+                   "(write a hosts.toml per registry instead)")
     return out
 
 

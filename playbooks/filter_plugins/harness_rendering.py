@@ -1,9 +1,10 @@
 """Filters that render through the harness' own code, so that what each version wants lives in one
 place: containerd's config.toml and the check of `containerd config dump`
-(harness/containerd/config.py), and where the kubelet and kubeadm name the runtime
-(harness/migration/kubelet_runtime.py). They run on the controller, where the harness is
-installed; the playbooks' own tree comes first on the path, so they render with the harness
-beside them."""
+(harness/containerd/config.py), where the kubelet and kubeadm name the runtime
+(harness/migration/kubelet_runtime.py), and the RuntimeClasses a move would strand
+(harness/migration/findings.py, which preflight's report uses too). They run on the
+controller, where the harness is installed; the playbooks' own tree comes first on the path, so
+they render with the harness beside them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ if _TREE not in sys.path:
     sys.path.insert(0, _TREE)
 
 from harness.containerd import config  # noqa: E402  (after the path above)
-from harness.migration import kubelet_runtime  # noqa: E402
+from harness.migration import findings, kubelet_runtime  # noqa: E402
 
 
 def containerd_config(settings: dict, version: int | str = 2, comment: str = "") -> str:
@@ -36,8 +37,14 @@ def kubelet_runtime_plan(kubelet: dict, endpoint: str, cri_socket: str | None) -
         annotated=bool(cri_socket)).as_dict()
 
 
+def runtime_classes_lost(api: dict, settings: dict) -> list[str]:
+    """findings.lost_runtime_classes() for a node's `api` (k8s_node) and `node.settings`."""
+    return findings.lost_runtime_classes(settings, api)
+
+
 class FilterModule:
     def filters(self):
         return {"containerd_config": containerd_config,
                 "containerd_config_dropped": containerd_config_dropped,
-                "kubelet_runtime_plan": kubelet_runtime_plan}
+                "kubelet_runtime_plan": kubelet_runtime_plan,
+                "runtime_classes_lost": runtime_classes_lost}

@@ -246,19 +246,28 @@ def docker_facts(api: DockerAPI) -> dict:
             "containers_running": info.get("ContainersRunning", 0)}
 
 
+def dropin_lines() -> list[tuple[str, str]]:
+    """(file, line) of every setting in docker.service's drop-ins, in file order."""
+    names = sorted(os.listdir(DOCKER_DROPINS)) if os.path.isdir(DOCKER_DROPINS) else []
+    return [(name, line.strip()) for name in names
+            for line in (read(os.path.join(DOCKER_DROPINS, name)) or "").splitlines()
+            if line.strip() and not line.strip().startswith(("#", ";", "["))]
+
+
+def proxy_vars(line: str) -> dict:
+    """HTTP(S)_PROXY / NO_PROXY that a drop-in's line sets (an Environment= line)."""
+    if not line.startswith("Environment="):
+        return {}
+    pairs = (item.partition("=") for item in shlex.split(line.removeprefix("Environment=")))
+    return {key.upper(): value for key, _, value in pairs
+            if key.upper() in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")}
+
+
 def docker_proxy_env() -> dict:
     """HTTP(S)_PROXY / NO_PROXY from docker.service drop-ins (Environment= lines)."""
     env = {}
-    if not os.path.isdir(DOCKER_DROPINS):
-        return env
-    for name in sorted(os.listdir(DOCKER_DROPINS)):
-        for line in (read(os.path.join(DOCKER_DROPINS, name)) or "").splitlines():
-            if not line.startswith("Environment="):
-                continue
-            for item in shlex.split(line.removeprefix("Environment=")):
-                key, _, value = item.partition("=")
-                if key.upper() in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
-                    env[key.upper()] = value
+    for _, line in dropin_lines():
+        env.update(proxy_vars(line))
     return env
 
 
@@ -354,6 +363,23 @@ def rlimits(daemon_json: dict) -> tuple[list[dict], str]:
         soft, hard = (UNLIMITED if v == -1 else v for v in values)
         out.append({"type": f"RLIMIT_{name.upper()}", "hard": hard, "soft": soft})
     return out, ""
+
+
+def other_keys(daemon_json: dict) -> list[tuple[str, str, str]]:
+    """Each daemon.json key but the runtimes' as (key, carried | refused | not-carried, where to
+    or why): what preflight's findings and the carry-over both say of it."""
+    valid = {} if "__invalid__" in daemon_json else daemon_json
+    _, ulimits_refused = rlimits(valid)
+    out = []
+    for key in sorted(k for k in valid if k not in RUNTIME_KEYS):
+        if key == "default-ulimits" and ulimits_refused:
+            out.append((key, "refused", ulimits_refused))
+        elif key in CARRIED:
+            out.append((key, "carried", CARRIED[key]))
+        else:
+            out.append((key, "not-carried",
+                        NOT_CARRIED.get(key, "no containerd equivalent is applied")))
+    return out
 
 
 def runtime_handler(name: str, spec: object, systemd_cgroup: bool) -> tuple[dict | None, str]:
@@ -588,16 +614,15 @@ def findings(facts: dict, target: str = "", config_version: int = 2) -> list[dic
         add(f"runtime:{name}", "error", f"{DAEMON_JSON} runtime {name} cannot be carried to "
             f"containerd: {why}; pods that use it would stop. Fix it in {DAEMON_JSON} or remove "
             "it if no pod uses it")
-    _, ulimits_refused = rlimits({} if "__invalid__" in daemon_json else daemon_json)
-    for key in sorted(k for k in daemon_json if k not in ("__invalid__", *RUNTIME_KEYS)):
-        if key == "default-ulimits" and ulimits_refused:
-            add(f"daemon-json:{key}", "error", f"{DAEMON_JSON} {ulimits_refused}: fix it, or "
-                "remove default-ulimits if no workload needs them")
-        elif key in CARRIED:
-            add(f"daemon-json:{key}", "info", f"{DAEMON_JSON} {key} -> {CARRIED[key]}")
+    for key, fate, detail in other_keys(daemon_json):
+        if fate == "refused":
+            add(f"daemon-json:{key}", "error", f"{DAEMON_JSON} {detail}: fix it, or remove "
+                f"{key} if no workload needs them")
+        elif fate == "carried":
+            add(f"daemon-json:{key}", "info", f"{DAEMON_JSON} {key} -> {detail}")
         else:
             add(f"daemon-json:{key}", "warning", f"{DAEMON_JSON} {key} is not carried over: "
-                f"{NOT_CARRIED.get(key, 'no containerd equivalent is applied')}")
+                f"{detail}")
     if docker["proxy_env"]:
         add("docker-proxy", "info", "docker.service proxy environment -> containerd.service "
             "drop-in http-proxy.conf")
@@ -632,27 +657,14 @@ def carry_over(facts: dict) -> list[dict]:
         if "default-runtime" in daemon_json:
             row(DAEMON_JSON, "default-runtime", "dropped" if default in refused else "translated",
                 refused.get(default) or f"containerd default_runtime_name {default}")
-        _, ulimits_refused = rlimits(daemon_json)
-        for key in sorted(k for k in daemon_json if k not in RUNTIME_KEYS):
-            if key == "default-ulimits" and ulimits_refused:
-                row(DAEMON_JSON, key, "dropped", ulimits_refused)
-            elif key in CARRIED:
-                row(DAEMON_JSON, key, "translated", CARRIED[key])
-            else:
-                row(DAEMON_JSON, key, "dropped",
-                    NOT_CARRIED.get(key, "no containerd equivalent is applied"))
-    for name in sorted(os.listdir(DOCKER_DROPINS)) if os.path.isdir(DOCKER_DROPINS) else []:
-        for line in (read(os.path.join(DOCKER_DROPINS, name)) or "").splitlines():
-            line = line.strip()
-            if not line or line.startswith(("#", ";", "[")):
-                continue
-            proxy = line.startswith("Environment=") and any(
-                item.partition("=")[0].upper() in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
-                for item in shlex.split(line.removeprefix("Environment=")))
-            row(f"{DOCKER_DROPINS}/{name}", line, "carried" if proxy else "dropped",
-                "containerd.service drop-in http-proxy.conf" if proxy else
-                "docker.service is stopped and disabled after the move: apply it to "
-                "containerd.service by hand if containerd needs it")
+    for key, fate, detail in other_keys(daemon_json):
+        row(DAEMON_JSON, key, "translated" if fate == "carried" else "dropped", detail)
+    for name, line in dropin_lines():
+        proxy = bool(proxy_vars(line))
+        row(f"{DOCKER_DROPINS}/{name}", line, "carried" if proxy else "dropped",
+            "containerd.service drop-in http-proxy.conf" if proxy else
+            "docker.service is stopped and disabled after the move: apply it to "
+            "containerd.service by hand if containerd needs it")
     for flag in sorted(flag_map(kubelet["args"] + kubelet["extra_args"])):
         if flag in DOCKERSHIM_FLAGS:
             row("kubelet", flag, "dropped", "dockershim's own flag: the kubelet refuses it on "

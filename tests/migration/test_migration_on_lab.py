@@ -517,7 +517,7 @@ def docker_runs_pod_of(node, app: str, timeout: float = 180) -> bool:
     with open_transport(node) as t:
         while time.monotonic() < deadline:
             if t.run("docker ps --filter label=io.kubernetes.container.name=c --format "
-                     "'{{.Label \"io.kubernetes.pod.name\"}}' | grep -q " f"'^{app}-'",
+                     f"'{{{{.Label \"io.kubernetes.pod.name\"}}}}' | grep -q '^{app}-'",
                      timeout=30).ok:
                 return True
             time.sleep(2)
