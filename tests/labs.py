@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.inventory import Inventory
+from harness.lab.recipe import DEFAULT_DEBIAN
 
 VERSION = "1.23.17"
 
@@ -60,9 +61,9 @@ def plain_lab(name: str, nodes: int) -> Iterator[Inventory]:
 
 @contextmanager
 def kube_lab(name: str, version: str = VERSION, nodes: int = 2,
-             kubeadm: bool = False) -> Iterator[KubeLab]:
+             kubeadm: bool = False, debian: str = DEFAULT_DEBIAN) -> Iterator[KubeLab]:
     """With `kubeadm`, the cluster is made by kubeadm on the nodes (node 1 the control plane),
-    not run on this machine."""
+    not run on this machine; `debian`: the nodes' release (harness lab up --debian)."""
     from kubernetes import config
 
     from harness.inventory import load_inventory
@@ -72,7 +73,7 @@ def kube_lab(name: str, version: str = VERSION, nodes: int = 2,
     cluster.down(name)
     lifecycle.down(name)  # leftovers of an aborted earlier run
     try:
-        inventory = lifecycle.up(name, nodes)
+        inventory = lifecycle.up(name, nodes, debian)
         record = (kubeadm_cluster if kubeadm else cluster).up(name, inventory, version)
         inventory = load_inventory(inventory.source)  # now with the cluster's kubeconfig
         yield KubeLab(name, inventory, config.new_client_from_config(record.kubeconfig))

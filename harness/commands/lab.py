@@ -6,13 +6,15 @@ from harness import flags
 from harness.errors import InputError
 from harness.lab import state
 from harness.lab.paths import cache_root
+from harness.lab.recipe import DEBIAN_RELEASES, DEFAULT_DEBIAN
 from harness.providers.lab import LabProvider
 from harness.table import format_table
 
 DESCRIPTION = """Provision, inspect and tear down the local lab: systemd nodes (systemd-nspawn
 machines) running Docker, on a private bridge of this machine.
 
-  harness lab up [--nodes N] [--name NAME]   build the node image once, boot N nodes
+  harness lab up [--nodes N] [--name NAME] [--debian 11|12]
+                                             build the node image once, boot N nodes
   harness lab status [--name NAME]           node, address, state, ssh ok, docker ok
   harness lab down [--name NAME]             remove the nodes and every host object
 
@@ -33,6 +35,10 @@ def register(sub):
         if action == "up":
             p.add_argument("--nodes", type=flags.count(1, state.MAX_NODES), default=2,
                            help="number of nodes (default 2)")
+            p.add_argument("--debian", choices=sorted(DEBIAN_RELEASES), default=DEFAULT_DEBIAN,
+                           help="the nodes' Debian release and its packaged Docker line "
+                           "(12: Docker 20.10.24 with containerd 1.6; 11: Docker 20.10.5 with "
+                           f"containerd 1.4; default {DEFAULT_DEBIAN})")
             p.add_argument("--kubernetes", metavar="VERSION",
                            help="also run a cluster of this version (e.g. 1.23.17): control "
                            "plane on the host, every node a kubelet on Docker")
@@ -54,7 +60,8 @@ def _up(args) -> int:
 
         cluster.check_version(args.kubernetes)  # fails before any node boots
     # A cluster already up is reused as it is; one that is down is made again.
-    inventory = LabProvider(args.name, args.nodes, args.kubernetes, args.kubeadm).up()
+    inventory = LabProvider(args.name, args.nodes, args.kubernetes, args.kubeadm,
+                            args.debian).up()
     lab_dir = state.lab_dir(args.name)
     print(f"lab {args.name}: {len(inventory.nodes)} node(s) up")
     print(f"  inventory:  {inventory.source}")

@@ -22,6 +22,7 @@ from harness.lab import access, cgroups, docker_node, machine, network, state
 from harness.lab.image import NodeImage, ensure_image
 from harness.lab.paths import state_root
 from harness.lab.progress import say
+from harness.lab.recipe import DEFAULT_DEBIAN, ImageRecipe
 from harness.lab.state import LabRecord, NodeRecord
 from harness.nodes.health import check_node
 from harness.nodes.reach import open_transport
@@ -46,13 +47,14 @@ def _lab_lock(name: str):
         yield
 
 
-def up(name: str, count: int) -> Inventory:
-    """Bring lab `name` to `count` running nodes with Docker answering on each."""
+def up(name: str, count: int, debian: str = DEFAULT_DEBIAN) -> Inventory:
+    """Bring lab `name` to `count` running nodes on Debian `debian` with Docker answering on
+    each; a lab of another release is made again."""
     _need_root()
     state.check_name(name)
     if not 1 <= count <= state.MAX_NODES:
         raise InputError(f"--nodes: {count} is not between 1 and {state.MAX_NODES}")
-    image = ensure_image()
+    image = ensure_image(ImageRecipe.for_debian(debian))
     _raise_inotify_instances(name)
     with _lab_lock(name):
         with state.registry_lock():

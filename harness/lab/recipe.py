@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness.errors import InputError
 from harness.lab.node_files import ENABLED_UNITS, NODE_FILES, NodeFile
 
 # What debootstrap puts in the minbase system: enough to boot systemd and log in over SSH.
@@ -25,12 +27,33 @@ RUNTIME_PACKAGES = (
 )
 
 
-def host_apt_sources(etc_apt: Path = Path("/etc/apt")) -> dict[str, str]:
-    """Host apt sources (path -> text): the node's apt reaches Debian the way the host does."""
+# The Debian releases a lab node can run, by version: each brings its own Docker line (Debian 12:
+# Docker 20.10.24, containerd 1.6.20, runc 1.1.5, CNI plugins 1.1.1; Debian 11: Docker 20.10.5,
+# containerd 1.4.13, runc 1.0.0-rc93, CNI plugins 0.9.0), installed from the same package names.
+DEBIAN_RELEASES = {"12": "bookworm", "11": "bullseye"}
+DEFAULT_DEBIAN = "12"
+
+
+def host_apt_sources(suite: str = "", etc_apt: Path = Path("/etc/apt"),
+                     os_release: Path = Path("/etc/os-release")) -> dict[str, str]:
+    """Host apt sources (path -> text): the node's apt reaches Debian the way the host does.
+    With `suite`, the host's release name is replaced by it (bookworm-security becomes
+    bullseye-security): the same mirrors, another release."""
     files = [etc_apt / "sources.list"] if (etc_apt / "sources.list").is_file() else []
     files += sorted((etc_apt / "sources.list.d").glob("*.list"))
     files += sorted((etc_apt / "sources.list.d").glob("*.sources"))
-    return {str(f.relative_to(etc_apt.parent.parent)): f.read_text() for f in files}
+    sources = {str(f.relative_to(etc_apt.parent.parent)): f.read_text() for f in files}
+    host = _codename(os_release)
+    if not suite or suite == host:
+        return sources
+    return {path: re.sub(rf"\b{host}\b", suite, text) for path, text in sources.items()}
+
+
+def _codename(os_release: Path) -> str:
+    for line in os_release.read_text().splitlines():
+        if line.startswith("VERSION_CODENAME="):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise InputError(f"{os_release}: no VERSION_CODENAME; lab nodes are made on Debian")
 
 
 @dataclass(frozen=True)
@@ -44,6 +67,15 @@ class ImageRecipe:
     enabled_units: tuple[tuple[str, str], ...] = ENABLED_UNITS
     build_steps: int = 2  # bump when the steps in harness.lab.image change
     apt_sources: dict[str, str] = field(default_factory=host_apt_sources, hash=False)
+
+    @classmethod
+    def for_debian(cls, version: str = DEFAULT_DEBIAN) -> ImageRecipe:
+        """The recipe of a node on Debian `version` ("12", "11") and that release's Docker."""
+        if version not in DEBIAN_RELEASES:
+            raise InputError(f"--debian: {version!r} is not one of "
+                             f"{', '.join(sorted(DEBIAN_RELEASES))}")
+        suite = DEBIAN_RELEASES[version]
+        return cls(suite=suite, apt_sources=host_apt_sources(suite))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=1)

@@ -13,6 +13,7 @@ from harness.inventory import Inventory, load_inventory
 from harness.lab import lifecycle, machine, state
 from harness.lab.docker_node import INSECURE_REGISTRY_PORT, TLS_REGISTRY_PORT, trust_registry_ca
 from harness.lab.progress import say
+from harness.lab.recipe import DEFAULT_DEBIAN
 from harness.nodes.health import check_node
 from harness.nodes.reach import open_transport
 from harness.providers.base import NodeStatus, Provider, TlsRegistry
@@ -22,16 +23,18 @@ class LabProvider(Provider):
     name = "lab"
 
     def __init__(self, lab: str = state.DEFAULT_LAB, nodes: int = 2,
-                 kubernetes: str | None = None, kubeadm: bool = False):
+                 kubernetes: str | None = None, kubeadm: bool = False,
+                 debian: str = DEFAULT_DEBIAN):
         self.lab = state.check_name(lab)
         self.nodes = nodes
+        self.debian = debian  # the nodes' Debian release, and so their Docker line
         self.kubernetes = kubernetes  # also run a cluster of this version
         self.kubeadm = kubeadm  # made by kubeadm on the nodes, not on this host
 
     def up(self) -> Inventory:
         """The lab's nodes, and its cluster when asked for one; a lab and cluster already up
         (in whatever state an earlier run left them: migrated, upgraded) are reused."""
-        inventory = lifecycle.up(self.lab, self.nodes)
+        inventory = lifecycle.up(self.lab, self.nodes, self.debian)
         if self.kubernetes is None:
             return inventory
         from harness.kube import cluster  # the Kubernetes client, only with a cluster
