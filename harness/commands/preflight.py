@@ -4,6 +4,7 @@ printed and written as JSON (<out>/preflight.json), and a blocking one fails the
 import json
 
 from harness import redact
+from harness.containerd import build as containerd_build
 from harness.kube import build
 from harness.migration import phase
 from harness.migration.findings import node_findings
@@ -22,6 +23,10 @@ def register(sub):
                         help="the Kubernetes version the nodes are to be upgraded to (harness "
                         "upgrade --to): from 1.24 on, a kubelet still on dockershim is a "
                         "blocking finding")
+    parser.add_argument("--containerd", metavar="VERSION",
+                        help="check the nodes for the move onto containerd VERSION built here "
+                        "(as harness migrate --containerd): its version, not the packaged "
+                        "one's, and config version 3")
     return parser
 
 
@@ -51,6 +56,9 @@ def run(args) -> int:
     if args.kubernetes_target:
         extravars["kubernetes_target"] = build.release(args.kubernetes_target,
                                                        "--kubernetes-target").version
+    if args.containerd:
+        extravars.update(containerd_version=containerd_build.check_version(
+            args.containerd, "--containerd"), containerd_config_version=3)
     inventory = phase.inventory(args, target=extravars.get("kubernetes_target"),
                                 flag="--kubernetes-target")
     result = phase.run(args, "preflight", extravars, inventory)

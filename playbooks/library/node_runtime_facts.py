@@ -30,6 +30,12 @@ options:
     default: 2
     description: the config version the migration writes (2 for containerd 1.x, 3 for 2.x); the
       node's own config.toml of that version has its settings kept beneath the migration's
+  containerd_version:
+    type: str
+    default: ""
+    description: the version of the containerd build the migration installs (harness migrate
+      --containerd); empty when the node keeps its packaged containerd, whose version is then
+      the one checked
 """
 EXAMPLES = r"""
 - name: Read the node's runtime configuration
@@ -510,10 +516,12 @@ def migration_state(state_dir: str) -> dict:
     return json.loads(text) if text else {}
 
 
-def findings(facts: dict, target: str = "", config_version: int = 2) -> list[dict]:
+def findings(facts: dict, target: str = "", config_version: int = 2,
+             containerd_build: str = "") -> list[dict]:
     """What preflight reports: errors block the node, warnings are listed in the report.
     `target`: the Kubernetes version the node is to be upgraded to, if any; `config_version`:
-    the containerd config version the migration writes."""
+    the containerd config version the migration writes; `containerd_build`: the version of the
+    containerd the migration installs, if it does not keep the node's package."""
     out = []
 
     def add(fid: str, severity: str, message: str) -> None:
@@ -549,19 +557,26 @@ def findings(facts: dict, target: str = "", config_version: int = 2) -> list[dic
     elif not docker.get("answers"):
         add("docker-down", "error", "Docker does not answer on its socket; start it so its "
             "images can be copied")
-    if not containerd["version"]:
+    if not containerd["version"] and not containerd_build:
         add("containerd-missing", "error", "containerd is not installed (apt-get install "
             "containerd)")
-    if containerd["version"]:
+    if containerd["version"] or containerd_build:
         add("versions", "info", f"kubelet {kubelet['version']}, Docker {docker.get('version')},"
-            f" containerd {containerd['version']}, runc {facts['runc']}, CNI protocols "
+            f" containerd {containerd['version'] or 'none'}"
+            + (f" (replaced by the migration's build {containerd_build})" if containerd_build
+               else "")
+            + f", runc {facts['runc']}, CNI protocols "
             f"{', '.join(facts['cni']['protocols']) or 'unknown'}")
-    if containerd["version"] and version_tuple(containerd["version"]) < (1, 6, 4):
-        add("containerd-version", "error", f"containerd {containerd['version']}: 1.6.0-1.6.3 "
-            "fail pod networking with older CNI plugins; install 1.6.4 or later")
+    if not containerd_build and containerd["version"] and \
+            version_tuple(containerd["version"]) < (1, 6, 4):
+        add("containerd-version", "error", f"containerd {containerd['version']}: the kubelet "
+            "needs CRI v1 (1.5+) and 1.6.0-1.6.3 fail pod networking with older CNI plugins; "
+            "install 1.6.4 or later, or migrate to a containerd 2.x build (harness migrate "
+            "--containerd VERSION)")
     if facts["cni"]["protocols"] and "1.0.0" not in facts["cni"]["protocols"]:
         add("cni-plugins", "error", f"the CNI plugins in {facts['cni']['bin_dir']} do not speak "
-            "CNI 1.0.0, which containerd 1.6 needs: install plugins 1.0 or later")
+            "CNI 1.0.0, which containerd 1.6 and later need: install plugins 1.0 or later "
+            "there")
     for name, version in facts["cni"]["configs"].items():
         if not version:
             add("cni-config-version", "error", f"{facts['cni']['conf_dir']}/{name} declares no "
@@ -686,6 +701,7 @@ def main() -> None:
         "kubernetes_target": {"type": "str", "default": ""},
         "node_name": {"type": "str", "default": ""},
         "containerd_config_version": {"type": "int", "default": 2},
+        "containerd_version": {"type": "str", "default": ""},
     }, supports_check_mode=True)
     kubelet = kubelet_facts()
     facts = {
@@ -705,7 +721,8 @@ def main() -> None:
     facts["hostname"] = module.params["node_name"] or os.uname().nodename
     version = module.params["containerd_config_version"]
     module.exit_json(changed=False, facts=facts, carry_over=carry_over(facts),
-                     findings=findings(facts, module.params["kubernetes_target"], version),
+                     findings=findings(facts, module.params["kubernetes_target"], version,
+                                       module.params["containerd_version"]),
                      settings=settings(facts, module.params["endpoint"], version))
 
 

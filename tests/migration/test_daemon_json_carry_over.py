@@ -7,6 +7,7 @@ or isolation with it. default-ulimits become the base runtime spec's rlimits. Th
 from __future__ import annotations
 
 import pytest
+from node_facts import docker_node_facts as node_facts
 from playbook_code import library_module
 
 facts_module = library_module(
@@ -86,27 +87,6 @@ def test_a_runtime_that_cannot_be_carried_is_refused_with_its_reason(daemon_json
     found, _, refused = handlers(daemon_json)
     assert list(refused) == ["x"] and words in refused["x"], refused
     assert "x" not in found
-
-
-def node_facts(daemon_json: dict) -> dict:
-    """The facts findings() reads, for a Docker node with this daemon.json."""
-    return {
-        "hostname": "n1",
-        "kubelet": {"runtime": "dockershim", "flags_file": "/f", "version": "1.23.17",
-                    "endpoint": None, "cgroup_driver": "cgroupfs", "pod_infra_image": "p:1",
-                    "args": ["--network-plugin=cni", "--pod-infra-container-image=p:1"],
-                    "extra_args": ["--container-runtime=docker", "--node-ip=10.0.0.5"],
-                    "cni_bin_dir": None, "cni_conf_dir": None},
-        "docker": {"installed": True, "answers": True, "version": "20.10.24",
-                   "cgroup_driver": "cgroupfs", "image_bytes": 0, "daemon_json": daemon_json,
-                   "proxy_env": {}},
-        "containerd": {"version": "1.6.20", "config": {}, "config_version": 1,
-                       "config_error": None, "cri_disabled": []},
-        "runc": "1.1.5", "cni": {"protocols": ["1.0.0"], "configs": {}, "bin_dir": "/opt"},
-        "cri_dockerd": {"units": []},
-        "static_pods": {"control_plane": False},
-        "node": {"negative_oom_score_adj_refused": False, "containerd_free_bytes": 1 << 40},
-    }
 
 
 def test_preflight_says_what_each_runtime_becomes_and_blocks_on_one_it_cannot_carry():

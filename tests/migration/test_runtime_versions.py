@@ -1,0 +1,56 @@
+"""What preflight makes of a node's runtime versions: the kubelet needs CRI v1 and pod
+networking needs CNI 1.0 plugins, so a node of an older Docker line (Debian 11: containerd
+1.4.13, CNI plugins 0.9.0) is refused with the fix, unless the migration brings its own
+containerd build (harness migrate --containerd). test_debian11_on_lab.py migrates such a node."""
+
+from __future__ import annotations
+
+from node_facts import docker_node_facts
+from playbook_code import library_module
+
+facts_module = library_module(
+    "node_runtime_facts", ("docker_api", "node_fact_oom", "node_kubelet_runtime"))
+
+
+def debian11_facts() -> dict:
+    facts = docker_node_facts({})
+    facts["docker"]["version"] = "20.10.5+dfsg1"
+    facts["containerd"]["version"] = "1.4.13~ds1"
+    facts["cni"]["protocols"] = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0"]
+    return facts
+
+
+def by_id(found: list[dict]) -> dict:
+    return {f["id"]: f for f in found}
+
+
+def test_a_packaged_containerd_older_than_1_6_4_blocks_the_node_and_names_both_fixes():
+    found = by_id(facts_module.findings(debian11_facts()))
+    assert found["containerd-version"]["severity"] == "error"
+    message = found["containerd-version"]["message"]
+    assert message.startswith("containerd 1.4.13~ds1: ")
+    assert "install 1.6.4 or later" in message and "harness migrate --containerd" in message
+
+
+def test_plugins_without_cni_1_0_block_the_node_naming_their_directory():
+    found = by_id(facts_module.findings(debian11_facts()))
+    assert found["cni-plugins"]["severity"] == "error"
+    assert "/opt do not speak CNI 1.0.0" in found["cni-plugins"]["message"]
+
+
+def test_the_migrations_own_containerd_build_is_checked_instead_of_the_package():
+    facts = debian11_facts()
+    facts["cni"]["protocols"].append("1.0.0")  # plugins upgraded
+    found = by_id(facts_module.findings(facts, config_version=3, containerd_build="2.4.2"))
+    assert "containerd-version" not in found
+    assert not [f for f in found.values() if f["severity"] == "error"]
+    assert "containerd 1.4.13~ds1 (replaced by the migration's build 2.4.2)" in \
+        found["versions"]["message"]
+
+
+def test_a_node_without_containerd_needs_none_when_the_migration_brings_it():
+    facts = debian11_facts()
+    facts["containerd"]["version"] = None
+    assert "containerd-missing" in by_id(facts_module.findings(facts))
+    assert "containerd-missing" not in by_id(
+        facts_module.findings(facts, config_version=3, containerd_build="2.4.2"))
