@@ -14,7 +14,7 @@ Layout per version, under ~/.cache/harness/kube/<version>/:
     go.mod, go.sum, tools.go   the wrapper module
     src/kubernetes/            writable copy of the module source plus the generated openapi file
     tools/openapi-gen
-    bin/<binary>, bin/SHA256SUMS
+    bin/<binary>, bin/SHA256SUMS, bin/BUILD (how they were built: STATIC)
     build.log                  everything the go tool printed
     kubeadm/kubeadm, kubeadm/SHA256SUMS, kubeadm-build.log
                                built on demand (runnable versions), an entry of its own
@@ -53,6 +53,11 @@ GO_1_19 = "/usr/lib/go-1.19/bin/go"
 
 
 KUBELET_ONLY = ("kubelet",)
+# Release builds link statically, and so does this one: the kubelet and kube-proxy run on the
+# nodes, and a binary linked against this machine's glibc (2.36) does not start on a node with
+# an older one (Debian 11: "GLIBC_2.34 not found"). bin/BUILD holds this line; a cache entry
+# without it was linked dynamically by an earlier harness and is built again.
+STATIC = "CGO_ENABLED=0"
 
 
 @dataclass(frozen=True)
@@ -152,12 +157,19 @@ def _cached(work: Path, bin_dir: Path, rebuild: bool, say, what: str, hint: str 
     with FileLock(str(work) + ".lock"):
         if rebuild:
             shutil.rmtree(bin_dir, ignore_errors=True)
-        if (bin_dir / "SHA256SUMS").exists():
+        if (bin_dir / "SHA256SUMS").exists() and _static(bin_dir):
             verify(bin_dir, hint)
             say(f"{what}: cached binaries verified in {bin_dir}")
         else:
+            if (bin_dir / "SHA256SUMS").exists():
+                say(f"{what}: the cached binaries are dynamically linked, building them again")
             make()
     return Built(work.name, bin_dir)
+
+
+def _static(bin_dir: Path) -> bool:
+    build = bin_dir / "BUILD"
+    return build.exists() and build.read_text().strip() == STATIC
 
 
 def _build_kubeadm(rel: Release, work: Path, bin_dir: Path, say) -> None:
@@ -206,6 +218,7 @@ def _compile(go: GoRunner, rel: Release, work: Path, bin_dir: Path,
     out = work / f".{bin_dir.name}-new"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
+    go.env.update(CGO_ENABLED="0")
     go.run(
         "build",
         "-ldflags",
@@ -215,6 +228,7 @@ def _compile(go: GoRunner, rel: Release, work: Path, bin_dir: Path,
         *(f"k8s.io/kubernetes/cmd/{name}" for name in names),
     )
     write_checksums(out, names)
+    (out / "BUILD").write_text(f"{STATIC}\n")
     shutil.rmtree(bin_dir, ignore_errors=True)
     os.rename(out, bin_dir)
 
