@@ -67,7 +67,8 @@ options:
 notes:
   - Supports check mode (changes nothing, returns C(would_copy)).
   - Docker stages a whole export in its data root's tmp directory before it streams it.
-  - Needs ctr 1.6 or later (C(import --digests --skip-digest-for-named)).
+  - Needs ctr 1.6 or later (C(import --digests --skip-digest-for-named)); ctr 2.x imports with
+    C(--local), so it also copies into a containerd 1.x.
 """
 EXAMPLES = r"""
 - name: Copy Docker's images into containerd and pin the sandbox image
@@ -178,8 +179,12 @@ class Ctr:
         p = module.params
         self.module = module
         self.base = [module.get_bin_path(p["ctr"], required=True),
-                     "--address", p["containerd_address"].removeprefix("unix://"),
+                     "--address", re.sub("^unix://", "", p["containerd_address"]),
                      "--namespace", p["namespace"]]
+        # ctr 2.x imports through containerd's transfer service, which containerd 1.x lacks;
+        # --local imports in the client as ctr 1.x always did, into either.
+        version = re.search(r" v?(\d+)\.\d+", module.run_command([self.base[0], "--version"])[1])
+        self.import_flags = ["--local"] if version and int(version.group(1)) >= 2 else []
         self.configs: dict[str, str | None] = {}  # by manifest digest: content never changes
         self.names: dict[str, tuple[str, set[str]]] = {}
         self.refresh()
@@ -228,7 +233,8 @@ class Ctr:
 
     def import_command(self) -> list[str]:
         # --digests names untagged images import-<date>@<digest>: without it they are dropped.
-        return [*self.base, "images", "import", "--digests", "--skip-digest-for-named", "-"]
+        return [*self.base, "images", "import", *self.import_flags, "--digests",
+                "--skip-digest-for-named", "-"]
 
 
 def list_images(docker: Docker, wanted: set[str] | None):
@@ -407,7 +413,7 @@ def main() -> None:
         "allow_missing": {"type": "bool", "default": False},
     }, supports_check_mode=True)
     p = module.params
-    if "://" in p["docker_host"].removeprefix("unix://"):
+    if "://" in re.sub("^unix://", "", p["docker_host"]):
         module.fail_json(msg=f"docker_host {p['docker_host']}: only unix:// sockets are supported")
     docker, ctr = Docker(p["docker_host"]), Ctr(module)
     wanted = {normalize_ref(r) for r in p["images"]} if p["images"] is not None else None

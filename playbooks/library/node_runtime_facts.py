@@ -30,6 +30,13 @@ options:
     default: 2
     description: the config version the migration writes (2 for containerd 1.x, 3 for 2.x); the
       node's own config.toml of that version has its settings kept beneath the migration's
+  containerd_config:
+    type: dict
+    required: true
+    description: /etc/containerd/config.toml, parsed on the controller by the action plugin of
+      the same name (playbooks/action_plugins), which sets it; {} when there is none. Nodes
+      run Python 3.8+, which has no TOML parser of its own (tomllib is 3.11+)
+  containerd_config_error: {type: str, description: why config.toml could not be parsed}
   containerd_version:
     type: str
     default: ""
@@ -58,7 +65,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import tomllib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.docker_api import DockerAPI, DockerUnavailable
@@ -174,9 +180,9 @@ def kubelet_facts() -> dict:
     flags = flag_map(args + extra)
     config = top_level_scalars(read(KUBELET_CONFIG))
     endpoint = flags.get("--container-runtime-endpoint") or config.get("containerRuntimeEndpoint")
-    version = (run("kubelet", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
+    version = re.sub("^Kubernetes ", "", run("kubelet", "--version") or "").lstrip("v")
     instance_text = read(f"{KUBELET_DIR}/{INSTANCE_CONFIG}")  # None: no such file
-    proxy = (run("kube-proxy", "--version") or "").removeprefix("Kubernetes ").lstrip("v")
+    proxy = re.sub("^Kubernetes ", "", run("kube-proxy", "--version") or "").lstrip("v")
     return {
         "version": version or None,
         "kube_proxy_version": proxy or None,
@@ -264,7 +270,7 @@ def proxy_vars(line: str) -> dict:
     """HTTP(S)_PROXY / NO_PROXY that a drop-in's line sets (an Environment= line)."""
     if not line.startswith("Environment="):
         return {}
-    pairs = (item.partition("=") for item in shlex.split(line.removeprefix("Environment=")))
+    pairs = (item.partition("=") for item in shlex.split(re.sub("^Environment=", "", line)))
     return {key.upper(): value for key, _, value in pairs
             if key.upper() in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")}
 
@@ -277,13 +283,9 @@ def docker_proxy_env() -> dict:
     return env
 
 
-def containerd_facts() -> dict:
-    text = read(CONTAINERD_CONFIG)
-    try:
-        config = tomllib.loads(text) if text else {}
-        error = None
-    except tomllib.TOMLDecodeError as err:
-        config, error = {}, str(err)
+def containerd_facts(config: dict, error: str | None) -> dict:
+    """`config`: config.toml as the action plugin parsed it on the controller ({} when the file
+    is missing or invalid, `error` then saying why)."""
     disabled = [p for p in config.get("disabled_plugins", []) if p in CRI_PLUGIN_IDS]
     version = run("containerd", "--version")
     return {"version": version.split()[2].lstrip("v") if version else None,
@@ -485,9 +487,7 @@ def cni_facts(kubelet: dict) -> dict:
     protocol versions the loopback plugin speaks, and each config's cniVersion."""
     bin_dir = kubelet["cni_bin_dir"] or "/opt/cni/bin"
     conf_dir = kubelet["cni_conf_dir"] or "/etc/cni/net.d"
-    about = subprocess.run([os.path.join(bin_dir, "loopback")], capture_output=True, text=True,
-                           env={}) if os.path.exists(os.path.join(bin_dir, "loopback")) else None
-    match = re.search(r"supported: (.*)", (about.stderr + about.stdout) if about else "")
+    loopback = os.path.join(bin_dir, "loopback")
     configs = {}
     for name in sorted(os.listdir(conf_dir)) if os.path.isdir(conf_dir) else []:
         try:
@@ -495,9 +495,20 @@ def cni_facts(kubelet: dict) -> dict:
                 "cniVersion")
         except ValueError:
             configs[name] = None
-    return {"bin_dir": bin_dir, "conf_dir": conf_dir,
-            "protocols": [v.strip() for v in match.group(1).split(",")] if match else [],
-            "configs": configs}
+    return {"bin_dir": bin_dir, "conf_dir": conf_dir, "loopback": os.path.exists(loopback),
+            "protocols": cni_protocols(loopback), "configs": configs}
+
+
+def cni_protocols(plugin: str) -> list[str]:
+    """The CNI versions `plugin` speaks, by the spec's VERSION command (every plugin release
+    answers it; the "protocol versions supported" line of its bare run came only with 1.0);
+    [] when it is missing or does not answer."""
+    try:
+        answer = subprocess.run([plugin], input="{}", env={"CNI_COMMAND": "VERSION"},
+                                capture_output=True, text=True, timeout=20)
+        return list(json.loads(answer.stdout).get("supportedVersions") or [])
+    except (OSError, ValueError, AttributeError, subprocess.TimeoutExpired):
+        return []
 
 
 def version_tuple(text: str | None) -> tuple[int, ...]:
@@ -573,7 +584,14 @@ def findings(facts: dict, target: str = "", config_version: int = 2,
             "needs CRI v1 (1.5+) and 1.6.0-1.6.3 fail pod networking with older CNI plugins; "
             "install 1.6.4 or later, or migrate to a containerd 2.x build (harness migrate "
             "--containerd VERSION)")
-    if facts["cni"]["protocols"] and "1.0.0" not in facts["cni"]["protocols"]:
+    if not facts["cni"]["loopback"]:
+        add("cni-plugins", "error", f"no loopback plugin in {facts['cni']['bin_dir']}, the "
+            "kubelet's CNI plugin directory: every pod sandbox needs it; install the CNI "
+            "plugins there")
+    elif not facts["cni"]["protocols"]:
+        add("cni-plugins", "error", f"{facts['cni']['bin_dir']}/loopback does not answer CNI's "
+            "VERSION command (not executable, or not a CNI plugin): reinstall the CNI plugins")
+    elif "1.0.0" not in facts["cni"]["protocols"]:
         add("cni-plugins", "error", f"the CNI plugins in {facts['cni']['bin_dir']} do not speak "
             "CNI 1.0.0, which containerd 1.6 and later need: install plugins 1.0 or later "
             "there")
@@ -702,12 +720,15 @@ def main() -> None:
         "node_name": {"type": "str", "default": ""},
         "containerd_config_version": {"type": "int", "default": 2},
         "containerd_version": {"type": "str", "default": ""},
+        "containerd_config": {"type": "dict", "required": True},
+        "containerd_config_error": {"type": "str", "default": None},
     }, supports_check_mode=True)
     kubelet = kubelet_facts()
     facts = {
         "kubelet": kubelet,
         "docker": docker_facts(DockerAPI(module.params["docker_host"])),
-        "containerd": containerd_facts(),
+        "containerd": containerd_facts(module.params["containerd_config"],
+                                       module.params["containerd_config_error"]),
         "runc": (run("runc", "--version") or "").split()[-1] or None,
         "cni": cni_facts(kubelet),
         "crictl": shutil.which("crictl"),

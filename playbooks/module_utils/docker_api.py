@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import re
 import socket
 from urllib.parse import urlencode
 
@@ -27,7 +28,7 @@ class _UnixConnection(http.client.HTTPConnection):
 
 class DockerAPI:
     def __init__(self, docker_host: str = "unix:///run/docker.sock", timeout: float = 30):
-        self.path = docker_host.removeprefix("unix://")
+        self.path = re.sub("^unix://", "", docker_host)
         self.timeout = timeout
 
     def request(self, method: str, path: str, query: list[tuple[str, str]] | None = None,

@@ -5,11 +5,15 @@ containerd build (harness migrate --containerd). test_debian11_on_lab.py migrate
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from node_facts import docker_node_facts
 from playbook_code import library_module
 
 facts_module = library_module(
     "node_runtime_facts", ("docker_api", "node_fact_oom", "node_kubelet_runtime"))
+HOST_CNI = "/usr/lib/cni"  # Debian's containernetworking-plugins, which setup installs
 
 
 def debian11_facts() -> dict:
@@ -54,3 +58,24 @@ def test_a_node_without_containerd_needs_none_when_the_migration_brings_it():
     assert "containerd-missing" in by_id(facts_module.findings(facts))
     assert "containerd-missing" not in by_id(
         facts_module.findings(facts, config_version=3, containerd_build="2.4.2"))
+
+
+@pytest.mark.parametrize("loopback, protocols, words", [
+    (False, [], "no loopback plugin in /opt"),
+    (True, [], "/opt/loopback does not answer CNI's VERSION command"),
+], ids=["missing", "not-answering"])
+def test_a_loopback_plugin_that_is_missing_or_mute_blocks_the_node(loopback, protocols, words):
+    facts = docker_node_facts({})
+    facts["cni"].update(loopback=loopback, protocols=protocols)
+    found = by_id(facts_module.findings(facts))
+    assert found["cni-plugins"]["severity"] == "error" and words in found["cni-plugins"]["message"]
+
+
+def test_the_plugins_versions_are_asked_as_the_cni_spec_says(tmp_path):
+    """The host's own plugins (Debian 12: 1.1.1) answer the VERSION command; a plugin that
+    cannot run (copied without its mode) answers nothing, and the module does not fail."""
+    assert "1.0.0" in facts_module.cni_protocols(f"{HOST_CNI}/loopback")
+    copied = tmp_path / "loopback"
+    shutil.copyfile(f"{HOST_CNI}/loopback", copied)
+    assert facts_module.cni_protocols(str(copied)) == []
+    assert facts_module.cni_protocols(str(tmp_path / "missing")) == []
