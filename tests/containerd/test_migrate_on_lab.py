@@ -7,8 +7,6 @@ the rest is `long`."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from kubernetes import client
 from labs import harness_cli, kube_lab
@@ -52,24 +50,6 @@ def installed(state: str) -> list[str]:
 def runtimes(lab) -> set[str]:
     return {n.status.node_info.container_runtime_version
             for n in client.CoreV1Api(lab.api).list_node().items}
-
-
-def run_pod(lab, name: str) -> str:
-    """A pod of the copied fixture image: its phase once Running (or the last seen)."""
-    core = client.CoreV1Api(lab.api)
-    pod = client.V1Pod(metadata=client.V1ObjectMeta(name=name), spec=client.V1PodSpec(
-        containers=[client.V1Container(name="web", image="harness.local/web:1.0",
-                                       image_pull_policy="Never")]))
-    core.create_namespaced_pod("default", pod)
-    try:
-        deadline = time.monotonic() + 120
-        while (phase := core.read_namespaced_pod(name, "default").status.phase) != "Running":
-            if time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        return phase
-    finally:
-        core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
 
 
 def args(lab, tmp_path, *more: str) -> list[str]:
@@ -121,7 +101,7 @@ def test_migrate_installs_the_build_with_its_own_unit_and_config_version_3(lab, 
 def test_verify_passes_and_a_pod_runs_on_containerd_2(lab, tmp_path):
     done = harness_cli("verify", *args(lab, tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert run_pod(lab, "web-ctd2") == "Running"
+    assert workload.run_pod(lab.api, "web-ctd2") == "Running"
 
 
 def test_rollback_brings_docker_and_the_packaged_containerd_back(lab, tmp_path):
@@ -133,4 +113,4 @@ def test_rollback_brings_docker_and_the_packaged_containerd_back(lab, tmp_path):
         assert "ActiveState=active" in state
         assert "containerd github.com/containerd/containerd 1.6" in state
         assert not any(b in installed(state) for b in build.BINARIES)
-    assert run_pod(lab, "web-docker") == "Running"
+    assert workload.run_pod(lab.api, "web-docker") == "Running"

@@ -130,3 +130,21 @@ class Prober:
             else:
                 self.ok += 1
             self._stop.wait(self.interval)
+
+
+def run_pod(api, name: str) -> str:
+    """A pod of the copied fixture image: its phase once Running (or the last seen)."""
+    core = client.CoreV1Api(api)
+    pod = client.V1Pod(metadata=client.V1ObjectMeta(name=name), spec=client.V1PodSpec(
+        containers=[client.V1Container(name="web", image="harness.local/web:1.0",
+                                       image_pull_policy="Never")]))
+    core.create_namespaced_pod("default", pod)
+    try:
+        deadline = time.monotonic() + 120
+        while (phase := core.read_namespaced_pod(name, "default").status.phase) != "Running":
+            if time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        return phase
+    finally:
+        core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
