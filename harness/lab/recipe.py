@@ -43,8 +43,7 @@ def host_apt_sources(suite: str = "", etc_apt: Path = Path("/etc/apt"),
     files += sorted((etc_apt / "sources.list.d").glob("*.list"))
     files += sorted((etc_apt / "sources.list.d").glob("*.sources"))
     sources = {str(f.relative_to(etc_apt.parent.parent)): f.read_text() for f in files}
-    host = _codename(os_release)
-    if not suite or suite == host:
+    if not suite or suite == (host := _codename(os_release)):
         return sources
     return {path: re.sub(rf"\b{host}\b", suite, text) for path, text in sources.items()}
 
