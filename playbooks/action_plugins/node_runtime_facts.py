@@ -20,21 +20,24 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        config, error = self._containerd_config(task_vars)
+        read = self._execute_module(module_name="ansible.builtin.slurp",
+                                    module_args={"src": CONTAINERD_CONFIG}, task_vars=task_vars)
+        if read.get("unreachable"):  # the node's row says so, as for any task
+            return {**result, **read}
+        config, error = parsed(read)
         args = {**self._task.args, "containerd_config": config, "containerd_config_error": error}
         result.update(self._execute_module(module_name="node_runtime_facts", module_args=args,
                                            task_vars=task_vars))
         return result
 
-    def _containerd_config(self, task_vars) -> tuple[dict, str | None]:
-        """(config, None), or ({}, why) when the file cannot be read or parsed; ({}, None) when
-        there is no file."""
-        read = self._execute_module(module_name="ansible.builtin.slurp",
-                                    module_args={"src": CONTAINERD_CONFIG}, task_vars=task_vars)
-        if read.get("failed"):
-            message = read.get("msg", "")
-            return {}, (None if "not found" in message else f"cannot be read: {message}")
-        try:
-            return tomllib.loads(base64.b64decode(read["content"]).decode()), None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            return {}, str(err)
+
+def parsed(read: dict) -> tuple[dict, str | None]:
+    """config.toml from slurp's result: (config, None), or ({}, why) when it could not be read
+    or parsed; ({}, None) when there is no file."""
+    if read.get("failed"):
+        message = read.get("msg", "")
+        return {}, (None if "not found" in message else f"cannot be read: {message}")
+    try:
+        return tomllib.loads(base64.b64decode(read["content"]).decode()), None
+    except (KeyError, ValueError, tomllib.TOMLDecodeError) as err:
+        return {}, f"cannot be parsed: {err}"

@@ -511,6 +511,22 @@ def cni_protocols(plugin: str) -> list[str]:
         return []
 
 
+def cni_plugins_problem(cni: dict) -> str | None:
+    """Why the CNI plugins in the kubelet's directory would fail containerd's pods, if they
+    would."""
+    where = cni["bin_dir"]
+    if not cni["loopback"]:
+        return (f"no loopback plugin in {where}, the kubelet's CNI plugin directory: every pod "
+                "sandbox needs it; install the CNI plugins there")
+    if not cni["protocols"]:
+        return (f"{where}/loopback does not answer CNI's VERSION command (not executable, or "
+                "not a CNI plugin): reinstall the CNI plugins")
+    if "1.0.0" not in cni["protocols"]:
+        return (f"the CNI plugins in {where} do not speak CNI 1.0.0, which containerd 1.6 and "
+                "later need: install plugins 1.0 or later there")
+    return None
+
+
 def version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", text or "")[:3])
 
@@ -584,17 +600,12 @@ def findings(facts: dict, target: str = "", config_version: int = 2,
             "needs CRI v1 (1.5+) and 1.6.0-1.6.3 fail pod networking with older CNI plugins; "
             "install 1.6.4 or later, or migrate to a containerd 2.x build (harness migrate "
             "--containerd VERSION)")
-    if not facts["cni"]["loopback"]:
-        add("cni-plugins", "error", f"no loopback plugin in {facts['cni']['bin_dir']}, the "
-            "kubelet's CNI plugin directory: every pod sandbox needs it; install the CNI "
-            "plugins there")
-    elif not facts["cni"]["protocols"]:
-        add("cni-plugins", "error", f"{facts['cni']['bin_dir']}/loopback does not answer CNI's "
-            "VERSION command (not executable, or not a CNI plugin): reinstall the CNI plugins")
-    elif "1.0.0" not in facts["cni"]["protocols"]:
-        add("cni-plugins", "error", f"the CNI plugins in {facts['cni']['bin_dir']} do not speak "
-            "CNI 1.0.0, which containerd 1.6 and later need: install plugins 1.0 or later "
-            "there")
+    # The kubelet's CNI directories are those containerd will take over; a node already on
+    # containerd keeps its own (in config.toml), which migrate leaves alone.
+    moving = kubelet["runtime"] != "containerd"
+    plugins = cni_plugins_problem(facts["cni"]) if moving else None
+    if plugins:
+        add("cni-plugins", "error", plugins)
     for name, version in facts["cni"]["configs"].items():
         if not version:
             add("cni-config-version", "error", f"{facts['cni']['conf_dir']}/{name} declares no "
@@ -605,7 +616,6 @@ def findings(facts: dict, target: str = "", config_version: int = 2,
     if containerd["cri_disabled"]:
         add("cri-disabled", "warning", f"{CONTAINERD_CONFIG} disables "
             f"{', '.join(containerd['cri_disabled'])}; migrate renders a config with CRI on")
-    moving = kubelet["runtime"] != "containerd"  # a node already on containerd stays as it is
     if moving and containerd["config"] and containerd["config_version"] == config_version:
         add("containerd-config-kept", "info", f"{CONTAINERD_CONFIG} (version {config_version}):"
             " its own settings are kept beneath the migration's; each one changed is a "

@@ -224,6 +224,7 @@ MIGRATE_SKIPS = {
     "Check that the node has crictl",
     "Refuse to go on without crictl",
     "Install the containerd built by the harness",  # only with --containerd
+    "Install the build's ctr for the copy",  # the same
     "Stop Docker before another containerd replaces the one it runs on",  # the same
     "Copy Docker's registry CAs and client certificates (/etc/docker/certs.d)",
     "Start no further batch after Ctrl-C",  # once per batch, until an operator presses it

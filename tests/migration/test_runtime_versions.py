@@ -5,11 +5,12 @@ containerd build (harness migrate --containerd). test_debian11_on_lab.py migrate
 
 from __future__ import annotations
 
+import base64
 import shutil
 
 import pytest
 from node_facts import docker_node_facts
-from playbook_code import library_module
+from playbook_code import library_module, load
 
 facts_module = library_module(
     "node_runtime_facts", ("docker_api", "node_fact_oom", "node_kubelet_runtime"))
@@ -79,3 +80,41 @@ def test_the_plugins_versions_are_asked_as_the_cni_spec_says(tmp_path):
     shutil.copyfile(f"{HOST_CNI}/loopback", copied)
     assert facts_module.cni_protocols(str(copied)) == []
     assert facts_module.cni_protocols(str(tmp_path / "missing")) == []
+
+
+read_config = load("action_plugins/node_runtime_facts.py", "node_runtime_facts_action").parsed
+
+
+def slurped(text: str) -> dict:
+    return {"content": base64.b64encode(text.encode()).decode(), "encoding": "base64"}
+
+
+@pytest.mark.parametrize("read, expected", [
+    (slurped('version = 2\n[debug]\nlevel = "warn"\n'),
+     ({"version": 2, "debug": {"level": "warn"}}, None)),
+    ({"failed": True, "msg": "file not found: /etc/containerd/config.toml"}, ({}, None)),
+    ({"failed": True, "msg": "file is not readable: /etc/containerd/config.toml"},
+     ({}, "cannot be read: file is not readable: /etc/containerd/config.toml")),
+], ids=["parsed", "no-file", "unreadable"])
+def test_the_action_plugin_parses_config_toml_for_the_module(read, expected):
+    """Nodes have no TOML parser (tomllib is 3.11+): the controller parses what slurp read."""
+    assert read_config(read) == expected
+
+
+def test_a_config_toml_that_is_not_toml_blocks_the_node_naming_the_error():
+    config, error = read_config(slurped("version = 2\n[plugins\n"))
+    assert config == {} and error.startswith("cannot be parsed: ")
+    facts = debian11_facts()
+    facts["containerd"]["config_error"] = error
+    found = by_id(facts_module.findings(facts))["containerd-config-invalid"]
+    assert found["severity"] == "error"
+    assert found["message"].startswith("/etc/containerd/config.toml: cannot be parsed: ")
+
+
+def test_a_node_already_on_containerd_is_not_held_to_the_kubelets_old_cni_directory():
+    """Past the move the kubelet names no CNI directory; containerd's own config does, and
+    migrate leaves such a node as it is."""
+    facts = docker_node_facts({})
+    facts["kubelet"]["runtime"] = "containerd"
+    facts["cni"].update(loopback=False, protocols=[])
+    assert "cni-plugins" not in by_id(facts_module.findings(facts))
