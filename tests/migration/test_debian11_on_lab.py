@@ -97,4 +97,6 @@ def test_rollback_brings_back_docker_and_the_packaged_containerd_1_4(lab, node, 
     assert done.returncode == 0, done.stdout + done.stderr[-5000:]
     assert runtime(lab).startswith("docker://20.10.5")
     assert on_node(node, "containerd --version").split()[2].startswith("1.4.13")
+    # Nothing the migration installed stays: the build's binaries, its ctr, the harness's crictl.
+    assert on_node(node, "ls -A /usr/local/bin").split() == []
     assert workload.run_pod(lab.api, "web-docker") == "Running"
