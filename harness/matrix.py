@@ -28,9 +28,9 @@ from harness.daemons.registry import Registry, RegistryConfig
 from harness.errors import EXIT_FAILURES, EXIT_OK, InputError
 from harness.gate_policy import GatePolicy
 from harness.images import load
+from harness.paths import shipped, suite_argv
 
-REPO = Path(__file__).resolve().parents[1]
-SUITES = REPO / "suites"
+SUITES = shipped("suites")
 # crun 1.8 cannot create containers beside this host's hybrid cgroup mount; the wrapper runs it
 # in a private mount namespace without the v2 mount (suites/oci/tools).
 CRUN_ON_HYBRID_CGROUPS = SUITES / "oci" / "tools" / "crun-on-hybrid-cgroups"
@@ -164,9 +164,9 @@ def _run_cri(cell: Cell, junit_file: Path, policy: GatePolicy,
 def _pytest(suite: str, junit_file: Path, policy: GatePolicy,
             *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", str(SUITES / suite), "-p", "no:cacheprovider", "-q",
+        [sys.executable, "-m", "pytest", *suite_argv(suite), "-p", "no:cacheprovider", "-q",
          *policy.suite_args, f"--junitxml={junit_file}", *args],
-        cwd=REPO, capture_output=True, text=True, check=False)
+        capture_output=True, text=True, check=False)
 
 
 DEVIATION = re.compile(r' deviates from (.+?) \("')  # the OCI suite's strict xfails

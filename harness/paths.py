@@ -1,9 +1,32 @@
-"""Where the harness keeps what outlives a run, in the caller's XDG directories: slow builds in
-~/.cache/harness/<area> (node images, Kubernetes, fixture images, staged suites), per-lab state
-in ~/.local/state/harness/<area>. An area's own environment variable overrides its directory."""
+"""Where the harness finds what ships with its code, and where it keeps what outlives a run.
+
+Shipped: the playbooks, the suites and the fixture image recipes are top-level directories of
+the checkout; a built wheel carries them inside the package (setup.py copies them there), so an
+installed harness finds them without the checkout.
+
+Kept, in the caller's XDG directories: slow builds in ~/.cache/harness/<area> (node images,
+Kubernetes, fixture images, staged suites), per-lab state in ~/.local/state/harness/<area>. An
+area's own environment variable overrides its directory."""
 
 import os
 from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+SHIPPED = ("playbooks", "suites", "fixtures")
+
+
+def shipped(name: str) -> Path:
+    """The directory `name` (one of SHIPPED): the wheel's copy inside the package, else the
+    checkout's (an editable install runs from the checkout)."""
+    packaged = PACKAGE / name
+    return packaged if packaged.is_dir() else PACKAGE.parent / name
+
+
+def suite_argv(name: str) -> list[str]:
+    """pytest's arguments for suites/<name>: its directory, and the rootdir that keeps its test
+    ids, and so its JUnit classnames, `suites/<name>/...` from a checkout and a wheel alike."""
+    suites = shipped("suites")
+    return [str(suites / name), f"--rootdir={suites.parent}"]
 
 
 def cache_dir(area: str, override_env: str | None = None) -> Path:

@@ -21,8 +21,8 @@ from junitparser import Error, Failure, Skipped
 from harness import junit
 from harness.errors import HarnessTimeout, StepFailed
 from harness.gate_policy import GatePolicy
+from harness.paths import suite_argv
 
-SUITE_DIR = Path(__file__).resolve().parents[1] / "suites" / "smoke"
 CLUSTER = "cluster"  # the JUnit "node" of cluster-wide tests
 
 
@@ -70,7 +70,7 @@ def run(kubeconfig: Path, junit_dir: Path, label: str, hosts: dict[str, str],
     raw = junit_dir / "raw" / f"{label}.xml"
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "pytest", str(SUITE_DIR), "-p", "no:cacheprovider", "-q",
+    argv = [sys.executable, "-m", "pytest", *suite_argv("smoke"), "-p", "no:cacheprovider", "-q",
             f"--kubeconfig={kubeconfig}", f"--junitxml={raw}", *policy.suite_args, *extra]
     env = dict(os.environ)
     if registry is not None:
@@ -78,8 +78,7 @@ def run(kubeconfig: Path, junit_dir: Path, label: str, hosts: dict[str, str],
         env.update(HARNESS_SMOKE_REGISTRY_USER=registry.user,
                    HARNESS_SMOKE_REGISTRY_PASSWORD=registry.password)
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=SUITE_DIR.parents[1])
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as err:
         raise HarnessTimeout(f"suites/smoke did not finish within {timeout:.0f}s",
                              hint="see the cluster's events; raise --suite-timeout") from err

@@ -3,11 +3,14 @@ daemons); the fixtures more than one area uses. Area fixtures live in tests/<are
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
 
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:
@@ -27,6 +30,24 @@ def pipeline_lab():
 
     with kube_lab("hpipe") as lab:
         yield lab
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory) -> Path:
+    """The harness as a user installs it outside the checkout: a wheel built from a copy of this
+    tree, installed with its dependencies into a fresh venv in a temporary directory. Returns
+    that venv's bin directory (about 30 s with pip's cache warm)."""
+    base = tmp_path_factory.mktemp("wheel")
+    source = base / "source"  # setuptools builds in the tree: never in the checkout itself
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", "reports", ".*_cache", ".tox"))
+    for argv in ([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", "dist",
+                  str(source)], [sys.executable, "-m", "venv", "venv"]):
+        subprocess.run(argv, cwd=base, check=True, capture_output=True, timeout=300)
+    wheel = next((base / "dist").glob("*.whl"))
+    subprocess.run([base / "venv" / "bin" / "pip", "install", "-q", wheel], cwd=base, check=True,
+                   capture_output=True, timeout=600)
+    return base / "venv" / "bin"
 
 
 @pytest.fixture(scope="session")

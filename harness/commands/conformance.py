@@ -23,8 +23,9 @@ from harness.errors import (
     EXIT_USAGE,
     InputError,
 )
+from harness.paths import shipped, suite_argv
 
-SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
+SUITES_DIR = shipped("suites")
 SUITES = ("cri",)
 # pytest: 0 passed, 1 tests failed, 2 interrupted, 3 internal error or pytest.exit(3) from the
 # suite (endpoint unreachable), 4 usage error, 5 nothing collected.
@@ -88,7 +89,7 @@ def register(sub):
 def pytest_argv(args, suite: str, junit_file: Path, policy: gate_policy.GatePolicy,
                 tls: tuple[str, ...] = ()) -> list[str]:
     """The suite's command line on this machine (`tls`: the TLS registry's options)."""
-    argv = [sys.executable, "-m", "pytest", str(SUITES_DIR / suite), "-p", "no:cacheprovider",
+    argv = [sys.executable, "-m", "pytest", *suite_argv(suite), "-p", "no:cacheprovider",
             "-q", f"--junitxml={junit_file}", *policy.suite_args, *tls]
     for flag in ("cri_endpoint", "cri_image_endpoint"):
         if getattr(args, flag):
@@ -186,7 +187,7 @@ def run(args) -> int:
     missing = [s for s in suites if not (SUITES_DIR / s).is_dir()]
     if missing:
         raise InputError(f"suite directory {SUITES_DIR / missing[0]} not found",
-                         hint="run harness from its source checkout")
+                         hint="reinstall the harness (pip install .): its wheel carries the suites")
     args.junit_dir.mkdir(exist_ok=True)
     if args.inventory:
         return run_on_nodes(args, suites, policy)

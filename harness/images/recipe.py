@@ -15,8 +15,9 @@ from pathlib import Path
 import yaml
 
 from harness.errors import InputError
+from harness.paths import shipped
 
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "images"
+RECIPES_DIR = shipped("fixtures") / "images"
 DEFAULT_REGISTRY = "harness.local"
 
 TOP_KEYS = {"description", "repository", "tags", "params", "from", "layers", "config"}

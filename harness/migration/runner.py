@@ -21,9 +21,10 @@ from harness import junit, redact
 from harness.errors import InputError, StepFailed
 from harness.inventory import Inventory
 from harness.migration import interrupt
+from harness.paths import shipped
 from harness.progress import progress
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+PLAYBOOKS = shipped("playbooks")
 PHASES = ("preflight", "migrate", "verify", "rollback", "upgrade")
 # Ansible event -> outcome of one task on one node.
 # The task that refuses a node preflight blocks: a failure of the input, not of a step.

@@ -25,8 +25,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-import harness
-from harness import images
+from harness import images, paths
 from harness.cri import suite_images
 from harness.errors import InputError, StepFailed
 from harness.images.build import shipped_name
@@ -54,7 +53,6 @@ UNSTAGED_IMAGES = ("large",)
 # harness's own goes along (Go, linked against libc only).
 STAGED_PROGRAMS = ("/usr/bin/docker-registry",)
 REMOTE_ROOT = "/opt/harness"
-PROJECT_ROOT = Path(harness.__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -101,9 +99,11 @@ def distributions(names: Iterable[str]) -> list[metadata.Distribution]:
     return sorted(seen.values(), key=lambda d: d.metadata["Name"].lower())
 
 
-def _add_tree(tar: tarfile.TarFile, src: Path, arcname: str) -> None:
+def _add_tree(tar: tarfile.TarFile, src: Path, arcname: str, leave: tuple[str, ...] = ()) -> None:
+    """`src` as `arcname`, without bytecode and without its top-level entries named `leave`."""
     for path in sorted(src.rglob("*")):
-        if "__pycache__" in path.parts or path.suffix == ".pyc" or path.is_dir():
+        if ("__pycache__" in path.parts or path.suffix == ".pyc" or path.is_dir()
+                or path.relative_to(src).parts[0] in leave):
             continue
         tar.add(path, f"{arcname}/{path.relative_to(src)}", recursive=False)
 
@@ -113,8 +113,10 @@ def build_bundle(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        _add_tree(tar, PROJECT_ROOT / "harness", "src/harness")
-        _add_tree(tar, PROJECT_ROOT / "suites", "src/suites")
+        # the code and the suites; an installed wheel's shipped copies of the playbooks and
+        # fixture recipes are not needed there
+        _add_tree(tar, paths.PACKAGE, "src/harness", leave=paths.SHIPPED)
+        _add_tree(tar, paths.shipped("suites"), "src/suites")
         for program in map(Path, STAGED_PROGRAMS):
             if program.is_file():
                 tar.add(program, f"bin/{program.name}")

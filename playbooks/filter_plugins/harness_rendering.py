@@ -3,15 +3,17 @@ place: containerd's config.toml and the check of `containerd config dump`
 (harness/containerd/config.py), where the kubelet and kubeadm name the runtime
 (harness/migration/kubelet_runtime.py), and the RuntimeClasses a move would strand
 (harness/migration/findings.py, which preflight's report uses too). They run on the
-controller, where the harness is installed; the playbooks' own tree comes first on the path, so
-they render with the harness beside them."""
+controller, where the harness is installed; the directory holding the harness package these
+playbooks belong to (the checkout, or site-packages for a wheel's copy inside the package) comes
+first on the path, so they render with that harness."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-_TREE = str(Path(__file__).resolve().parents[2])
+_TREE = str(next(p for p in Path(__file__).resolve().parents[1:]
+                 if (p / "harness" / "__init__.py").is_file()))
 if _TREE not in sys.path:
     sys.path.insert(0, _TREE)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import tomllib
 
 import pytest
@@ -169,16 +170,29 @@ def test_plan_shows_every_change_and_changes_nothing(migration_lab, before, harn
                                                      reports):
     """`migrate --plan` prints the containerd config and kubelet flags as diffs and the images
     to copy, and leaves every node exactly as it was."""
-    done = harness_cli("migrate", "--plan", *cli_args(migration_lab, reports / "plan"))
+    assert_plan(harness_cli("migrate", "--plan", *cli_args(migration_lab, reports / "plan")),
+                migration_lab, before)
+
+
+def test_the_harness_installed_from_its_wheel_plans_the_same(migration_lab, before,
+                                                            installed_wheel, reports, tmp_path):
+    """Outside the checkout (issue 26), its playbooks come from the package data."""
+    done = subprocess.run([installed_wheel / "harness", "migrate", "--plan",
+                           *cli_args(migration_lab, reports / "plan-wheel")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=1200)
+    assert_plan(done, migration_lab, before)
+
+
+def assert_plan(done, lab, before) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
-    for node in migration_lab.inventory.nodes:
+    for node in lab.inventory.nodes:
         section = done.stdout.split(f"=== {node.name}:")[1].split("===")[0]
         assert "+++ /etc/containerd/config.toml (after)" in section
         assert '+sandbox_image = "harness.local/pause:3.9"' in section
         assert "+KUBELET_KUBEADM_ARGS=" in section and "--container-runtime=remote" in section
         assert re.search(r"image harness\.local/web:1\.0 \(\d+ bytes\) would be copied", section)
         assert snapshot(node) == before[node.name]["snapshot"]
-    assert all(v.startswith("docker://") for v in runtimes(migration_lab.api).values())
+    assert all(v.startswith("docker://") for v in runtimes(lab.api).values())
 
 
 def test_plan_with_images_in_use_copies_only_what_the_pods_run(migration_lab, harness_cli,

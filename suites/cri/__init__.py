@@ -1,0 +1,1 @@
+"""The CRI conformance suite (README.md beside this file)."""
