@@ -37,7 +37,7 @@ from bench import results  # noqa: E402
 from harness.inventory import Inventory, load_inventory  # noqa: E402
 from harness.kube import cluster, kubeadm_cluster  # noqa: E402
 from harness.lab import lifecycle  # noqa: E402
-from harness.nodes.reach import open_transport  # noqa: E402
+from harness.transport import open_transport  # noqa: E402
 
 LAB = "hbmig"
 SOCKET = "unix:///run/containerd/containerd.sock"

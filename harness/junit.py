@@ -126,14 +126,6 @@ def write_suite(out_dir: Path, node: str, suite: str, cases: Iterable[CaseResult
     return _write(testsuite, junit_path(out_dir, node, suite))
 
 
-def write_unreachable(out_dir: Path, node: str, suite: str, err: HarnessError,
-                      host: str | None = None) -> Path:
-    """A suite that could not run because its node was unreachable or timed out."""
-    kind = TIMEOUT if isinstance(err, HarnessTimeout) else UNREACHABLE
-    case = CaseResult(f"{suite} on {node}", "error", message=str(err), error_type=kind)
-    return write_suite(out_dir, node, suite, [case], host)
-
-
 def relabel_pytest_junit(src: Path, out_dir: Path, node: str, suite: str,
                          host: str | None = None) -> Path:
     """Rewrite a `pytest --junitxml` file as node `node`'s `suite` suite: the suite renamed to

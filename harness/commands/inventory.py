@@ -68,7 +68,7 @@ def format_nodes(inventory: Inventory) -> str:
 
 
 def _ping(inventory: Inventory, args) -> int:
-    from harness.nodes.reach import open_transport  # honours a node's pinned known_hosts
+    from harness.transport import open_transport  # honours a node's pinned known_hosts
 
     # Unreachable nodes are listed and the rest still tried; host key and authentication
     # problems are input errors (they name the node) and stop the run at the first one.

@@ -1,5 +1,6 @@
 """containerd's config.toml for the kubelet's CRI, one layout per config version, rendered from
-one set of typed settings, and the check that containerd took every setting.
+one set of typed settings, and the check that containerd took every setting; and the hosts.toml
+of each registry (`hosts_toml`), the one writer of both for the playbooks and the harness.
 
     version 2: containerd 1.6 and 1.7 (Debian 12 packages 1.6.20). Every CRI setting lives
                in one plugin, io.containerd.grpc.v1.cri.
@@ -256,6 +257,18 @@ def render(s: Settings, version: int, comment: str = "") -> str:
     """The config.toml text of `version` for these settings, `comment` lines first."""
     header = "".join(f"# {line}\n" for line in comment.splitlines())
     return header + tomli_w.dumps(tree(s, version))
+
+
+HOST_KEYS = ("capabilities", "skip_verify", "ca", "client")  # hosts.toml's, in its order
+
+
+def hosts_toml(server: str, hosts: list[dict], comment: str = "") -> str:
+    """containerd's hosts.toml for one registry (config_path/<registry>/hosts.toml): `server`,
+    then each of `hosts` (url and the HOST_KEYS it sets; a false or empty one is left out) in
+    the order containerd tries them, `comment` lines first."""
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
+    tables = {h["url"]: {k: h[k] for k in HOST_KEYS if h.get(k)} for h in hosts}
+    return header + tomli_w.dumps({"server": server, "host": tables})
 
 
 def from_node(settings: dict) -> Settings:

@@ -15,9 +15,9 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomli_w
 import yaml
 
+from harness.containerd import config
 from harness.daemons.process import Daemon, free_tcp_port, tcp_port_answers
 
 LISTEN_HOST = "127.0.0.1"
@@ -154,9 +154,8 @@ def render_config(cfg: RegistryConfig, port: int, tls: tuple[Path, Path, Path] |
 def hosts_toml(url: str, ca: str | None = None, mirror_of: str | None = None) -> str:
     """containerd's hosts.toml for the registry at `url` (trusting the CA file `ca`, on the
     machine that reads it), or, with `mirror_of`, making it that registry's mirror."""
-    host = {"capabilities": ["pull", "resolve"], **({"ca": ca} if ca else {})}
-    return tomli_w.dumps({"server": f"https://{mirror_of}" if mirror_of else url,
-                          "host": {url: host}})
+    return config.hosts_toml(f"https://{mirror_of}" if mirror_of else url,
+                             [{"url": url, "capabilities": ["pull", "resolve"], "ca": ca}])
 
 
 class Registry:

@@ -139,7 +139,7 @@ class SshServer:
 
     def inventory_node(self, name: str, **overrides) -> Node:
         """A Node that logs in to this server with the client key, its host key pinned the
-        way providers pin theirs (vars.known_hosts, see harness.nodes.reach)."""
+        way providers pin theirs (vars.known_hosts, see harness.transport.open_transport)."""
         fields = dict(name=name, host=self.host, port=self.port, user=self.user,
                       ssh_key=self.client_key_path, groups=("hf-sshd",),
                       vars={"known_hosts": str(self.known_hosts_path)})

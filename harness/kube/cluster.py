@@ -28,8 +28,7 @@ from harness.kube import node_config as nc
 from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, ControlPlane
 from harness.lab import access, state
 from harness.lab.progress import say
-from harness.nodes.reach import open_transport
-from harness.transport import Transport
+from harness.transport import Transport, open_transport
 
 READY_TIMEOUT = 180.0
 

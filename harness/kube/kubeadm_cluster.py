@@ -34,8 +34,7 @@ from harness.kube.cluster import (
 from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, SERVICE_CIDR
 from harness.lab import access, docker_node, state
 from harness.lab.progress import say
-from harness.nodes.reach import open_transport
-from harness.transport import Transport
+from harness.transport import Transport, open_transport
 
 API_PORT = 6443
 KUBEADM_BIN = "/usr/bin/kubeadm"

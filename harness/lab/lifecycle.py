@@ -25,7 +25,7 @@ from harness.lab.progress import say
 from harness.lab.recipe import DEFAULT_DEBIAN, ImageRecipe
 from harness.lab.state import LabRecord, NodeRecord
 from harness.nodes.health import check_node
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 BOOT_TIMEOUT = 120.0
 

@@ -26,9 +26,8 @@ from pathlib import Path
 
 from harness import junit, redact
 from harness.inventory import Node
-from harness.nodes.reach import open_transport
 from harness.progress import progress
-from harness.transport import Transport
+from harness.transport import Transport, open_transport
 
 DIRECTORY = "artifacts"
 UNITS = ("kubelet", "containerd", "docker")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.errors import HarnessError
 from harness.inventory import Node
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 # The node's container runtime: Docker while it is enabled, containerd once migrated.
 RUNTIME_CHECK = ("if systemctl is-enabled --quiet docker.service; "

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 from harness.errors import HarnessError, InputError, StepFailed
 from harness.inventory import Node
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 LOCK_FILE = "lock.json"
 # Older than this, a lock is stale whoever holds it: longer than any one run should take.

@@ -29,9 +29,9 @@ from pathlib import Path
 from harness.daemons.registry import LISTEN_HOST, Registry, RegistryConfig, hosts_toml
 from harness.errors import HarnessError
 from harness.inventory import Node
-from harness.nodes.reach import open_transport
 from harness.paths import state_dir
 from harness.progress import progress
+from harness.transport import open_transport
 from harness.transport.base import Transport
 
 DOCKER_CERTS = "/etc/docker/certs.d"

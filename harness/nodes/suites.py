@@ -25,8 +25,8 @@ from harness.facts import NodeFacts, gather
 from harness.gate_policy import GatePolicy
 from harness.inventory import Node
 from harness.nodes import kubelet_watchdog, staging
-from harness.nodes.reach import open_transport
 from harness.progress import progress
+from harness.transport import open_transport
 from harness.transport.base import Transport
 
 DEFAULT_FORKS = 5  # as Ansible's

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from harness.facts import NodeFacts, gather
 from harness.inventory import Inventory
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 
 @dataclass(frozen=True)

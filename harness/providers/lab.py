@@ -15,8 +15,8 @@ from harness.lab.docker_node import INSECURE_REGISTRY_PORT, TLS_REGISTRY_PORT, t
 from harness.lab.progress import say
 from harness.lab.recipe import DEFAULT_DEBIAN
 from harness.nodes.health import check_node
-from harness.nodes.reach import open_transport
 from harness.providers.base import NodeStatus, Provider, TlsRegistry
+from harness.transport import open_transport
 
 
 class LabProvider(Provider):

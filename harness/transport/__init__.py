@@ -13,13 +13,17 @@ from harness.transport.base import (
 from harness.transport.local import LocalTransport
 
 
-def transport_for(node: Node, **ssh_options) -> Transport:
+def open_transport(node: Node, **ssh_options) -> Transport:
     """The transport the node's `connection` asks for; `ssh_options` go to SSHTransport
-    (known_hosts, trust_on_first_use, connect_timeout, connect_retries, ...)."""
+    (known_hosts, trust_on_first_use, connect_timeout, connect_retries, ...). A node whose
+    provider pinned its host keys (the lab does, in vars.known_hosts) is checked against that
+    file unless `known_hosts` is given."""
     if node.connection == "local":
         return LocalTransport(node.name, become=node.become)
     from harness.transport.ssh import SSHTransport
 
+    if node.vars.get("known_hosts"):
+        ssh_options.setdefault("known_hosts", node.vars["known_hosts"])
     return SSHTransport(node, **ssh_options)
 
 
@@ -33,5 +37,5 @@ def __getattr__(name: str):
 
 __all__ = [
     "AuthenticationError", "CommandResult", "HostKeyError", "LocalTransport", "SSHTransport",
-    "Transport", "transport_for",
+    "Transport", "open_transport",
 ]

@@ -1,11 +1,11 @@
 """Filters that render through the harness' own code, so that what each version wants lives in one
-place: containerd's config.toml and the check of `containerd config dump`
-(harness/containerd/config.py), where the kubelet and kubeadm name the runtime
-(harness/migration/kubelet_runtime.py), and the RuntimeClasses a move would strand
-(harness/migration/findings.py, which preflight's report uses too). They run on the
-controller, where the harness is installed; the directory holding the harness package these
-playbooks belong to (the checkout, or site-packages for a wheel's copy inside the package) comes
-first on the path, so they render with that harness."""
+place: containerd's config.toml, each registry's hosts.toml and the check of `containerd config
+dump` (harness/containerd/config.py), /etc/crictl.yaml (harness/crictl.py), where the kubelet
+and kubeadm name the runtime (harness/migration/kubelet_runtime.py), and the RuntimeClasses a
+move would strand (harness/migration/findings.py, which preflight's report uses too). They run
+on the controller, where the harness is installed; the directory holding the harness package
+these playbooks belong to (the checkout, or site-packages for a wheel's copy inside the
+package) comes first on the path, so they render with that harness."""
 
 from __future__ import annotations
 
@@ -17,13 +17,24 @@ _TREE = str(next(p for p in Path(__file__).resolve().parents[1:]
 if _TREE not in sys.path:
     sys.path.insert(0, _TREE)
 
-from harness.containerd import config  # noqa: E402  (after the path above)
+from harness import crictl  # noqa: E402  (after the path above)
+from harness.containerd import config  # noqa: E402
 from harness.migration import findings, kubelet_runtime  # noqa: E402
 
 
 def containerd_config(settings: dict, version: int | str = 2, comment: str = "") -> str:
     """The config.toml text of `version` for a node's settings."""
     return config.render(config.from_node(settings), int(version), comment)
+
+
+def crictl_config(endpoint: str, timeout: int | str) -> str:
+    """/etc/crictl.yaml naming `endpoint` for both CRI services."""
+    return crictl.crictl_yaml(endpoint, int(timeout))
+
+
+def containerd_hosts_toml(registry: dict, comment: str = "") -> str:
+    """The hosts.toml of one of node_runtime_facts' `registry_hosts`."""
+    return config.hosts_toml(registry["server"], registry["hosts"], comment)
 
 
 def containerd_config_dropped(dump: str, settings: dict) -> list[str]:
@@ -48,5 +59,7 @@ class FilterModule:
     def filters(self):
         return {"containerd_config": containerd_config,
                 "containerd_config_dropped": containerd_config_dropped,
+                "containerd_hosts_toml": containerd_hosts_toml,
+                "crictl_config": crictl_config,
                 "kubelet_runtime_plan": kubelet_runtime_plan,
                 "runtime_classes_lost": runtime_classes_lost}

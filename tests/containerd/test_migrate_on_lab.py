@@ -13,7 +13,7 @@ from labs import harness_cli, kube_lab
 from migration import workload
 
 from harness.containerd import build
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
 

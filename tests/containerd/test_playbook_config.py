@@ -7,10 +7,11 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
-from playbook_code import PLAYBOOKS, load
+from playbook_code import PLAYBOOKS, library_module, load
 
 from harness.containerd import config
 
@@ -81,3 +82,28 @@ def test_the_node_config_version_3_is_taken_by_containerd_2(containerd2, tmp_pat
                filters.containerd_config(NODE_SETTINGS, "3"), tmp_path)
     assert filters.containerd_config_dropped(out, NODE_SETTINGS) == []
     assert 'sandbox = "k8s.gcr.io/pause:3.6"' in out.replace("'", '"')
+
+
+def test_each_registry_of_dockers_settings_gets_its_hosts_toml_from_the_one_writer():
+    """A Hub mirror, an insecure registry and one with a CA and a client certificate in
+    Docker's certs.d, as node_runtime_facts derives them, rendered by the filter the role uses
+    (harness/containerd/config.py's hosts_toml, which the harness's own registries use too):
+    false and empty keys are left out, as containerd's docs/hosts.md writes them."""
+    facts = library_module("node_runtime_facts", ("docker_api", "node_fact_oom",
+                                                   "node_kubelet_runtime"))
+    registries = facts.registry_hosts(
+        {"registry-mirrors": ["http://mirror:5000/"], "insecure-registries": ["plain:5000"]},
+        {"tls:5000": {"ca": ["ca.crt"], "client": [("client.cert", "client.key")]}})
+    rendered = {r["registry"]: filters.containerd_hosts_toml(r, "managed") for r in registries}
+    assert all(text.startswith("# managed\n") for text in rendered.values())
+    certs = "/etc/containerd/certs.d/tls:5000"
+    assert {name: tomllib.loads(text) for name, text in rendered.items()} == {
+        "docker.io": {"server": "https://registry-1.docker.io", "host": {
+            "http://mirror:5000": {"capabilities": ["pull", "resolve"]}}},
+        "plain:5000": {"server": "http://plain:5000", "host": {
+            "http://plain:5000": {"capabilities": ["pull", "resolve", "push"],
+                                  "skip_verify": True}}},
+        "tls:5000": {"server": "https://tls:5000", "host": {
+            "https://tls:5000": {"capabilities": ["pull", "resolve", "push"],
+                                 "ca": [f"{certs}/ca.crt"],
+                                 "client": [[f"{certs}/client.cert", f"{certs}/client.key"]]}}}}

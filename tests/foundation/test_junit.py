@@ -3,6 +3,7 @@ the exit code a CI job gets (0 passed, 1 failures/errors, 3 unreachable or timeo
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,18 @@ import pytest
 from junitparser import JUnitXml
 
 from harness import junit
-from harness.errors import HarnessTimeout, StepFailed, UnreachableError
+from harness.errors import HarnessError, HarnessTimeout, StepFailed, UnreachableError
 from harness.gate_policy import GatePolicy
+
+
+def write_unreachable(out_dir: Path, node: str, suite: str, err: HarnessError) -> Path:
+    """`suite` on `node` as the harness records a node it could not reach or that timed out:
+    a step that raised `err`."""
+    steps = junit.StepRecorder(node, suite)
+    with contextlib.suppress(HarnessError), steps.step(f"{suite} on {node}"):
+        raise err
+    return steps.write(out_dir)
+
 
 POLICY = GatePolicy()  # no skip budget
 
@@ -97,7 +108,7 @@ def test_failures_map_to_exit_1(per_node):
 
 
 def test_an_unreachable_node_maps_to_exit_3(per_node):
-    junit.write_unreachable(per_node, "worker-2", "cri",
+    write_unreachable(per_node, "worker-2", "cri",
                             UnreachableError("node worker-2: cannot reach 10.0.0.2:22"))
     summary = junit.verify(junit.merge(junit.junit_files(per_node)))
     assert summary.suites[-1].unreachable == 1
@@ -105,7 +116,7 @@ def test_an_unreachable_node_maps_to_exit_3(per_node):
 
 
 def test_a_timeout_maps_to_exit_3(tmp_path):
-    junit.write_unreachable(tmp_path, "worker-2", "smoke", HarnessTimeout("deploy timed out"))
+    write_unreachable(tmp_path, "worker-2", "smoke", HarnessTimeout("deploy timed out"))
     (case,) = next(iter(junit.read(junit.junit_path(tmp_path, "worker-2", "smoke"))))
     assert case.result[0].type == junit.TIMEOUT
     assert POLICY.exit_code(junit.verify(junit.merge(
@@ -172,7 +183,7 @@ def test_cli_report_merges_prints_and_exits_with_the_mapped_code(harness, per_no
 
 
 def test_cli_report_exit_3_when_a_node_was_unreachable(harness, per_node, tmp_path):
-    junit.write_unreachable(per_node, "worker-2", "cri", UnreachableError("gone"))
+    write_unreachable(per_node, "worker-2", "cri", UnreachableError("gone"))
     proc = harness("report", "--junit-dir", per_node, "--out", tmp_path / "all.xml")
     assert proc.returncode == 3
 

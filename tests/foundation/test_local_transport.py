@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import HarnessTimeout, StepFailed
 from harness.inventory import Node
-from harness.transport import LocalTransport, transport_for
+from harness.transport import LocalTransport, open_transport
 
 
 def test_run_argv_and_shell_string():
@@ -57,6 +57,6 @@ def test_put_and_get(tmp_path):
     assert (tmp_path / "b").stat().st_mode & 0o777 == 0o600
 
 
-def test_transport_for_picks_by_connection():
-    assert isinstance(transport_for(Node("hf-a", "localhost", connection="local")),
+def test_open_transport_picks_by_connection():
+    assert isinstance(open_transport(Node("hf-a", "localhost", connection="local")),
                       LocalTransport)

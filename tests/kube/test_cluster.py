@@ -11,7 +11,7 @@ from kubernetes.stream import stream
 
 from harness import images
 from harness.kube import cluster
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
 

@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client, config
 
 from harness.kube import cluster
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 from tests.labs import VERSION, harness_cli, kube_lab
 
 # 129 s here with the caches warm (the 1-node lab 57 s, remaking its control plane 44 s; 177 s

@@ -15,8 +15,8 @@ from harness.facts import gather
 from harness.images import build
 from harness.lab import lifecycle, state
 from harness.lab.node_files import OOM_CLAMP_RUNTIME
-from harness.nodes.reach import open_transport
 from harness.providers.inventory import InventoryProvider
+from harness.transport import open_transport
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(900)]
 

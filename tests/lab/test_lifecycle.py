@@ -10,8 +10,8 @@ import time
 import pytest
 
 from harness.lab import state
-from harness.nodes.reach import open_transport
 from harness.providers.lab import LabProvider
+from harness.transport import open_transport
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -20,7 +20,7 @@ from labs import module_kube_lab
 
 from harness.migration import phase
 from harness.nodes import lock
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 from .test_migration_on_lab import snapshot
 

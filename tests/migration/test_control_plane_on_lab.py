@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 from labs import module_kube_lab
 
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 from . import workload
 from .test_migration_on_lab import runtimes

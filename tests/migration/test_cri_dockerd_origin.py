@@ -17,7 +17,7 @@ import yaml
 from labs import plain_lab
 
 from harness.migration import runner
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 LAB = "hcd"
 CRI_DOCKERD = "unix:///var/run/cri-dockerd.sock"

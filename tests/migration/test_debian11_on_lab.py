@@ -14,7 +14,7 @@ from kubernetes import client
 from labs import harness_cli, kube_lab
 
 from harness.containerd import build
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 from migration import cni_plugins, workload
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]

@@ -14,7 +14,7 @@ from junitparser import JUnitXml
 from kubernetes import client
 from labs import module_kube_lab
 
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 from .test_canary_on_lab import node_state
 from .test_migration_on_lab import docker_image_ids, snapshot, wait_node_ready, workload_ready

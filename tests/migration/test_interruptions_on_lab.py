@@ -34,7 +34,7 @@ from kubernetes import client
 from labs import module_kube_lab
 
 from harness.errors import UnreachableError
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 from .test_canary_on_lab import node_state
 from .test_migration_on_lab import cri_image_ids, docker_image_ids

@@ -23,7 +23,7 @@ from outcomes import read_junit
 
 from harness.errors import EXIT_FAILURES, EXIT_OK, StepFailed
 from harness.nodes import kubelet_watchdog
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 from .test_faults_on_lab import one_pod_deployment, ready
 from .test_migration_on_lab import workload_ready

@@ -17,7 +17,7 @@ from junitparser import JUnitXml
 from kubernetes import client
 
 from harness.migration import runner
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 from . import workload
 

@@ -10,8 +10,8 @@ from harness import junit, pipeline
 from harness.daemons.process import free_tcp_port
 from harness.errors import EXIT_OK, EXIT_UNREACHABLE
 from harness.nodes import staging
-from harness.nodes.reach import open_transport
 from harness.providers.inventory import InventoryProvider
+from harness.transport import open_transport
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 

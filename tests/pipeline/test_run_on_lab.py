@@ -9,6 +9,7 @@ migrated cluster."""
 import json
 import re
 import time
+import tomllib
 from pathlib import Path
 
 import planted
@@ -21,9 +22,9 @@ from harness import junit
 from harness.errors import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from harness.kube.cluster import ClusterRecord
 from harness.nodes import artifacts
-from harness.nodes.reach import open_transport
 from harness.providers.lab import LabProvider
 from harness.smoke import outcome
+from harness.transport import open_transport
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(2400)]
 FROM, TO = "1.23.17", "1.24.17"
@@ -259,7 +260,8 @@ def test_the_tls_pull_trusts_the_ca_the_migration_carried_over_from_docker(
     with LabProvider(pipeline_lab.name).tls_registry() as tls, open_transport(node) as t:
         certs = f"/etc/containerd/certs.d/{tls.host}"
         hosts = t.run(f"cat {certs}/hosts.toml", check=True).stdout
-        assert f'ca = ["{certs}/ca.crt"]' in hosts, hosts
+        assert [h.get("ca") for h in tomllib.loads(hosts)["host"].values()] == \
+            [[f"{certs}/ca.crt"]], hosts
         t.run(f"mv {certs} /root/carried-ca", check=True)
         try:
             done = harness_cli("conformance", "--inventory", str(pipeline_lab.inventory_path),

@@ -26,7 +26,7 @@ from harness import crictl, junit, pipeline
 from harness.errors import StepFailed
 from harness.migration import runner
 from harness.nodes import artifacts
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 

@@ -18,7 +18,7 @@ from labs import kube_lab
 from outcomes import SuiteRun, read_junit
 
 from harness.inventory import Inventory
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 REPO = Path(__file__).resolve().parents[2]
 FAULTY_RUNTIME = Path(__file__).with_name("faulty_runtime.py")

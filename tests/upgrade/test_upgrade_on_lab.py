@@ -14,7 +14,7 @@ from kubernetes import client
 
 from harness import images
 from harness.kube import cluster
-from harness.nodes.reach import open_transport
+from harness.transport import open_transport
 
 from .conftest import FROM, TO
 
