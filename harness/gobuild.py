@@ -9,12 +9,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from harness import progress as events
 from harness.errors import InputError, MissingToolError, StepFailed
 
 GO_INSTALL_DIR = "/usr/local/go/bin/go"  # where the go.dev tarball puts it
@@ -107,7 +107,8 @@ def sha256(path: Path) -> str:
 
 
 def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """The builds' default progress callback: a `build` event on the one progress path."""
+    events.progress("build", message)
 
 
 def find_go(minimum: str, purpose: str) -> str:

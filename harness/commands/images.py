@@ -13,11 +13,11 @@ for registry loads, the pushed refs).
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 from harness import files
 from harness.errors import InputError
+from harness.progress import progress
 
 DEFAULT_ADDRESS = {
     "containerd": "/run/containerd/containerd.sock",
@@ -87,19 +87,15 @@ def _names(given: list[str]) -> list[str]:
     return given or known
 
 
-def _progress(message: str) -> None:
-    print(f"images: {message}", file=sys.stderr, flush=True)
-
-
 def _build_all(names: list[str], params: dict) -> list:
     from harness import images
 
     built = []
     for name in names:
         start = time.monotonic()
-        _progress(f"building {name} ...")
+        progress("images", f"building {name} ...")
         image = images.build(name, **params) if params else images.build(name)
-        _progress(f"built {name}: {image.digest} ({time.monotonic() - start:.1f}s)")
+        progress("images", f"built {name}: {image.digest} ({time.monotonic() - start:.1f}s)")
         built.append(image)
     return built
 
@@ -145,9 +141,9 @@ def run(args) -> int:
         if loader:
             address, into = loader
             start = time.monotonic()
-            _progress(f"loading {image.ref} into {args.to} at {address} ...")
+            progress("images", f"loading {image.ref} into {args.to} at {address} ...")
             pushed = into(image)
-            _progress(f"loaded {image.ref} ({time.monotonic() - start:.1f}s)")
+            progress("images", f"loaded {image.ref} ({time.monotonic() - start:.1f}s)")
             if pushed:
                 line = f"{' '.join(pushed)} {image.digest}"
         print(line)

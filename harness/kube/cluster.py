@@ -27,7 +27,7 @@ from harness.kube import build, dns, pki
 from harness.kube import node_config as nc
 from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, ControlPlane
 from harness.lab import access, state
-from harness.lab.progress import say
+from harness.progress import progress
 from harness.transport import Transport, open_transport
 
 READY_TIMEOUT = 180.0
@@ -92,14 +92,14 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
     """Start the control plane and DNS for `lab`, join its nodes, wait until all are Ready."""
     check_version(version)
     down(lab)  # a cluster is cheap to recreate; its nodes' kubelets are rewritten below
-    built = build.build(version, say=lambda m: say(m, lab))
-    coredns = dns.build_coredns(say=lambda m: say(m, lab))
+    built = build.build(version, say=lambda m: progress(lab, m))
+    coredns = dns.build_coredns(say=lambda m: progress(lab, m))
     record = state.load(lab)
     address = record.network.gateway
     directory = cluster_dir(lab)
     shutil.rmtree(directory, ignore_errors=True)  # etcd data and PKI of an earlier cluster
     cp = ControlPlane(built, directory, address)
-    say(f"control plane {built.version} on {cp.server}", lab)
+    progress(lab, f"control plane {built.version} on {cp.server}")
     cp.start()
     dns_daemon = None
     try:
@@ -112,7 +112,7 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
         dns_conf.chmod(0o600)
         dns.publish(api, address)
         dns_daemon = dns.daemon(coredns, directory, address, dns_conf).start()
-        say(f"CoreDNS on {address}:53 serving {CLUSTER_DOMAIN} as {CLUSTER_DNS_IP}", lab)
+        progress(lab, f"CoreDNS on {address}:53 serving {CLUSTER_DOMAIN} as {CLUSTER_DNS_IP}")
         daemons = [*cp.daemons, dns_daemon]
         result = ClusterRecord(
             built.version,
@@ -143,7 +143,7 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
         cp.stop()
         ClusterRecord.path(lab).unlink(missing_ok=True)
         raise
-    say(f"{len(nets)} node(s) Ready; KUBECONFIG={cp.admin_kubeconfig}", lab)
+    progress(lab, f"{len(nets)} node(s) Ready; KUBECONFIG={cp.admin_kubeconfig}")
     return result
 
 
@@ -224,8 +224,8 @@ def _join(
             cluster_cidr=POD_CIDR,
             dockershim=build.release(built.version).dockershim,
         )
-        say(f"joining: kubelet {built.version}, Docker cgroup driver {settings.cgroup_driver}, "
-            f"pods {net.pod_cidr}", node.name)
+        progress(node.name, f"joining: kubelet {built.version}, Docker cgroup driver "
+                 f"{settings.cgroup_driver}, pods {net.pod_cidr}")
         install(t, cp, built, net, [p for p in all_nets if p != net], settings)
 
 

@@ -33,7 +33,7 @@ from harness.kube.cluster import (
 )
 from harness.kube.controlplane import CLUSTER_DNS_IP, CLUSTER_DOMAIN, POD_CIDR, SERVICE_CIDR
 from harness.lab import access, docker_node, state
-from harness.lab.progress import say
+from harness.progress import progress
 from harness.transport import Transport, open_transport
 
 API_PORT = 6443
@@ -55,9 +55,9 @@ KUBEADM_PHASE_TIMEOUT = 600
 
 def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
     """kubeadm init on the first node, join the others, wait until all are Ready."""
-    built = build.build(version, say=lambda m: say(m, lab))
-    kubeadm = build.build_kubeadm(version, say=lambda m: say(m, lab)).path("kubeadm")
-    images = kubeadm_images.build_all(version, say=lambda m: say(m, lab))
+    built = build.build(version, say=lambda m: progress(lab, m))
+    kubeadm = build.build_kubeadm(version, say=lambda m: progress(lab, m)).path("kubeadm")
+    images = kubeadm_images.build_all(version, say=lambda m: progress(lab, m))
     first, *others = inventory.nodes
     nets = [nc.NodeNetwork(n.name, n.host, pod_cidr(i))
             for i, n in enumerate(inventory.nodes, start=1)]
@@ -65,7 +65,7 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
         list(pool.map(lambda pair: _prepare(built, kubeadm, images, *pair, nets),
                       zip(inventory.nodes, nets, strict=True)))
     with open_transport(first) as t:
-        say(f"kubeadm init {version}: control plane as static pods on Docker", first.name)
+        progress(first.name, f"kubeadm init {version}: control plane as static pods on Docker")
         _kubeadm(t, first.name, "init", _init_config(t, first, version))
         join = t.run("kubeadm token create --print-join-command", check=True,
                      sensitive=True).stdout
@@ -86,8 +86,8 @@ def up(lab: str, inventory: Inventory, version: str) -> ClusterRecord:
                            str(built.path("kubectl")), {}, {}, kubeadm=True)
     record.save(lab)
     access.set_cluster(state.lab_dir(lab) / "inventory.yaml", record.kubeconfig, version)
-    say(f"{len(nets)} node(s) Ready, {first.name} the control plane; KUBECONFIG={kubeconfig}",
-        lab)
+    progress(lab, f"{len(nets)} node(s) Ready, {first.name} the control plane; "
+             f"KUBECONFIG={kubeconfig}")
     return record
 
 
@@ -123,8 +123,8 @@ def _prepare(built: build.Built, kubeadm: Path, images: list, node: Node,
         # starting over would do it.
         t.run(f"[ ! -x {KUBEADM_BIN} ] || kubeadm reset --force --cri-socket "
               f"{DOCKERSHIM_SOCKET}", timeout=KUBEADM_PHASE_TIMEOUT, check=True)
-        say(f"installing kubeadm, kubelet, kubectl {built.version}; loading "
-            f"{len(images)} images into Docker", node.name)
+        progress(node.name, f"installing kubeadm, kubelet, kubectl {built.version}; loading "
+            f"{len(images)} images into Docker")
         for binary, remote in (("kubelet", nc.KUBELET_BIN), ("kubectl", KUBECTL_BIN)):
             t.put(built.path(binary), remote, mode=0o755)
         t.put(kubeadm, KUBEADM_BIN, mode=0o755)
@@ -221,7 +221,7 @@ def _join_secrets(command: str) -> tuple[str, str]:
 
 def _join(node: Node, server: str, token: str, ca_hash: str) -> None:
     with open_transport(node) as t:
-        say("kubeadm join: a worker on Docker", node.name)
+        progress(node.name, "kubeadm join: a worker on Docker")
         _kubeadm(t, node.name, "join", _join_config(node, server, token, ca_hash))
 
 

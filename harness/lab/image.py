@@ -14,8 +14,8 @@ from pathlib import Path
 
 from harness.lab.host import run
 from harness.lab.paths import cache_root
-from harness.lab.progress import say
 from harness.lab.recipe import ImageRecipe
+from harness.progress import progress
 
 PRIVATE_MOUNTS = ("unshare", "--mount", "--propagation", "private")
 BUILD_TIMEOUT = 1800  # apt on 2 cores takes minutes; a stuck mirror must not hang forever
@@ -65,7 +65,7 @@ def _build(recipe: ImageRecipe, final: Path) -> None:
     rootfs.mkdir(parents=True)
     log = final.with_name(f"{final.name}.build.log")
     log.write_text("")
-    say(f"building node image {final.name} (debootstrap + apt, minutes; log {log})", "image")
+    progress("image", f"building node image {final.name} (debootstrap + apt, minutes; log {log})")
     # In a private mount namespace: the /proc and /sys debootstrap mounts in the new root vanish
     # with it, even when it is killed (an rmtree of the leftover then stays on plain files).
     run(
@@ -77,7 +77,7 @@ def _build(recipe: ImageRecipe, final: Path) -> None:
     policy = rootfs / "usr/sbin/policy-rc.d"
     policy.write_text("#!/bin/sh\n# image build: start nothing in the chroot\nexit 101\n")
     policy.chmod(0o755)
-    say("installing the Docker node packages", "image")
+    progress("image", "installing the Docker node packages")
     _in_chroot(rootfs, "apt-get update -q", log)
     _in_chroot(
         rootfs,
@@ -89,7 +89,7 @@ def _build(recipe: ImageRecipe, final: Path) -> None:
     policy.unlink()
     (tmp / "recipe.json").write_text(recipe.to_json())
     os.rename(tmp, final)
-    say(f"node image {final.name} ready", "image")
+    progress("image", f"node image {final.name} ready")
 
 
 def _write_apt_sources(rootfs: Path, sources: dict[str, str]) -> None:

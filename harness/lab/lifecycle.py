@@ -21,10 +21,10 @@ from harness.inventory import Inventory, Node, load_inventory
 from harness.lab import access, cgroups, docker_node, machine, network, state
 from harness.lab.image import NodeImage, ensure_image
 from harness.lab.paths import state_root
-from harness.lab.progress import say
 from harness.lab.recipe import DEFAULT_DEBIAN, ImageRecipe
 from harness.lab.state import LabRecord, NodeRecord
 from harness.nodes.health import check_node
+from harness.progress import progress
 from harness.transport import open_transport
 
 BOOT_TIMEOUT = 120.0
@@ -60,10 +60,10 @@ def up(name: str, count: int, debian: str = DEFAULT_DEBIAN) -> Inventory:
         with state.registry_lock():
             record = state.claim(name)
         if record.image == image.digest and len(record.nodes) == count and healthy(record):
-            say(f"{count} node(s) already up, nothing to do", name)
+            progress(name, f"{count} node(s) already up, nothing to do")
             return load_inventory(inventory_path(name))
         if record.nodes or state.lab_dir(name).joinpath("nodes").exists():
-            say("removing the previous, incomplete or different lab first", name)
+            progress(name, "removing the previous, incomplete or different lab first")
             _teardown(record)
         return _create(record, image, count)
 
@@ -78,8 +78,8 @@ MIN_INOTIFY_INSTANCES = 1024
 def _raise_inotify_instances(lab: str) -> None:
     if int(INOTIFY_INSTANCES.read_text()) < MIN_INOTIFY_INSTANCES:
         INOTIFY_INSTANCES.write_text(f"{MIN_INOTIFY_INSTANCES}\n")
-        say(f"raised fs.inotify.max_user_instances to {MIN_INOTIFY_INSTANCES} (until reboot)",
-            lab)
+        progress(lab, f"raised fs.inotify.max_user_instances to {MIN_INOTIFY_INSTANCES} "
+                 "(until reboot)")
 
 
 def down(name: str) -> bool:
@@ -126,7 +126,7 @@ def _create(record: LabRecord, image: NodeImage, count: int) -> Inventory:
         for i in range(1, count + 1)
     ]
     record.save()  # before anything exists on the host: down and repair find it all from here
-    say(f"bridge {net.bridge} {net.gateway}/{net.subnet.prefixlen}", record.name)
+    progress(record.name, f"bridge {net.bridge} {net.gateway}/{net.subnet.prefixlen}")
     network.create_bridge(net)
     pubkey = access.ensure_user_key(record.dir).with_suffix(".pub").read_text()
     hosts = {n.name: n.address for n in record.nodes}
@@ -140,19 +140,19 @@ def _create(record: LabRecord, image: NodeImage, count: int) -> Inventory:
     with ThreadPoolExecutor(count) as pool:
         list(pool.map(lambda pair: _make_docker_node(record, *pair, fixtures),
                       zip(record.nodes, inventory.nodes, strict=True)))
-    say(f"{count} node(s) up; inventory {inventory.source}", record.name)
+    progress(record.name, f"{count} node(s) up; inventory {inventory.source}")
     return inventory
 
 
 def _boot_node(record: LabRecord, image: NodeImage, node: NodeRecord, hosts: dict[str, str],
                pubkey: str) -> tuple[str, str]:
     spec = _spec(record, node)
-    say(f"network namespace {spec.netns}, address {node.address}", node.name)
+    progress(node.name, f"network namespace {spec.netns}, address {node.address}")
     network.create_node_link(record.network, node.index)
-    say("root filesystem (overlay on the cached image)", node.name)
+    progress(node.name, "root filesystem (overlay on the cached image)")
     machine.mount_root(spec, image.rootfs)
     host_key = machine.write_identity(spec, hosts, pubkey)
-    say("booting systemd", node.name)
+    progress(node.name, "booting systemd")
     node.machine_pid = machine.boot(spec)
     return node.name, host_key
 
@@ -166,17 +166,17 @@ def _make_docker_node(record: LabRecord, node: NodeRecord, inv_node: Node,
         system = result.stdout.strip()
         if system == "degraded":
             failed = t.run("systemctl --failed --no-legend --plain").stdout.split("\n")
-            say(f"systemd degraded: {'; '.join(f.split()[0] for f in failed if f.strip())}",
-                node.name)
+            units = "; ".join(f.split()[0] for f in failed if f.strip())
+            progress(node.name, f"systemd degraded: {units}")
         elif system != "running":
             raise StepFailed(f"node {node.name}: systemd is {system!r} after boot",
                              hint=f"machine log: {spec.log}")
         facts = gather(t)
-        say(f"systemd {system}; {facts.describe()}", node.name)
+        progress(node.name, f"systemd {system}; {facts.describe()}")
         docker_node.configure(t, facts, record.network)
-        say("docker configured; loading fixture images", node.name)
+        progress(node.name, "docker configured; loading fixture images")
         docker_node.load_fixtures(t, fixtures)
-    say(f"ready (docker with {', '.join(r for i in fixtures for r in i.refs)})", node.name)
+    progress(node.name, f"ready (docker with {', '.join(r for i in fixtures for r in i.refs)})")
 
 
 def _wait_for_sshd(spec: machine.MachineSpec, node: NodeRecord) -> None:
@@ -201,14 +201,14 @@ def _tail(path: Path) -> str:
 def _teardown(record: LabRecord) -> None:
     """Remove every host object of the lab, whatever state an earlier run left it in."""
     for node in record.nodes:
-        say("stopping the machine", node.name)
+        progress(node.name, "stopping the machine")
         machine.stop(_spec(record, node))
     _kill_strays(record.dir / "nodes")
     nodes_dir = record.dir / "nodes"
     if nodes_dir.is_dir():
         for node_dir in nodes_dir.iterdir():
             machine.unmount_root(node_dir)
-    say(f"removing bridge {record.network.bridge}, veths, namespaces and rules", record.name)
+    progress(record.name, f"removing bridge {record.network.bridge}, veths, namespaces and rules")
     network.delete_network(record.network)
     shutil.rmtree(nodes_dir, ignore_errors=True)
     record.nodes = []

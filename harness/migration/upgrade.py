@@ -9,9 +9,9 @@ from pathlib import Path
 
 from harness.kube import upgrade
 from harness.lab import state
-from harness.lab.progress import say
 from harness.migration import kubeadm_upgrade, phase
 from harness.migration.runner import PlaybookRun
+from harness.progress import progress
 
 
 def lab_of(inventory) -> str | None:
@@ -35,14 +35,14 @@ def upgrade_cluster(inventory, version: str, out: Path,
     made_by_kubeadm = kubeadm_upgrade.cluster_version(kubeconfig)
     if made_by_kubeadm is not None:  # its control plane is kubeadm's, even in a lab
         return kubeadm_upgrade.upgrade_cluster(inventory, version, made_by_kubeadm, out, nodes,
-                                               say=lambda m: say(m, "upgrade"))
+                                               say=lambda m: progress("upgrade", m))
     lab = lab_of(inventory)
     if lab is not None:
         current = upgrade.server_version(kubeconfig)
         upgrade.check_step(current, version)
     else:
         current = upgrade.require_control_plane(inventory, version)
-    extravars = upgrade.playbook_vars(version, say=lambda m: say(m, lab or "upgrade"))
+    extravars = upgrade.playbook_vars(version, say=lambda m: progress(lab or "upgrade", m))
     if lab is not None and upgrade.version_tuple(current) < upgrade.version_tuple(version):
         # Every node is checked before the control plane changes: a refused node leaves the
         # whole cluster as it was.
@@ -51,5 +51,5 @@ def upgrade_cluster(inventory, version: str, out: Path,
         if checked.exit_code != 0:
             return checked
     if lab is not None:  # also when it is there already: checks that its daemons still run
-        upgrade.upgrade_control_plane(lab, version, say=lambda m: say(m, lab))
+        upgrade.upgrade_control_plane(lab, version, say=lambda m: progress(lab, m))
     return phase.run_playbook(inventory, "upgrade", out, nodes, extravars)

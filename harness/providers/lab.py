@@ -12,9 +12,9 @@ from harness.errors import InputError
 from harness.inventory import Inventory, load_inventory
 from harness.lab import lifecycle, machine, state
 from harness.lab.docker_node import INSECURE_REGISTRY_PORT, TLS_REGISTRY_PORT, trust_registry_ca
-from harness.lab.progress import say
 from harness.lab.recipe import DEFAULT_DEBIAN
 from harness.nodes.health import check_node
+from harness.progress import progress
 from harness.providers.base import NodeStatus, Provider, TlsRegistry
 from harness.transport import open_transport
 
@@ -42,7 +42,7 @@ class LabProvider(Provider):
         record = cluster.ClusterRecord.load(self.lab)
         if inventory.cluster.kubeconfig and record and record.kubeadm == self.kubeadm \
                 and record.running():
-            say(f"kubernetes {record.version} already up, nothing to do", self.lab)
+            progress(self.lab, f"kubernetes {record.version} already up, nothing to do")
             return inventory
         cluster.check_version(self.kubernetes)
         if self.kubeadm:
