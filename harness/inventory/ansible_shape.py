@@ -32,10 +32,12 @@ NOT_GROUPS = ("all", "ungrouped")
 def _plain(value: Any) -> Any:
     """Ansible's tagged and "unsafe" types as plain Python (they reach YAML and JSON dumps)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {_plain(str(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    for plain in (bool, int, float, str):
+    if isinstance(value, str):  # the base class's own conversion: a tagged str's returns itself
+        return str.__str__(value) if type(value) is not str else value
+    for plain in (bool, int, float):
         if isinstance(value, plain):
             return plain(value)
     return value
@@ -59,8 +61,8 @@ def _resolve(source: Path, yaml_error: InventoryError | None) -> list[tuple[str,
     with contextlib.redirect_stderr(said):
         manager = InventoryManager(loader=loader, sources=[str(source)])
         variables = VariableManager(loader=loader, inventory=manager)
-        hosts = [(host.name, [g.name for g in sort_groups(host.get_groups())],
-                  {k: _plain(v) for k, v in variables.get_vars(
+        hosts = [(_plain(host.name), [_plain(g.name) for g in sort_groups(host.get_groups())],
+                  {_plain(k): _plain(v) for k, v in variables.get_vars(
                       host=host, include_hostvars=False, stage="all").items()
                    if k not in constants.INTERNAL_STATIC_VARS})
                  for host in manager.get_hosts()]

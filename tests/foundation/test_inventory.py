@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from pathlib import Path
+from pathlib import Path, PosixPath
 
 import pytest
+import yaml
 
 from harness.errors import InputError
 from harness.inventory import load_inventory, load_inventory_or_none
@@ -43,6 +45,31 @@ def test_both_example_shapes_describe_the_same_nodes():
     ansible = load_inventory(EXAMPLES / "inventory-ansible.yaml")
     assert native.nodes == ansible.nodes
     assert native.cluster == ansible.cluster
+
+
+def test_every_ansible_read_value_is_plain_python(inventory, key):
+    """ansible-core 2.19 tags what it parses (a str subclass): such values broke yaml.safe_dump
+    of a kubeadm config naming the node. Every field of every node is a plain type."""
+    inv = load_inventory(inventory(f"""
+all:
+  vars: {{ansible_user: ops, ansible_ssh_private_key_file: {key}, color: blue, ids: [1, 2]}}
+  children:
+    workers:
+      hosts:
+        w1: {{ansible_host: 10.0.0.11}}
+"""))
+    (node,) = inv.nodes
+    found = [dataclasses.asdict(node)]
+    while found:
+        value = found.pop()
+        if isinstance(value, dict):
+            found += [*value.keys(), *value.values()]
+        elif isinstance(value, list | tuple):
+            found += value
+        else:
+            assert type(value) in (str, int, float, bool, type(None), PosixPath), (value,
+                                                                                  type(value))
+    yaml.safe_dump(dataclasses.asdict(node) | {"ssh_key": str(node.ssh_key)})
 
 
 def test_native_defaults_apply_unless_a_node_overrides(inventory, key):
