@@ -14,21 +14,20 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import allowed_skips, images, junit
+from harness import allowed_skips, images, junit, suite_command
 from harness.containerd import build as containerd_build
 from harness.daemons.containerd import Containerd, ContainerdConfig, RuntimeHandler
 from harness.daemons.registry import Registry, RegistryConfig
 from harness.errors import EXIT_FAILURES, EXIT_OK, InputError
 from harness.gate_policy import GatePolicy
 from harness.images import load
-from harness.paths import shipped, suite_argv
+from harness.paths import shipped
 
 SUITES = shipped("suites")
 # crun 1.8 cannot create containers beside this host's hybrid cgroup mount; the wrapper runs it
@@ -163,10 +162,8 @@ def _run_cri(cell: Cell, junit_file: Path, policy: GatePolicy,
 
 def _pytest(suite: str, junit_file: Path, policy: GatePolicy,
             *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", *suite_argv(suite), "-p", "no:cacheprovider", "-q",
-         *policy.suite_args, f"--junitxml={junit_file}", *args],
-        capture_output=True, text=True, check=False)
+    return subprocess.run(suite_command.argv(suite, junit_file, policy, args),
+                          capture_output=True, text=True, check=False)
 
 
 DEVIATION = re.compile(r' deviates from (.+?) \("')  # the OCI suite's strict xfails

@@ -22,13 +22,6 @@ def shipped(name: str) -> Path:
     return packaged if packaged.is_dir() else PACKAGE.parent / name
 
 
-def suite_argv(name: str) -> list[str]:
-    """pytest's arguments for suites/<name>: its directory, and the rootdir that keeps its test
-    ids, and so its JUnit classnames, `suites/<name>/...` from a checkout and a wheel alike."""
-    suites = shipped("suites")
-    return [str(suites / name), f"--rootdir={suites.parent}"]
-
-
 def cache_dir(area: str, override_env: str | None = None) -> Path:
     if override_env and (env := os.environ.get(override_env)):
         return Path(env)

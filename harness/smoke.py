@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from junitparser import Error, Failure, Skipped
 
-from harness import junit
+from harness import junit, suite_command
 from harness.errors import HarnessTimeout, StepFailed
 from harness.gate_policy import GatePolicy
-from harness.paths import suite_argv
 
 CLUSTER = "cluster"  # the JUnit "node" of cluster-wide tests
 
@@ -70,8 +68,7 @@ def run(kubeconfig: Path, junit_dir: Path, label: str, hosts: dict[str, str],
     raw = junit_dir / "raw" / f"{label}.xml"
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "pytest", *suite_argv("smoke"), "-p", "no:cacheprovider", "-q",
-            f"--kubeconfig={kubeconfig}", f"--junitxml={raw}", *policy.suite_args, *extra]
+    argv = suite_command.argv("smoke", raw, policy, (f"--kubeconfig={kubeconfig}", *extra))
     env = dict(os.environ)
     if registry is not None:
         argv.append(f"--registry={registry.address}")

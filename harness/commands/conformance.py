@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import files, flags, gate_policy, junit
+from harness import files, flags, gate_policy, junit, suite_command
 from harness.errors import (
     EXIT_FAILURES,
     EXIT_OK,
@@ -23,7 +23,7 @@ from harness.errors import (
     EXIT_USAGE,
     InputError,
 )
-from harness.paths import shipped, suite_argv
+from harness.paths import shipped
 
 SUITES_DIR = shipped("suites")
 SUITES = ("cri",)
@@ -89,8 +89,7 @@ def register(sub):
 def pytest_argv(args, suite: str, junit_file: Path, policy: gate_policy.GatePolicy,
                 tls: tuple[str, ...] = ()) -> list[str]:
     """The suite's command line on this machine (`tls`: the TLS registry's options)."""
-    argv = [sys.executable, "-m", "pytest", *suite_argv(suite), "-p", "no:cacheprovider",
-            "-q", f"--junitxml={junit_file}", *policy.suite_args, *tls]
+    argv = suite_command.argv(suite, junit_file, policy, tls)
     for flag in ("cri_endpoint", "cri_image_endpoint"):
         if getattr(args, flag):
             argv += [f"--{flag.replace('_', '-')}", getattr(args, flag)]

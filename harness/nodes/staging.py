@@ -25,9 +25,10 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from harness import images, paths
+from harness import images, paths, suite_command
 from harness.cri import suite_images
 from harness.errors import InputError, StepFailed
+from harness.gate_policy import GatePolicy
 from harness.images.build import shipped_name
 from harness.transport.base import Transport
 
@@ -69,10 +70,11 @@ class Stage:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
-    def pytest_command(self, suite: str, junit: str, extra: Iterable[str] = ()) -> str:
+    def pytest_command(self, suite: str, junit: str, policy: GatePolicy,
+                       extra: Iterable[str] = ()) -> str:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
-        args = ["python3", "-m", "pytest", f"suites/{suite}", "-p", "no:cacheprovider",
-                "-q", f"--junitxml={junit}", *extra]
+        args = suite_command.argv(suite, junit, policy, extra, python="python3",
+                                  suites_dir="suites")
         return (f"cd {shlex.quote(self.root)}/src && env {env} "
                 f"PATH={shlex.quote(self.root + '/bin')}:\"$PATH\" {shlex.join(args)}")
 
@@ -215,13 +217,13 @@ def _check_python(node: Transport) -> None:
                          hint="use nodes with a newer glibc, or run the suites there by hand")
 
 
-def run_suite(node: Transport, st: Stage, suite: str, local_junit: Path,
+def run_suite(node: Transport, st: Stage, suite: str, local_junit: Path, policy: GatePolicy,
               extra: Iterable[str] = (), timeout: float = 900) -> int:
     """Run suites/<suite> on the node; copy its JUnit to `local_junit`; pytest's exit code."""
     remote_junit = f"{st.root}/out/{suite}.xml"
     node.run(["mkdir", "-p", f"{st.root}/out"], timeout=30, check=True)
     node.run(["rm", "-f", remote_junit], timeout=30)
-    result = node.run(st.pytest_command(suite, remote_junit, extra), timeout=timeout)
+    result = node.run(st.pytest_command(suite, remote_junit, policy, extra), timeout=timeout)
     if not node.run(["test", "-s", remote_junit], timeout=30).ok:
         tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
         raise StepFailed(f"node {node.node_name}: suites/{suite} wrote no JUnit "

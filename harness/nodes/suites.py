@@ -250,8 +250,7 @@ def run_suite(transport: Transport, stage: staging.Stage, node: Node, suite: str
     if suite == "cri" and spec.tls_registry:
         extra[:0] = ["--tls-registry", spec.tls_registry[0], "--tls-registry-ca",
                      spec.tls_registry[1]]
-    extra[:0] = spec.policy.suite_args
-    staging.run_suite(transport, stage, suite, raw, extra, spec.timeout)
+    staging.run_suite(transport, stage, suite, raw, spec.policy, extra, spec.timeout)
     junit.relabel_pytest_junit(raw, spec.junit_dir, node.name, suite, node.host)
 
 

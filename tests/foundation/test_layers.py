@@ -21,7 +21,7 @@ LAYERS = [
     {"facts"},
     {"transport", "gobuild"},
     {"inventory", "junit", "errors", "paths", "files", "flags", "table", "allowed_skips",
-     "gate_policy", "progress", "redact", "__init__"},
+     "gate_policy", "suite_command", "progress", "redact", "__init__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
 
