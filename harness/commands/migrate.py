@@ -3,7 +3,6 @@ a canary node first, then batches, stopping at the first failure unless told oth
 node is locked for the run (a second run on it is refused, naming the holder).
 `--plan` runs the same playbook in Ansible's check mode and prints what would change."""
 
-import contextlib
 import difflib
 
 from harness import crictl, flags
@@ -67,18 +66,11 @@ def run(args) -> int:
     inventory = phase.inventory(args, cluster=False)
     order = batches.plan(phase.selected(args, inventory), args.canary, args.batch_size,
                          args.batch)
-    nodes = [n for batch in order for n in batch]
-    cluster_check.check(inventory, nodes)
-    # --plan changes nothing, so it neither takes nor waits for a node's lock.
-    with contextlib.nullcontext() if args.plan else phase.locked(inventory, nodes, "migrate"):
-        result = phase.run_playbook(inventory, "migrate", args.out, tuple(nodes),
-                                    phase.migrate_vars([len(b) for b in order], args.max_fail,
-                                                       args.images, args.crictl_version,
-                                                       args.containerd,
-                                                       auto_rollback=args.auto_rollback,
-                                                       drain_timeout=args.drain_timeout,
-                                                       allow_missing_images=args.allow_missing_images),
-                                    check=args.plan)
+    cluster_check.check(inventory, [n for batch in order for n in batch])
+    result = phase.migrate(inventory, phase.MigrationPlan(
+        order, args.max_fail, args.images, args.crictl_version, args.containerd,
+        args.auto_rollback, args.drain_timeout, args.allow_missing_images), args.out,
+        check=args.plan)
     if args.plan:
         print(plan(result))
     print(phase.summarize(result))

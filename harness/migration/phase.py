@@ -3,6 +3,8 @@ or the local lab's), running their playbook, writing JUnit per node, printing a 
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness import crictl, files
@@ -134,6 +136,41 @@ def command(name: str, help_text: str):
         return result.exit_code
 
     return register, run_command
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """How a migration goes, as `harness migrate` and `harness run` both hand it down: the
+    nodes in batches (the canary first; harness.migration.batches) and the choices for every
+    node. The defaults are the commands' own."""
+
+    batches: list[list[str]]
+    max_fail: int = 0  # percent of a batch that may fail before the run stops
+    images: str = "all"  # all | in-use
+    crictl_version: str = crictl.DEFAULT_VERSION
+    containerd_version: str | None = None  # a containerd 2.x built here, else the packaged one
+    auto_rollback: bool = True
+    drain_timeout: int | None = None  # None: the inventory's, else the role's default
+    allow_missing_images: bool = False
+
+    @property
+    def nodes(self) -> list[str]:
+        return [n for batch in self.batches for n in batch]
+
+    def extravars(self) -> dict:
+        return migrate_vars([len(b) for b in self.batches], self.max_fail, self.images,
+                            self.crictl_version, self.containerd_version,
+                            auto_rollback=self.auto_rollback, drain_timeout=self.drain_timeout,
+                            allow_missing_images=self.allow_missing_images)
+
+
+def migrate(inv: Inventory, plan: MigrationPlan, out: Path, check: bool = False,
+            command: str = "migrate") -> runner.PlaybookRun:
+    """The one way a migration runs: migrate.yml over the plan's nodes in its batches, each
+    node locked for the run of `command` (check mode changes nothing, so it takes no lock)."""
+    extravars = plan.extravars()  # builds crictl (and containerd) before any node is locked
+    with contextlib.nullcontext() if check else locked(inv, plan.nodes, command):
+        return run_playbook(inv, "migrate", out, tuple(plan.nodes), extravars, check)
 
 
 def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str,

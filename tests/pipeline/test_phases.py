@@ -49,6 +49,29 @@ def outcomes(junit_dir: Path) -> dict[tuple[str, str, str], str]:
     return found
 
 
+def test_the_pipelines_migration_is_harness_migrates_with_its_defaults(monkeypatch, tmp_path):
+    """One migrate driver (issue 26): the pipeline hands phase.migrate the plan that `harness
+    migrate` builds from its own defaults for the same nodes, and locks them as `run`."""
+    from harness.commands import migrate as migrate_command
+    from harness.migration import phase
+    from harness.migration.runner import PlaybookRun
+
+    calls = []
+    monkeypatch.setattr(phase, "migrate", lambda inv, plan, out, check=False, command="":
+                        calls.append((plan, check, command))
+                        or PlaybookRun("migrate", 0, tmp_path / "ansible" / "migrate"))
+    monkeypatch.setattr(migrate_command.cluster_check, "check", lambda *args: None)
+    inv = inventory("a", "b", "c")
+    monkeypatch.setattr(phase, "inventory", lambda args, cluster=True: inv)
+    pipeline.playbook_phase(inv, "migrate", ["a", "b", "c"], pipeline.RunOptions(tmp_path))
+    parser = migrate_command.register(
+        __import__("argparse").ArgumentParser().add_subparsers(dest="command"))
+    migrate_command.run(parser.parse_args(["--out", str(tmp_path)]))
+    (ran, _, as_run), (by_command, check, _) = calls
+    assert ran == by_command and ran.batches == [["a"], ["b"], ["c"]]
+    assert (check, as_run) == (False, "run (migrate)")
+
+
 def test_a_node_that_failed_a_phase_gets_skipped_rows_for_what_needed_it(tmp_path):
     gate = pipeline.Gate(inventory("a", "b"), tmp_path, pipeline.DEFAULT_PHASES)
     ran_on = {}
