@@ -278,11 +278,13 @@ def playbook_phase(inventory: Inventory, phase: str, nodes: list[str],
     """preflight, migrate or verify through its playbook; a node passes when every task on it
     passed (a node a stopped batch never reached has not)."""
     from harness.crictl import DEFAULT_VERSION
-    from harness.migration import batches
+    from harness.migration import batches, findings
     from harness.migration import phase as phase_mod  # Ansible only when it runs
 
     if phase != "migrate":
         result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes))
+        if phase == "preflight":  # as `harness preflight` writes them
+            findings.write(findings.per_node(result), opts.out_dir)
     else:  # as `harness migrate` with its defaults: the first node alone, then one at a time
         plan = phase_mod.MigrationPlan(batches.plan(nodes, "1", 1),
                                        crictl_version=opts.crictl_version or DEFAULT_VERSION)

@@ -1,18 +1,10 @@
 """`harness preflight`: can each node move from Docker to containerd? Read-only; findings are
 printed and written as JSON (<out>/preflight.json), and a blocking one fails the gate."""
 
-import json
-
-from harness import redact
 from harness.containerd import build as containerd_build
 from harness.kube import build
-from harness.migration import phase
-from harness.migration.findings import node_findings
+from harness.migration import findings, phase
 from harness.table import format_table
-
-FACTS_TASK = "Read the kubelet, Docker and containerd configuration"
-API_TASK = "Read the Node object"
-DRAIN_TASK = "Server-side dry run of the drain (PodDisruptionBudgets)"
 
 
 def register(sub):
@@ -28,20 +20,6 @@ def register(sub):
                         "(as harness migrate --containerd): its version, not the packaged "
                         "one's, and config version 3")
     return parser
-
-
-def findings(result) -> dict:
-    """Per node: its findings, facts and the derived settings the migration would write."""
-    out = {}
-    for node in result.nodes():
-        facts = result.result(node, FACTS_TASK) or {}
-        api = result.result(node, API_TASK) or {}
-        drain = result.result(node, DRAIN_TASK) or {}
-        found = node_findings(facts, api, drain)
-        out[node] = {"passed": not any(t.node == node for t in result.failed()),
-                     "node": api.get("node"), "findings": found,
-                     "facts": facts.get("facts"), "settings": facts.get("settings")}
-    return out
 
 
 def table(per_node: dict) -> str:
@@ -62,9 +40,8 @@ def run(args) -> int:
     inventory = phase.inventory(args, target=extravars.get("kubernetes_target"),
                                 flag="--kubernetes-target")
     result = phase.run(args, "preflight", extravars, inventory)
-    per_node = findings(result)
-    path = args.out / "preflight.json"
-    path.write_text(json.dumps(redact.data(per_node), indent=1, sort_keys=True))
+    per_node = findings.per_node(result)
+    path = findings.write(per_node, args.out)
     print(table(per_node))
     print(phase.summarize(result))
     print(f"findings: {path}")

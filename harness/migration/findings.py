@@ -1,11 +1,42 @@
 """Preflight's findings on one node, from the results of its reading tasks: the node's own
 (node_runtime_facts: facts, findings, the settings the migration writes), the API's (k8s_node:
 pods reaching Docker, the RuntimeClasses its pods use) and the drain's dry run. One list, which
-`harness preflight` prints and writes and the HTML report shows."""
+`harness preflight` prints, `harness preflight` and `harness run` write as preflight.json, and
+the HTML report shows."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from harness import redact
 from harness.containerd import config
+
+# The preflight playbook's reading tasks, whose results the findings come from.
+FACTS_TASK = "Read the kubelet, Docker and containerd configuration"
+API_TASK = "Read the Node object"
+DRAIN_TASK = "Server-side dry run of the drain (PodDisruptionBudgets)"
+
+
+def per_node(result) -> dict:
+    """Per node of a preflight run (runner.PlaybookRun): whether it passed, its findings, facts
+    and the derived settings the migration would write."""
+    out = {}
+    for node in result.nodes():
+        facts = result.result(node, FACTS_TASK) or {}
+        api = result.result(node, API_TASK) or {}
+        out[node] = {"passed": not any(t.node == node for t in result.failed()),
+                     "node": api.get("node"),
+                     "findings": node_findings(facts, api, result.result(node, DRAIN_TASK) or {}),
+                     "facts": facts.get("facts"), "settings": facts.get("settings")}
+    return out
+
+
+def write(found: dict, out_dir: Path) -> Path:
+    """per_node()'s findings as <out_dir>/preflight.json, redacted like every report."""
+    path = out_dir / "preflight.json"
+    path.write_text(json.dumps(redact.data(found), indent=1, sort_keys=True))
+    return path
 
 
 def node_findings(facts: dict, api: dict, drain: dict) -> list[dict]:

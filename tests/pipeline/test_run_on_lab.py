@@ -207,6 +207,17 @@ def test_each_node_has_its_own_junit_per_phase_and_suite(pipeline_lab, whole_run
                      "no regressions from smoke-before to smoke-after")] == "passed"
 
 
+def test_the_run_writes_preflights_findings_as_harness_preflight_does(pipeline_lab, whole_run):
+    """preflight.json per node, with findings and the settings the migration would write; the
+    planted registry password in it is redacted (test_no_planted_secret_...)."""
+    _, out = whole_run
+    found = json.loads((out / "preflight.json").read_text())
+    assert set(found) == set(pipeline_lab.node_names)
+    for name, entry in found.items():
+        assert entry["passed"] and entry["settings"]["endpoint"].startswith("unix://"), name
+        assert all({"id", "severity", "message"} <= set(f) for f in entry["findings"]), name
+
+
 def test_each_node_has_its_journals_configs_and_images_as_artifacts(pipeline_lab, whole_run):
     _, out = whole_run
     for node in pipeline_lab.node_names:
