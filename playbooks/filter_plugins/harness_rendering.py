@@ -28,8 +28,9 @@ def containerd_config(settings: dict, version: int | str = 2, comment: str = "")
 
 
 def crictl_config(endpoint: str, timeout: int | str) -> str:
-    """/etc/crictl.yaml naming `endpoint` for both CRI services."""
-    return crictl.crictl_yaml(endpoint, int(timeout))
+    """/etc/crictl.yaml naming `endpoint` for both CRI services. Ansible 2.19 hands filters
+    tagged str subclasses, which yaml.safe_dump refuses: plain str first."""
+    return crictl.crictl_yaml(str(endpoint), int(timeout))
 
 
 def containerd_hosts_toml(registry: dict, comment: str = "") -> str:

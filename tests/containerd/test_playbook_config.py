@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playbook_code import PLAYBOOKS, library_module, load
 
+from harness import crictl
 from harness.containerd import config
 
 NODE_SETTINGS = {  # what node_runtime_facts derives on a lab node, away from the defaults
@@ -54,16 +55,29 @@ def dump(containerd: str, text: str, tmp_path: Path) -> str:
     return out.stdout
 
 
-def test_ansible_loads_the_filter_and_renders_with_this_tree():
+def rendered_by_ansible(expression: str, variables: dict) -> str:
+    """`expression` rendered by ansible itself in the playbooks' directory (its filters, its
+    tagged values), as a task would."""
     ansible = Path(sys.executable).parent / "ansible"
     out = subprocess.run(
         [str(ansible), "localhost", "-c", "local", "-m", "ansible.builtin.debug",
-         "-a", 'msg={{ s | containerd_config(3, "managed") }}', "-e", json.dumps(
-             {"s": NODE_SETTINGS})],
+         "-a", f"msg={expression}", "-e", json.dumps(variables)],
         cwd=PLAYBOOKS, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
-    rendered = json.loads(out.stdout.split("=>", 1)[1])["msg"]
+    return json.loads(out.stdout.split("=>", 1)[1])["msg"]
+
+
+def test_ansible_loads_the_filter_and_renders_with_this_tree():
+    rendered = rendered_by_ansible('{{ s | containerd_config(3, "managed") }}',
+                                   {"s": NODE_SETTINGS})
     assert rendered == "# managed\n" + config.render(config.from_node(NODE_SETTINGS), 3)
+
+
+def test_ansible_renders_crictl_yaml_through_the_harness_writer():
+    """As the migrate role writes /etc/crictl.yaml: Ansible's own (tagged) values in."""
+    endpoint = "unix:///run/containerd/containerd.sock"
+    assert rendered_by_ansible("{{ e | crictl_config(t) }}", {"e": endpoint, "t": 30}) == \
+        crictl.crictl_yaml(endpoint, 30)
 
 
 @pytest.mark.slow
