@@ -1,16 +1,45 @@
 """harness.oci.runtime against the real runc and crun of this host: discovery, version facts,
 one-line errors, JSON parsing differences, timeouts, the private --root."""
 
+import os
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from harness.errors import HarnessTimeout
+from harness.errors import HarnessTimeout, MissingToolError
 from harness.oci.containers import ContainerFactory
-from harness.oci.rootfs import busybox_rootfs
 from harness.oci.runtime import OciRuntime, OciRuntimeError, discover
 
 pytestmark = pytest.mark.root
+
+BUSYBOX = "/bin/busybox"
+ETC_FILES = {
+    "passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+    "group": "root:x:0:\nnogroup:x:65534:\n",
+}
+
+
+def busybox_rootfs(dest: Path) -> Path:
+    """A light rootfs for the driver: /bin/busybox plus one symlink per applet. Not a
+    `busybox` link: that would overwrite the binary with a link to itself (lab notes)."""
+    if not os.access(BUSYBOX, os.X_OK):
+        raise MissingToolError(f"{BUSYBOX} not found", hint="apt-get install busybox-static")
+    bin_dir = dest / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BUSYBOX, bin_dir / "busybox")
+    applets = subprocess.run(
+        [BUSYBOX, "--list"], capture_output=True, text=True, check=True, timeout=10
+    ).stdout.split()
+    for applet in applets:
+        if applet != "busybox":
+            (bin_dir / applet).symlink_to("busybox")
+    for name in ("proc", "sys", "dev", "tmp", "etc", "root"):
+        (dest / name).mkdir(exist_ok=True)
+    for name, text in ETC_FILES.items():
+        (dest / "etc" / name).write_text(text)
+    return dest
 
 
 @pytest.fixture(params=["runc", "crun"])
