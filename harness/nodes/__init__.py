@@ -1,3 +1,4 @@
-"""Reaching a node and working on it, below the providers that make nodes and the commands
-that drive them: opening its transport (reach), whether it answers (health), what it is
-(facts), and running the suites there (staging, suites)."""
+"""Working on one node, below the providers that make nodes and the commands that drive them
+(the node is reached through harness.transport.open_transport): whether it answers (health),
+running the suites there (staging, suites), the kubelet's watchdog, the lock a run holds on it,
+what is kept of it for the report (artifacts) and the registries offered to it (registries)."""

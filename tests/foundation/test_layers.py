@@ -117,3 +117,14 @@ def test_node_side_playbook_code_imports_no_harness():
     found = [f"{path} imports {imported}" for tree in NODE_SIDE
              for path, imported_set in outside_imports(tree).items() for imported in imported_set]
     assert not found, "\n".join(sorted(found))
+
+
+def test_the_readmes_layout_table_lists_each_unit_once():
+    """README "Layout": a row per module or subpackage of the package, none twice, none
+    missing, none that is not there."""
+    readme = (ROOT.parent / "README.md").read_text()
+    table = readme.split("## Layout\n", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `harness/")]
+    units = [f"harness/{p.name}/" if p.is_dir() else f"harness/{p.name}"
+             for p in ROOT.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()]
+    assert sorted(rows) == sorted(units)
