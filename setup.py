@@ -19,8 +19,10 @@ class BuildWithShippedFiles(build_py):
         for name in SHIPPED:
             target = Path(self.build_lib) / "harness" / name
             shutil.rmtree(target, ignore_errors=True)
-            # symlinks are copied as the files they point at: a wheel holds no links
-            shutil.copytree(name, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            # symlinks are copied as the files they point at: a wheel holds no links; what
+            # tools leave beside the files (bytecode, ansible-lint's .ansible/) stays out
+            shutil.copytree(name, target, ignore=shutil.ignore_patterns(
+                "__pycache__", "*.pyc", ".ansible"))
 
 
 setup(cmdclass={"build_py": BuildWithShippedFiles})

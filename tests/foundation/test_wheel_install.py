@@ -28,6 +28,14 @@ print(json.dumps({name: [str(paths.shipped(name)),
 """
 
 
+def in_checkout(name: str) -> list[str]:
+    """The checkout's files under `name`, as git sees them (tracked, or new and not ignored)."""
+    done = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                           name], cwd=paths.PACKAGE.parent, capture_output=True, text=True,
+                          timeout=60, check=True)
+    return sorted(str(Path(line).relative_to(name)) for line in done.stdout.splitlines())
+
+
 def collected(argv: list[str], cwd: Path) -> int:
     done = subprocess.run([*argv, "--collect-only", "-q", "-p", "no:cacheprovider"], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
@@ -42,9 +50,7 @@ def test_the_wheel_ships_every_playbook_suite_and_recipe_file(installed_wheel, t
     for name in paths.SHIPPED:
         where, files = shipped[name]
         assert Path(where).is_relative_to(installed_wheel.parent), (name, where)
-        checkout = paths.shipped(name)
-        assert files == sorted(str(p.relative_to(checkout)) for p in checkout.rglob("*")
-                               if p.is_file() and "__pycache__" not in p.parts), name
+        assert files == in_checkout(name), name
 
 
 def test_the_installed_cri_suite_collects_with_pyargs(installed_wheel, tmp_path):
