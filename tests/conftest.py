@@ -12,6 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:
         return
