@@ -2,8 +2,8 @@
 both nodes end on the harness build of containerd 2.x under /usr/local/bin with config version
 3 while a PDB-protected service is probed through every node (zero failed probes), verify
 passes and a pod runs; a rollback brings Docker and the packaged containerd back. The tests
-share one lab and run in file order; the test command runs the migration and the rollback,
-the rest is `long`."""
+share one lab and run in file order, all `long`: the test command's containerd 2.x migration
+and rollback run on the Debian 11 lab (tests/migration/test_debian11_on_lab.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from migration import workload
 from harness.containerd import build
 from harness.transport import open_transport
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.long]
 
 VERSION = build.DEFAULT_VERSION
 NODE_STATE = " ; ".join([
@@ -56,7 +56,6 @@ def args(lab, tmp_path, *more: str) -> list[str]:
     return ["-i", str(lab.inventory_path), "--out", str(tmp_path), *more]
 
 
-@pytest.mark.long
 def test_an_unknown_containerd_version_is_refused_before_anything_runs(lab, tmp_path):
     done = harness_cli("migrate", "--containerd", "2.0.99", *args(lab, tmp_path))
     assert done.returncode == 2
@@ -66,7 +65,6 @@ def test_an_unknown_containerd_version_is_refused_before_anything_runs(lab, tmp_
     assert {r.split("://")[0] for r in runtimes(lab)} == {"docker"}
 
 
-@pytest.mark.long
 def test_plan_shows_the_unit_and_the_version_3_config_and_changes_nothing(lab, tmp_path):
     before = node_states(lab)
     done = harness_cli("migrate", "--plan", "--containerd", VERSION, *args(lab, tmp_path))
@@ -97,7 +95,6 @@ def test_migrate_installs_the_build_with_its_own_unit_and_config_version_3(lab, 
         assert "version = 3" in state
 
 
-@pytest.mark.long
 def test_verify_passes_and_a_pod_runs_on_containerd_2(lab, tmp_path):
     done = harness_cli("verify", *args(lab, tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr

@@ -75,11 +75,22 @@ def test_with_newer_plugins_preflight_passes_for_the_containerd_build(lab, node,
     assert f"replaced by the migration's build {VERSION}" in done.stdout
 
 
-def test_migrate_moves_the_node_onto_the_containerd_build_and_pods_run_again(lab, tmp_path):
-    """The copy into containerd 1.4 goes through the build's ctr (1.4's lacks what it needs)."""
+def test_migrate_moves_the_node_onto_the_containerd_build_and_pods_run_again(lab, node,
+                                                                            tmp_path):
+    """The copy into containerd 1.4 goes through the build's ctr (1.4's lacks what it needs).
+    The build runs under its own unit with config version 3 and took every setting; the
+    package stays installed, unused. (This is the test command's containerd 2.x migration: the
+    2-node version with a probed service is tests/containerd/test_migrate_on_lab.py, `long`.)"""
     done = harness_cli("migrate", "--containerd", VERSION, *args(lab, tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr[-5000:]
+    assert "Check that containerd took every intended setting ... ok" in done.stderr
     assert runtime(lab) == f"containerd://{VERSION}"
+    state = on_node(node, "systemctl show -p FragmentPath -p ActiveState containerd; "
+                    "dpkg-query -W -f '${Status}\\n' containerd; "
+                    "grep -m1 '^version' /etc/containerd/config.toml")
+    for line in ("FragmentPath=/etc/systemd/system/containerd.service", "ActiveState=active",
+                 "install ok installed", "version = 3"):
+        assert line in state.splitlines(), state
     assert workload.run_pod(lab.api, "web-ctd2") == "Running"
     done = harness_cli("verify", *args(lab, tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr[-5000:]
