@@ -61,6 +61,7 @@ class RunOptions:
     suite_timeout: float = 900.0
     upgrade_to: str | None = None
     crictl_version: str | None = None  # None: crictl's default
+    containerd_version: str | None = None  # a containerd 2.x build to move onto (--containerd)
     forks: int = node_suites.DEFAULT_FORKS  # nodes running suites at once
     keep_images: bool = False  # the fixture images the CRI suite imported stay on the nodes
     policy: GatePolicy = GatePolicy()  # what passes: strict skips, the skip budget
@@ -282,12 +283,15 @@ def playbook_phase(inventory: Inventory, phase: str, nodes: list[str],
     from harness.migration import phase as phase_mod  # Ansible only when it runs
 
     if phase != "migrate":
-        result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes))
+        extravars = phase_mod.preflight_vars(containerd_version=opts.containerd_version) \
+            if phase == "preflight" else {}
+        result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes), extravars)
         if phase == "preflight":  # as `harness preflight` writes them
             findings.write(findings.per_node(result), opts.out_dir)
     else:  # as `harness migrate` with its defaults: the first node alone, then one at a time
         plan = phase_mod.MigrationPlan(batches.plan(nodes, "1", 1),
-                                       crictl_version=opts.crictl_version or DEFAULT_VERSION)
+                                       crictl_version=opts.crictl_version or DEFAULT_VERSION,
+                                       containerd_version=opts.containerd_version)
         result = phase_mod.migrate(inventory, plan, opts.out_dir, command="run (migrate)")
     failed = {t.node for t in result.failed()}
     return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))

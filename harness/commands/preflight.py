@@ -1,8 +1,6 @@
 """`harness preflight`: can each node move from Docker to containerd? Read-only; findings are
 printed and written as JSON (<out>/preflight.json), and a blocking one fails the gate."""
 
-from harness.containerd import build as containerd_build
-from harness.kube import build
 from harness.migration import findings, phase
 from harness.table import format_table
 
@@ -30,13 +28,7 @@ def table(per_node: dict) -> str:
 
 
 def run(args) -> int:
-    extravars = {}
-    if args.kubernetes_target:
-        extravars["kubernetes_target"] = build.release(args.kubernetes_target,
-                                                       "--kubernetes-target").version
-    if args.containerd:
-        extravars.update(containerd_version=containerd_build.check_version(
-            args.containerd, "--containerd"), containerd_config_version=3)
+    extravars = phase.preflight_vars(args.kubernetes_target, args.containerd)
     inventory = phase.inventory(args, target=extravars.get("kubernetes_target"),
                                 flag="--kubernetes-target")
     result = phase.run(args, "preflight", extravars, inventory)

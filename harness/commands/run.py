@@ -5,6 +5,7 @@ file, and the run's exit code."""
 from pathlib import Path
 
 from harness import files, flags, gate_policy, junit, pipeline, progress
+from harness.containerd import build as containerd_build
 from harness.errors import InputError
 from harness.inventory import load_inventory_or_none
 from harness.lab import state
@@ -42,6 +43,10 @@ def register(sub):
     parser.add_argument("--upgrade-to", default=None, metavar="VERSION",
                         help="after the migration, upgrade the control plane, then each node's "
                         "kubelet one at a time, to this version (e.g. 1.24.17), and smoke again")
+    parser.add_argument("--containerd", metavar="VERSION",
+                        help="move the nodes onto containerd VERSION built here, as `harness "
+                        "migrate --containerd` does (preflight checks that version); default: "
+                        "the node's packaged containerd")
     parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                         help="where JUnit files and the merged report go (default: reports/)")
     parser.add_argument("--suite-timeout", type=flags.seconds(), default=900.0, metavar="SECONDS",
@@ -108,12 +113,14 @@ def run(args) -> int:
         from harness.kube import build
 
         args.upgrade_to = build.release(args.upgrade_to, "--upgrade-to").version
+    if args.containerd is not None:
+        args.containerd = containerd_build.check_version(args.containerd, "--containerd")
     files.output_dir(args.out, "--out")
     provider = _provider(args, phases)
     opts = pipeline.RunOptions(out_dir=args.out, phases=phases, suite_timeout=args.suite_timeout,
                                upgrade_to=args.upgrade_to, forks=args.forks,
                                keep_images=args.keep_images, policy=policy,
-                               live_node=args.live_node)
+                               live_node=args.live_node, containerd_version=args.containerd)
     with progress.board():  # a live per-node table on a terminal; plain lines in CI
         result = pipeline.run(provider, opts)
     print(policy.format(result.summary))

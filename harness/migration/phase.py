@@ -11,6 +11,7 @@ from harness import crictl, files
 from harness.containerd import build as containerd_build
 from harness.errors import InputError
 from harness.inventory import Inventory, Node, load_inventory, load_inventory_or_none
+from harness.kube import build as kube_build
 from harness.lab import state
 from harness.migration import api_watch, cluster_check, runner
 from harness.nodes import lock
@@ -171,6 +172,21 @@ def migrate(inv: Inventory, plan: MigrationPlan, out: Path, check: bool = False,
     extravars = plan.extravars()  # builds crictl (and containerd) before any node is locked
     with contextlib.nullcontext() if check else locked(inv, plan.nodes, command):
         return run_playbook(inv, "migrate", out, tuple(plan.nodes), extravars, check)
+
+
+def preflight_vars(kubernetes_target: str | None = None,
+                   containerd_version: str | None = None) -> dict:
+    """preflight.yml's variables: the Kubernetes version the nodes are headed for, and the
+    containerd build the migration would install (then its version and config version 3 are
+    checked instead of the packaged containerd's). Versions are checked, nothing is built."""
+    extravars = {}
+    if kubernetes_target:
+        extravars["kubernetes_target"] = kube_build.release(kubernetes_target,
+                                                            "--kubernetes-target").version
+    if containerd_version:
+        extravars.update(containerd_version=containerd_build.check_version(
+            containerd_version, "--containerd"), containerd_config_version=3)
+    return extravars
 
 
 def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str,

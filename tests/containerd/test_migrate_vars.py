@@ -34,3 +34,13 @@ def test_an_unknown_version_names_the_flag_before_anything_is_built(monkeypatch)
     monkeypatch.setattr(build, "build", no_build)
     with pytest.raises(InputError, match=r"^--containerd 1\.7\.0: not a containerd version"):
         phase.migrate_vars([1], 0, "all", "1.37.0", "1.7.0")
+
+
+def test_preflight_checks_the_build_it_would_move_onto_for_migrate_and_run_alike():
+    """`harness preflight --containerd` and `harness run --containerd`'s preflight phase hand
+    the playbook the same variables, and name the flag for a version it cannot build."""
+    assert phase.preflight_vars(None, f"v{build.DEFAULT_VERSION}") == {
+        "containerd_version": build.DEFAULT_VERSION, "containerd_config_version": 3}
+    assert phase.preflight_vars("1.24.17") == {"kubernetes_target": "1.24.17"}
+    with pytest.raises(InputError, match=r"^--containerd 1\.7\.0"):
+        phase.preflight_vars(None, "1.7.0")

@@ -70,6 +70,12 @@ def test_the_pipelines_migration_is_harness_migrates_with_its_defaults(monkeypat
     (ran, _, as_run), (by_command, check, _) = calls
     assert ran == by_command and ran.batches == [["a"], ["b"], ["c"]]
     assert (check, as_run) == (False, "run (migrate)")
+    pipeline.playbook_phase(inv, "migrate", ["a"], pipeline.RunOptions(
+        tmp_path, containerd_version="2.4.2"))  # harness run --containerd 2.4.2
+    migrate_command.run(parser.parse_args(["--out", str(tmp_path), "--node", "a",
+                                           "--containerd", "2.4.2"]))
+    (ran, *_), (by_command, *_) = calls[2:]
+    assert ran == by_command and ran.containerd_version == "2.4.2"
 
 
 def test_a_node_that_failed_a_phase_gets_skipped_rows_for_what_needed_it(tmp_path):
@@ -189,6 +195,7 @@ def test_a_test_that_passed_before_and_fails_after_is_a_regression(tmp_path):
     (("--phases", "nope"), "--phases: unknown phase 'nope'"),
     (("--upgrade-to", "1.99.1"), "--upgrade-to 1.99.1: not a pinned Kubernetes version"),
     (("--phases", "upgrade"), "--phases upgrade needs --upgrade-to VERSION"),
+    (("--containerd", "2.0.99"), "--containerd 2.0.99: not a containerd version this harness"),
 ])
 def test_bad_run_flags_are_one_line_and_exit_2_before_anything_runs(args, words):
     done = subprocess.run([sys.executable, "-m", "harness", "run", *args], capture_output=True,
