@@ -169,9 +169,10 @@ def migrate(inv: Inventory, plan: MigrationPlan, out: Path, check: bool = False,
             command: str = "migrate") -> runner.PlaybookRun:
     """The one way a migration runs: migrate.yml over the plan's nodes in its batches, each
     node locked for the run of `command` (check mode changes nothing, so it takes no lock)."""
-    extravars = plan.extravars()  # builds crictl (and containerd) before any node is locked
+    # The locks first: a run refused for a node another run holds says so in one line, before
+    # crictl (or containerd) is built or its cache checked.
     with contextlib.nullcontext() if check else locked(inv, plan.nodes, command):
-        return run_playbook(inv, "migrate", out, tuple(plan.nodes), extravars, check)
+        return run_playbook(inv, "migrate", out, tuple(plan.nodes), plan.extravars(), check)
 
 
 def preflight_vars(kubernetes_target: str | None = None,
