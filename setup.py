@@ -8,7 +8,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-SHIPPED = ("playbooks", "suites", "fixtures")  # harness.paths.SHIPPED
+from harness.paths import SHIPPED  # standard library only: importable before any dependency
 
 
 class BuildWithShippedFiles(build_py):

@@ -282,12 +282,13 @@ def playbook_phase(inventory: Inventory, phase: str, nodes: list[str],
     from harness.migration import batches, findings
     from harness.migration import phase as phase_mod  # Ansible only when it runs
 
-    if phase != "migrate":
-        extravars = phase_mod.preflight_vars(containerd_version=opts.containerd_version) \
-            if phase == "preflight" else {}
-        result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes), extravars)
-        if phase == "preflight":  # as `harness preflight` writes them
-            findings.write(findings.per_node(result), opts.out_dir)
+    if phase == "preflight":  # its findings written as `harness preflight` writes them
+        result = phase_mod.run_playbook(
+            inventory, phase, opts.out_dir, tuple(nodes),
+            phase_mod.preflight_vars(containerd_version=opts.containerd_version))
+        findings.write(findings.per_node(result), opts.out_dir)
+    elif phase != "migrate":
+        result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes))
     else:  # as `harness migrate` with its defaults: the first node alone, then one at a time
         plan = phase_mod.MigrationPlan(batches.plan(nodes, "1", 1),
                                        crictl_version=opts.crictl_version or DEFAULT_VERSION,

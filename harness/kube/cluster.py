@@ -176,7 +176,7 @@ def _strays(directory: Path) -> list[tuple[int, str]]:
         pid = int(proc.name)
         try:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
-            # Only group leaders: daemons start in their own session, and stop_pid kills groups.
+            # Only group leaders: daemons start in their own session, and stop_pids kills groups.
             leader = os.getpgid(pid) == pid
         except OSError:
             continue
@@ -203,18 +203,6 @@ def stop_pids(daemons: list[tuple[int, str]], grace: float = DOWN_GRACE) -> None
     for pid, argv0 in running:
         if process_runs(pid, argv0):
             os.killpg(pid, signal.SIGKILL)
-
-
-def stop_pid(pid: int, argv0: str, timeout: float = 10.0) -> None:
-    """SIGTERM the process group of `pid` if `pid` still runs `argv0`; SIGKILL after timeout."""
-    if not process_runs(pid, argv0):
-        return
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while process_runs(pid, argv0) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if process_runs(pid, argv0):
-        os.killpg(pid, signal.SIGKILL)
 
 
 def process_runs(pid: int, argv0: str) -> bool:

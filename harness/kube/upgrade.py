@@ -114,8 +114,8 @@ def upgrade_control_plane(lab: str, version: str, say=print) -> cluster.ClusterR
     url = etcd_url(record)
     old = build.build(record.version, say=say)  # the way back if the new version fails
     say(f"control plane {record.version} -> {rel.version} on {record.server} (etcd {url})")
-    for name in reversed(COMPONENTS):
-        cluster.stop_pid(record.pids[name], record.argv0[name])
+    for name in reversed(COMPONENTS):  # one at a time, each given 10 s, as before the upgrade
+        cluster.stop_pids([(record.pids[name], record.argv0[name])], grace=10.0)
     try:
         cp = ControlPlane.existing(built, cluster.cluster_dir(lab),
                                    record.server, url).start_components()
