@@ -21,9 +21,9 @@ def load(relative: str, name: str | None = None) -> ModuleType:
     return module
 
 
-def library_module(name: str, utils: tuple[str, ...]) -> ModuleType:
-    """A module of playbooks/library, its `utils` first under ansible.module_utils, where
-    Ansible ships them to the node."""
-    for util in utils:
-        load(f"module_utils/{util}.py", f"ansible.module_utils.{util}")
+def library_module(name: str) -> ModuleType:
+    """A module of playbooks/library, importing the node-side package as Ansible ships it to
+    the node (ansible.module_utils.harness_node: the same directory as harness.node)."""
+    sys.modules.setdefault("ansible.module_utils.harness_node", importlib.import_module(
+        "harness.node"))
     return load(f"library/{name}.py")

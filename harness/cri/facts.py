@@ -19,7 +19,7 @@ class RuntimeFacts:
     sandbox_image: str | None  # containerd's sandbox_image, from verbose Status
     status_info: dict  # verbose Status info, each value parsed from JSON where it is JSON
     handler_features: dict  # runtime handler name -> features from Status (empty if not given)
-    apparmor: bool  # AppArmor enabled on this host (harness.facts.system)
+    apparmor: bool  # AppArmor enabled on this host (harness.node.system)
     systemd_cgroup: bool  # cgroup paths are systemd slices (RuntimeConfig, else runtime config)
 
     @property

@@ -11,7 +11,7 @@ from functools import cache, cached_property
 from types import ModuleType
 
 from harness.errors import StepFailed
-from harness.facts import cgroups, devices, docker, oom, system
+from harness.node import cgroups, devices, docker, oom, system
 from harness.transport import Transport
 
 

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from harness.errors import HarnessTimeout
-from harness.facts import cgroups, this_host
+from harness.facts import this_host
+from harness.node import cgroups
 
 
 def node_cgroups(name: str) -> list[Path]:

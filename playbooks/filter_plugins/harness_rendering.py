@@ -1,7 +1,7 @@
 """Filters that render through the harness' own code, so that what each version wants lives in one
 place: containerd's config.toml, each registry's hosts.toml and the check of `containerd config
 dump` (harness/containerd/config.py), /etc/crictl.yaml (harness/crictl.py), where the kubelet
-and kubeadm name the runtime (harness/migration/kubelet_runtime.py), and the RuntimeClasses a
+and kubeadm name the runtime (harness_node/kubelet_runtime.py), and the RuntimeClasses a
 move would strand (harness/migration/findings.py, which preflight's report uses too). They run
 on the controller, where the harness is installed; the directory holding the harness package
 these playbooks belong to (the checkout, or site-packages for a wheel's copy inside the
@@ -19,7 +19,8 @@ if _TREE not in sys.path:
 
 from harness import crictl  # noqa: E402  (after the path above)
 from harness.containerd import config  # noqa: E402
-from harness.migration import findings, kubelet_runtime  # noqa: E402
+from harness.migration import findings  # noqa: E402
+from harness.node import kubelet_runtime  # noqa: E402
 
 
 def containerd_config(settings: dict, version: int | str = 2, comment: str = "") -> str:

@@ -20,7 +20,7 @@ import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.docker_api import DockerAPI, DockerUnavailable
+from ansible.module_utils.harness_node.docker import DockerAPI, DockerUnavailable
 
 DOCUMENTATION = r"""
 module: docker_images_to_containerd

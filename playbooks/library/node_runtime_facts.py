@@ -67,17 +67,13 @@ import shutil
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.docker_api import DockerAPI, DockerUnavailable
-
-# harness/facts/oom.py itself (a symlink): the harness and the playbooks read one probe.
-from ansible.module_utils.node_fact_oom import probe as oom_probe
-
-# harness/migration/kubelet_runtime.py itself (a symlink): one list of dockershim's flags.
-from ansible.module_utils.node_kubelet_runtime import (
+from ansible.module_utils.harness_node.docker import DockerAPI, DockerUnavailable, from_info
+from ansible.module_utils.harness_node.kubelet_runtime import (
     DOCKERSHIM_FLAGS,
     INSTANCE_CONFIG,
     KUBELET_DIR,
 )
+from ansible.module_utils.harness_node.oom import probe as oom_probe
 
 KUBEADM_FLAGS = f"{KUBELET_DIR}/kubeadm-flags.env"
 KUBELET_DEFAULTS = "/etc/default/kubelet"
@@ -251,9 +247,7 @@ def docker_facts(api: DockerAPI) -> dict:
         images = api.get_json("/images/json")
     except DockerUnavailable:
         return {**facts, "answers": False}
-    return {**facts, "answers": True, "version": info.get("ServerVersion"),
-            "cgroup_driver": info.get("CgroupDriver"), "root_dir": info.get("DockerRootDir"),
-            "default_runtime": info.get("DefaultRuntime"),
+    return {**facts, **from_info(info), "answers": True, "root_dir": info.get("DockerRootDir"),
             "image_count": len(images), "image_bytes": sum(i.get("Size", 0) for i in images),
             "containers_running": info.get("ContainersRunning", 0)}
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from harness.facts import this_host
-from harness.facts.cgroups import limits_of
+from harness.node.cgroups import limits_of
 
 pytestmark = pytest.mark.linux
 MIB = 1 << 20

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from harness.facts import this_host
-from harness.facts.cgroups import v2_weight_from_shares
+from harness.node.cgroups import v2_weight_from_shares
 from harness.oci.bundle import Device
 
 MiB = 1024 * 1024

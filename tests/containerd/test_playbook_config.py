@@ -103,8 +103,7 @@ def test_each_registry_of_dockers_settings_gets_its_hosts_toml_from_the_one_writ
     Docker's certs.d, as node_runtime_facts derives them, rendered by the filter the role uses
     (harness/containerd/config.py's hosts_toml, which the harness's own registries use too):
     false and empty keys are left out, as containerd's docs/hosts.md writes them."""
-    facts = library_module("node_runtime_facts", ("docker_api", "node_fact_oom",
-                                                   "node_kubelet_runtime"))
+    facts = library_module("node_runtime_facts")
     registries = facts.registry_hosts(
         {"registry-mirrors": ["http://mirror:5000/"], "insecure-registries": ["plain:5000"]},
         {"tls:5000": {"ca": ["ca.crt"], "client": [("client.cert", "client.key")]}})

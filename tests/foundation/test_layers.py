@@ -20,7 +20,7 @@ LAYERS = [
     {"daemons", "images", "cri", "oci", "containerd"},
     {"facts"},
     {"transport", "gobuild"},
-    {"inventory", "junit", "errors", "paths", "files", "flags", "table", "allowed_skips",
+    {"node", "inventory", "junit", "errors", "paths", "files", "flags", "table", "allowed_skips",
      "gate_policy", "suite_command", "progress", "redact", "__init__"},
 ]
 LAYER_OF = {name: index for index, names in enumerate(LAYERS) for name in names}
@@ -128,3 +128,19 @@ def test_the_readmes_layout_table_lists_each_unit_once():
     units = [f"harness/{p.name}/" if p.is_dir() else f"harness/{p.name}"
              for p in ROOT.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()]
     assert sorted(rows) == sorted(units)
+
+
+def test_the_node_side_package_is_one_directory_with_no_links():
+    """harness.node is playbooks/module_utils/harness_node itself, where Ansible's modules
+    import it: one source, and nothing in the tree links or copies it."""
+    import subprocess
+
+    import harness.node
+    from harness.node import oom
+
+    node_side = ROOT.parent / "playbooks" / "module_utils" / "harness_node"
+    assert [Path(p) for p in harness.node.__path__] == [node_side]
+    assert Path(oom.__file__) == node_side / "oom.py"
+    tracked = subprocess.run(["git", "ls-files", "-s"], cwd=ROOT.parent, capture_output=True,
+                             text=True, check=True).stdout.splitlines()
+    assert not [line for line in tracked if line.startswith("120000 ")]

@@ -14,12 +14,12 @@ OLDEST_NODE_PYTHON = "3.8"
 
 
 def node_side_files() -> list[Path]:
-    """The modules and module_utils that run on the nodes (the k8s_* modules and kube_api run
-    on the controller, delegated to localhost with the harness's Python), and the OCI runtime
-    wrapper a node's Docker or containerd executes."""
+    """The modules and the node-side package that run on the nodes (the k8s_* modules and
+    module_utils/kube_api.py run on the controller, delegated to localhost with the harness's
+    Python), and the OCI runtime wrapper a node's Docker or containerd executes."""
     library = [f for f in (ROOT / "playbooks/library").glob("*.py")
                if not f.name.startswith("k8s_")]
-    utils = [f for f in (ROOT / "playbooks/module_utils").glob("*.py") if f.name != "kube_api.py"]
+    utils = list((ROOT / "playbooks/module_utils/harness_node").glob("*.py"))
     return sorted(library + utils) + [ROOT / "harness/daemons/oom_clamp_runtime.py"]
 
 
@@ -35,7 +35,7 @@ def vermin(*files: Path) -> subprocess.CompletedProcess:
 def test_every_node_side_file_runs_on_the_oldest_node_python():
     files = node_side_files()
     assert {f.name for f in files} >= {"node_runtime_facts.py", "docker_images_to_containerd.py",
-                                       "docker_api.py", "node_fact_oom.py"}
+                                       "docker.py", "oom.py", "cgroups.py", "kubelet_runtime.py"}
     done = vermin(*files)
     assert done.returncode == 0, done.stdout + done.stderr
 

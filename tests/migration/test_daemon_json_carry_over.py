@@ -10,8 +10,7 @@ import pytest
 from node_facts import docker_node_facts as node_facts
 from playbook_code import library_module
 
-facts_module = library_module(
-    "node_runtime_facts", ("docker_api", "node_fact_oom", "node_kubelet_runtime"))
+facts_module = library_module("node_runtime_facts")
 RUNC = "io.containerd.runc.v2"
 
 

@@ -1,12 +1,12 @@
 """Where the migration names containerd for the kubelet and kubeadm, by their versions
-(harness/migration/kubelet_runtime.py). The real kubelets of each version read what these rules
+(harness.node.kubelet_runtime). The real kubelets of each version read what these rules
 write in tests/kube/test_kubelet_reads_its_runtime_settings.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.migration.kubelet_runtime import DOCKERSHIM_FLAGS, plan
+from harness.node.kubelet_runtime import DOCKERSHIM_FLAGS, plan
 
 SOCK = "unix:///run/containerd/containerd.sock"
 

@@ -12,8 +12,7 @@ import pytest
 from node_facts import docker_node_facts
 from playbook_code import library_module, load
 
-facts_module = library_module(
-    "node_runtime_facts", ("docker_api", "node_fact_oom", "node_kubelet_runtime"))
+facts_module = library_module("node_runtime_facts")
 HOST_CNI = "/usr/lib/cni"  # Debian's containernetworking-plugins, which setup installs
 
 

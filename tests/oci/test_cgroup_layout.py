@@ -1,11 +1,11 @@
-"""harness.facts.cgroups reads the three host layouts from mountinfo: cgroup v1, hybrid (v1 plus
+"""harness.node.cgroups reads the three host layouts from mountinfo: cgroup v1, hybrid (v1 plus
 a v2 mount, as here) and pure v2. The samples are mountinfo lines in the kernel's format;
 the last test reads this host's real files."""
 
 import os
 
 from harness.facts import Host
-from harness.facts.cgroups import parse, proc_cgroups, v2_weight_from_shares
+from harness.node.cgroups import parse, proc_cgroups, v2_weight_from_shares
 
 V1_LINES = [
     "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755",

@@ -14,8 +14,8 @@ default from kubeadm 1.34), /var/lib/kubelet/instance-config.yaml, a patch kubea
 kubelet's config. kubeadm reads the annotation first when a Node has it, so the annotation is
 updated wherever it exists and the instance file wherever kubeadm uses one.
 
-Pure and standard-library only: the playbooks' filter plugin calls `plan()` with a node's facts,
-and node_runtime_facts (on the node) imports DOCKERSHIM_FLAGS through a module_utils symlink.
+Pure and node-side (see harness_node): the playbooks' filter plugin calls `plan()` with a
+node's facts, and node_runtime_facts (on the node) reads DOCKERSHIM_FLAGS and the paths here.
 """
 
 from __future__ import annotations

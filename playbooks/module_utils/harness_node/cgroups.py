@@ -3,7 +3,7 @@
 hosts; the CPU and memory limits a process runs under; the realtime budget. What the suites read
 back and how the lab finds its nodes' cgroups.
 
-Standard library only: the module's source is the probe run on a node (see harness.facts)."""
+Node-side (see harness_node): standard library only; the source is the probe run on a node."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fact: the host's first disk, the device blkio/io cgroup rules can name.
 
-Standard library only: the module's source is the probe run on a node (see harness.facts)."""
+Node-side (see harness_node): standard library only; the source is the probe run on a node."""
 
 from __future__ import annotations
 

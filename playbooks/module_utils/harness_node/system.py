@@ -1,6 +1,6 @@
 """Fact: the node's identity and the kernel features the runtimes and the kubelet rely on.
 
-Standard library only: the module's source is the probe run on a node (see harness.facts)."""
+Node-side (see harness_node): standard library only; the source is the probe run on a node."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Fact: whether the kernel refuses a negative oom_score_adj even to root (see the lab notes),
 and why. Runtimes then need restrict_oom_score_adj (containerd) or a clamping wrapper (Docker).
 
-Standard library only: the module's source is the probe run on a node (see harness.facts)."""
+Node-side (see harness_node): standard library only; the source is the probe run on a node."""
 
 from __future__ import annotations
 

@@ -1,0 +1,7 @@
+"""The node-side package, playbooks/module_utils/harness_node (see its own docstring): this
+package's path is that directory, where Ansible's modules import it too, so the harness and the
+playbooks run one source and no file is copied or linked between them."""
+
+from harness import paths
+
+__path__ = [str(paths.shipped("playbooks") / "module_utils" / "harness_node")]

@@ -1,1 +1,0 @@
-../../harness/facts/oom.py

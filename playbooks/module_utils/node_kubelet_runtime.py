@@ -1,1 +1,0 @@
-../../harness/migration/kubelet_runtime.py
