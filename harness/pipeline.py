@@ -279,21 +279,23 @@ def playbook_phase(inventory: Inventory, phase: str, nodes: list[str],
     """preflight, migrate or verify through its playbook; a node passes when every task on it
     passed (a node a stopped batch never reached has not)."""
     from harness.crictl import DEFAULT_VERSION
-    from harness.migration import batches, findings
+    from harness.migration import batches, findings, run_plan
     from harness.migration import phase as phase_mod  # Ansible only when it runs
 
+    # The cluster was checked when the run began (commands/run.py), the lab's as it came up.
+    plan = run_plan.build(inventory, opts.out_dir, nodes, opts.policy, cluster=False,
+                          order=(lambda names: batches.plan(names, "1", 1))
+                          if phase == "migrate" else None)
     if phase == "preflight":  # its findings written as `harness preflight` writes them
-        result = phase_mod.run_playbook(
-            inventory, phase, opts.out_dir, tuple(nodes),
-            phase_mod.preflight_vars(containerd_version=opts.containerd_version))
+        result = phase_mod.plan_playbook(
+            plan, phase, phase_mod.preflight_vars(containerd_version=opts.containerd_version))
         findings.write(findings.per_node(result), opts.out_dir)
     elif phase != "migrate":
-        result = phase_mod.run_playbook(inventory, phase, opts.out_dir, tuple(nodes))
+        result = phase_mod.plan_playbook(plan, phase)
     else:  # as `harness migrate` with its defaults: the first node alone, then one at a time
-        plan = phase_mod.MigrationPlan(batches.plan(nodes, "1", 1),
-                                       crictl_version=opts.crictl_version or DEFAULT_VERSION,
-                                       containerd_version=opts.containerd_version)
-        result = phase_mod.migrate(inventory, plan, opts.out_dir, command="run (migrate)")
+        how = phase_mod.MigrationPlan(crictl_version=opts.crictl_version or DEFAULT_VERSION,
+                                      containerd_version=opts.containerd_version)
+        result = phase_mod.migrate(plan, how, command="run (migrate)")
     failed = {t.node for t in result.failed()}
     return PhaseResult(frozenset(n for n in result.nodes() if n not in failed))
 
@@ -322,9 +324,10 @@ def upgrade_phase(inventory: Inventory, opts: RunOptions) -> PhaseResult:
     kubeadm on a cluster kubeadm made; else the lab's, and an inventory's must already be
     there), then each node's kubelet, drained and upgraded one at a time."""
     from harness.migration import phase as phase_mod
-    from harness.migration import upgrade
+    from harness.migration import run_plan, upgrade
 
-    with phase_mod.locked(inventory, (), "run (upgrade)"):
+    plan = run_plan.build(inventory, opts.out_dir, policy=opts.policy, cluster=False)
+    with phase_mod.locked(plan, "run (upgrade)"):
         result = upgrade.upgrade_cluster(inventory, opts.upgrade_to, opts.out_dir)
     if result.exit_code == EXIT_USAGE:  # refused before anything changed: say why
         raise InputError("; ".join(dict.fromkeys(f"{t.node}: {t.message}"

@@ -114,12 +114,14 @@ def run_on_nodes(args, suites: list[str], policy: gate_policy.GatePolicy) -> int
     """The suites staged onto each inventory node and run there (harness.nodes.suites, as
     `harness run` does); the verdict is the JUnit's, steps included."""
     from harness.inventory import load_inventory
-    from harness.migration import drain
+    from harness.migration import drain, run_plan
     from harness.nodes import registries
     from harness.nodes import suites as node_suites
 
-    inventory = load_inventory(args.inventory)
-    nodes = selected_nodes(inventory, args.node)
+    # The suites need no cluster; the kubeconfig, when the inventory names one, only drains.
+    plan = run_plan.build(load_inventory(args.inventory), args.junit_dir, args.node or None,
+                          policy, cluster=False)
+    inventory, nodes = plan.inventory, plan.targets()
     node_suites.check_budgets(nodes, node_suites.SuiteRun.timeout)
     steps = {n.name: junit.StepRecorder(n.name, "conformance steps", n.host) for n in nodes}
     # The TLS pull's registry, served from here on each node's loopback (as `harness run` does)
@@ -220,9 +222,3 @@ def run_here(args, suite: str, policy: gate_policy.GatePolicy,
     if not raw.exists():
         return code, []
     return code, [junit.relabel_pytest_junit(raw, args.junit_dir, node, suite)]
-
-
-def selected_nodes(inventory, names: list[str] | None):
-    for name in names or ():
-        inventory.node(name)  # an unknown name is an input error naming the inventory
-    return [n for n in inventory.nodes if not names or n.name in names]

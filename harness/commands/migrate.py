@@ -7,7 +7,7 @@ import difflib
 
 from harness import crictl, flags
 from harness.containerd import build as containerd_build
-from harness.migration import batches, cluster_check, phase
+from harness.migration import batches, phase, run_plan
 
 COPY_TASK = "Copy Docker's images into containerd's k8s.io namespace"
 
@@ -62,15 +62,12 @@ def run(args) -> int:
     crictl.check_version(args.crictl_version)
     if args.containerd is not None:
         containerd_build.check_version(args.containerd, "--containerd")
-    # Flags first, then the cluster, then the nodes: nothing is touched until all are good.
-    inventory = phase.inventory(args, cluster=False)
-    order = batches.plan(phase.selected(args, inventory), args.canary, args.batch_size,
-                         args.batch)
-    cluster_check.check(inventory, [n for batch in order for n in batch])
-    result = phase.migrate(inventory, phase.MigrationPlan(
-        order, args.max_fail, args.images, args.crictl_version, args.containerd,
-        args.auto_rollback, args.drain_timeout, args.allow_missing_images), args.out,
-        check=args.plan)
+    # Flags first, then the batches, then the cluster: nothing is touched until all are good.
+    run_plan_ = run_plan.from_args(args, order=lambda nodes: batches.plan(
+        nodes, args.canary, args.batch_size, args.batch))
+    result = phase.migrate(run_plan_, phase.MigrationPlan(
+        args.max_fail, args.images, args.crictl_version, args.containerd, args.auto_rollback,
+        args.drain_timeout, args.allow_missing_images), check=args.plan)
     if args.plan:
         print(plan(result))
     print(phase.summarize(result))

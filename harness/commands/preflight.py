@@ -1,7 +1,7 @@
 """`harness preflight`: can each node move from Docker to containerd? Read-only; findings are
 printed and written as JSON (<out>/preflight.json), and a blocking one fails the gate."""
 
-from harness.migration import findings, phase
+from harness.migration import findings, phase, run_plan
 from harness.table import format_table
 
 
@@ -29,11 +29,11 @@ def table(per_node: dict) -> str:
 
 def run(args) -> int:
     extravars = phase.preflight_vars(args.kubernetes_target, args.containerd)
-    inventory = phase.inventory(args, target=extravars.get("kubernetes_target"),
-                                flag="--kubernetes-target")
-    result = phase.run(args, "preflight", extravars, inventory)
+    plan = run_plan.from_args(args, target=extravars.get("kubernetes_target"),
+                              flag="--kubernetes-target")
+    result = phase.plan_playbook(plan, "preflight", extravars)
     per_node = findings.per_node(result)
-    path = findings.write(per_node, args.out)
+    path = findings.write(per_node, plan.out)
     print(table(per_node))
     print(phase.summarize(result))
     print(f"findings: {path}")

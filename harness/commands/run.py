@@ -88,11 +88,10 @@ def _provider(args, phases: tuple[str, ...]):
         if need or args.kubeconfig:
             files.kubeconfig(kubeconfig)
         provider = InventoryProvider(inventory.source, args.kubeconfig)
-        if need:  # as `harness migrate` does: the kubeconfig's cluster holds these nodes
-            from harness.migration import cluster_check
+        if need:  # the run's plan as `harness migrate` builds it: the cluster holds the nodes
+            from harness.migration import run_plan
 
-            checked = provider.inventory()
-            cluster_check.check(checked, [n.name for n in checked.nodes])
+            run_plan.build(provider.inventory(), args.out)
         return provider
     from harness.providers.lab import LabProvider
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from harness import flags, gate_policy, junit, smoke
 from harness.inventory import load_inventory_or_none
 from harness.lab import state
-from harness.migration import phase
+from harness.migration import run_plan
 
 
 def register(sub):
@@ -38,10 +38,9 @@ def _provider(args):
 
 
 def run(args) -> int:
-    args.node = []
-    policy = gate_policy.GatePolicy.from_args(args)
-    inventory = phase.inventory(args)  # the kubeconfig checked before anything runs
-    junit_dir = args.out / "junit"
+    args.node = []  # smoke works on the cluster: every node
+    plan = run_plan.from_args(args, policy=gate_policy.GatePolicy.from_args(args))
+    inventory, policy, junit_dir = plan.inventory, plan.policy, args.out / "junit"
     with _provider(args).smoke_registry() as registry:
         result = smoke.run(inventory.cluster.kubeconfig, junit_dir, "smoke",
                            {n.name: n.host for n in inventory.nodes}, policy, registry,

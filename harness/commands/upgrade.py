@@ -11,7 +11,7 @@ checked before any node changes: a kubelet still on dockershim is refused for 1.
 (exit 2), on a kubeadm cluster with kubeadm's own error too."""
 
 from harness.kube import build
-from harness.migration import phase, upgrade
+from harness.migration import phase, run_plan, upgrade
 
 
 def register(sub):
@@ -26,8 +26,8 @@ def register(sub):
 
 def run(args) -> int:
     rel = build.release(args.to, "--to")  # an unknown version is refused before anything runs
-    inventory = phase.inventory(args, target=rel.version)
-    with phase.locked(inventory, args.node, "upgrade"):
-        result = upgrade.upgrade_cluster(inventory, rel.version, args.out, tuple(args.node))
+    plan = run_plan.from_args(args, target=rel.version)
+    with phase.locked(plan, "upgrade"):
+        result = upgrade.upgrade_cluster(plan.inventory, rel.version, plan.out, plan.limit)
     print(phase.summarize(result))
     return result.exit_code

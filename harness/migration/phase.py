@@ -1,5 +1,6 @@
-"""What the preflight, migrate, verify and rollback commands share: which nodes (an inventory,
-or the local lab's), running their playbook, writing JUnit per node, printing a summary."""
+"""What the preflight, migrate, verify, rollback and upgrade commands share: their flags (parsed
+into a run_plan.RunPlan), running their playbook over the plan, locking its nodes, writing JUnit
+per node, printing a summary."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import crictl, files
+from harness import crictl
 from harness.containerd import build as containerd_build
-from harness.errors import InputError
-from harness.inventory import Inventory, Node, load_inventory, load_inventory_or_none
+from harness.inventory import Inventory, Node
 from harness.kube import build as kube_build
 from harness.lab import state
-from harness.migration import api_watch, cluster_check, runner
+from harness.migration import api_watch, run_plan, runner
 from harness.nodes import lock
 from harness.table import format_table
 
@@ -37,40 +37,10 @@ def add_arguments(parser) -> None:
                         help="JUnit, Ansible artifacts and results (default: reports/)")
 
 
-def inventory(args, cluster: bool = True, target: str | None = None,
-              flag: str = "--to") -> Inventory:
-    """The run's inventory, checked: the file, the kubeconfig, the --node names and (unless
-    `cluster` is False: the caller checks later) that the kubeconfig's cluster holds the run's
-    nodes, whose kubelets can go to `target` if one is given; and the --out directory."""
-    files.output_dir(args.out, "--out")
-    found = load_inventory_or_none(args.inventory)
-    if found is None:
-        path = state.lab_dir(args.lab) / "inventory.yaml"
-        if not path.exists():
-            raise InputError(f"no inventory given and no lab {args.lab!r} ({path} is missing)",
-                             hint="pass -i FILE, or run `harness lab up --kubernetes 1.23.17`")
-        found = load_inventory(path)
-    kubeconfig = args.kubeconfig or found.cluster.kubeconfig
-    if kubeconfig is None:
-        raise InputError(f"{found.source}: no kubeconfig for the cluster",
-                         hint="set kubeconfig under all.vars (or cluster:), or pass --kubeconfig")
-    found.cluster.kubeconfig = files.kubeconfig(kubeconfig)
-    for name in args.node:
-        found.node(name)  # an unknown node is an input error before anything runs
-    if cluster:
-        cluster_check.check(found, selected(args, found), target, flag)
-    return found
-
-
-def selected(args, inv: Inventory) -> list[str]:
-    """The nodes the command works on: those named with --node, else all, in inventory
-    order."""
-    return [n.name for n in inv.nodes if not args.node or n.name in args.node]
-
-
-def run(args, phase: str, extravars: dict | None = None,
-        inv: Inventory | None = None) -> runner.PlaybookRun:
-    return run_playbook(inv or inventory(args), phase, args.out, tuple(args.node), extravars)
+def plan_playbook(plan: run_plan.RunPlan, phase: str, extravars: dict | None = None,
+                  check: bool = False) -> runner.PlaybookRun:
+    """The phase's playbook over the plan's nodes."""
+    return run_playbook(plan.inventory, phase, plan.out, plan.limit, extravars, check)
 
 
 def run_playbook(inv: Inventory, phase: str, out: Path, nodes: tuple[str, ...] = (),
@@ -89,11 +59,10 @@ def run_playbook(inv: Inventory, phase: str, out: Path, nodes: tuple[str, ...] =
     return result
 
 
-def locked(inv: Inventory, nodes: list[str] | tuple[str, ...], command: str):
-    """Each of `nodes` (default all) locked for this run of `command` while the block runs:
-    taken before anything changes a node, released on the way out (harness.nodes.lock)."""
-    return lock.held([inv.node(n) for n in nodes or [n.name for n in inv.nodes]],
-                     f"harness {command}", state_dir)
+def locked(plan: run_plan.RunPlan, command: str):
+    """Each node of `plan` locked for this run of `command` while the block runs: taken
+    before anything changes a node, released on the way out (harness.nodes.lock)."""
+    return lock.held(plan.targets(), f"harness {command}", state_dir)
 
 
 def state_dir(node: Node) -> str:
@@ -127,12 +96,9 @@ def command(name: str, help_text: str):
         return parser
 
     def run_command(args) -> int:
-        if name in CHANGES_NODES:
-            inv = inventory(args)
-            with locked(inv, args.node, name):
-                result = run(args, name, inv=inv)
-        else:
-            result = run(args, name)
+        plan = run_plan.from_args(args)
+        with locked(plan, name) if name in CHANGES_NODES else contextlib.nullcontext():
+            result = plan_playbook(plan, name)
         print(summarize(result))
         return result.exit_code
 
@@ -141,11 +107,10 @@ def command(name: str, help_text: str):
 
 @dataclass(frozen=True)
 class MigrationPlan:
-    """How a migration goes, as `harness migrate` and `harness run` both hand it down: the
-    nodes in batches (the canary first; harness.migration.batches) and the choices for every
-    node. The defaults are the commands' own."""
+    """How a migration goes on every node of a run, as `harness migrate` and `harness run`
+    both hand it down with the run's plan (whose batches the playbook follows). The defaults
+    are the commands' own."""
 
-    batches: list[list[str]]
     max_fail: int = 0  # percent of a batch that may fail before the run stops
     images: str = "all"  # all | in-use
     crictl_version: str = crictl.DEFAULT_VERSION
@@ -154,25 +119,22 @@ class MigrationPlan:
     drain_timeout: int | None = None  # None: the inventory's, else the role's default
     allow_missing_images: bool = False
 
-    @property
-    def nodes(self) -> list[str]:
-        return [n for batch in self.batches for n in batch]
-
-    def extravars(self) -> dict:
-        return migrate_vars([len(b) for b in self.batches], self.max_fail, self.images,
+    def extravars(self, batches) -> dict:
+        return migrate_vars([len(b) for b in batches], self.max_fail, self.images,
                             self.crictl_version, self.containerd_version,
                             auto_rollback=self.auto_rollback, drain_timeout=self.drain_timeout,
                             allow_missing_images=self.allow_missing_images)
 
 
-def migrate(inv: Inventory, plan: MigrationPlan, out: Path, check: bool = False,
+def migrate(plan: run_plan.RunPlan, how: MigrationPlan, check: bool = False,
             command: str = "migrate") -> runner.PlaybookRun:
     """The one way a migration runs: migrate.yml over the plan's nodes in its batches, each
     node locked for the run of `command` (check mode changes nothing, so it takes no lock)."""
     # The locks first: a run refused for a node another run holds says so in one line, before
     # crictl (or containerd) is built or its cache checked.
-    with contextlib.nullcontext() if check else locked(inv, plan.nodes, command):
-        return run_playbook(inv, "migrate", out, tuple(plan.nodes), plan.extravars(), check)
+    with contextlib.nullcontext() if check else locked(plan, command):
+        return run_playbook(plan.inventory, "migrate", plan.out, tuple(plan.nodes),
+                            how.extravars(plan.batches), check)
 
 
 def preflight_vars(kubernetes_target: str | None = None,

@@ -53,29 +53,29 @@ def test_the_pipelines_migration_is_harness_migrates_with_its_defaults(monkeypat
     """One migrate driver (issue 26): the pipeline hands phase.migrate the plan that `harness
     migrate` builds from its own defaults for the same nodes, and locks them as `run`."""
     from harness.commands import migrate as migrate_command
-    from harness.migration import phase
+    from harness.migration import phase, run_plan
     from harness.migration.runner import PlaybookRun
 
     calls = []
-    monkeypatch.setattr(phase, "migrate", lambda inv, plan, out, check=False, command="":
-                        calls.append((plan, check, command))
+    monkeypatch.setattr(phase, "migrate", lambda plan, how, check=False, command="":
+                        calls.append((plan.batches, how, check, command))
                         or PlaybookRun("migrate", 0, tmp_path / "ansible" / "migrate"))
-    monkeypatch.setattr(migrate_command.cluster_check, "check", lambda *args: None)
+    monkeypatch.setattr(run_plan.cluster_check, "check", lambda *args: None)
     inv = inventory("a", "b", "c")
-    monkeypatch.setattr(phase, "inventory", lambda args, cluster=True: inv)
+    monkeypatch.setattr(run_plan, "inventory_of", lambda args: inv)
     pipeline.playbook_phase(inv, "migrate", ["a", "b", "c"], pipeline.RunOptions(tmp_path))
     parser = migrate_command.register(
         __import__("argparse").ArgumentParser().add_subparsers(dest="command"))
     migrate_command.run(parser.parse_args(["--out", str(tmp_path)]))
-    (ran, _, as_run), (by_command, check, _) = calls
-    assert ran == by_command and ran.batches == [["a"], ["b"], ["c"]]
+    (ran, how, _, as_run), (by_command, how_command, check, _) = calls
+    assert (ran, how) == (by_command, how_command) and ran == (("a",), ("b",), ("c",))
     assert (check, as_run) == (False, "run (migrate)")
     pipeline.playbook_phase(inv, "migrate", ["a"], pipeline.RunOptions(
         tmp_path, containerd_version="2.4.2"))  # harness run --containerd 2.4.2
     migrate_command.run(parser.parse_args(["--out", str(tmp_path), "--node", "a",
                                            "--containerd", "2.4.2"]))
-    (ran, *_), (by_command, *_) = calls[2:]
-    assert ran == by_command and ran.containerd_version == "2.4.2"
+    (ran, how, *_), (by_command, how_command, *_) = calls[2:]
+    assert (ran, how) == (by_command, how_command) and how.containerd_version == "2.4.2"
 
 
 def test_a_node_that_failed_a_phase_gets_skipped_rows_for_what_needed_it(tmp_path):
