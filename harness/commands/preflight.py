@@ -23,7 +23,7 @@ def register(sub):
 def table(per_node: dict) -> str:
     rows = [("NODE", "SEVERITY", "FINDING", "MESSAGE")]
     for node, entry in per_node.items():
-        rows += [(node, f["severity"], f["id"], f["message"]) for f in entry["findings"]]
+        rows += [(node, f.severity, f.id, f.message) for f in entry["findings"]]
     return format_table(rows)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from harness import images, paths, suite_command
+from harness import node as node_side
 from harness.cri import suite_images
 from harness.errors import InputError, StepFailed
 from harness.gate_policy import GatePolicy
@@ -111,13 +112,16 @@ def _add_tree(tar: tarfile.TarFile, src: Path, arcname: str, leave: tuple[str, .
 
 
 def build_bundle(out_dir: Path) -> Path:
-    """A tar of src/ (harness, suites), site/ (packages) and images/, named by its content."""
+    """A tar of src/ (harness, its node-side package, suites), site/ (packages) and images/,
+    named by its content."""
     out_dir.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        # the code and the suites; an installed wheel's shipped copies of the playbooks and
-        # fixture recipes are not needed there
+        # the code and the suites; of the playbooks only the node-side package, which is
+        # harness.node (found beside src/harness as in a checkout); the fixture recipes are
+        # not needed there
         _add_tree(tar, paths.PACKAGE, "src/harness", leave=paths.SHIPPED)
+        _add_tree(tar, node_side.DIRECTORY, f"src/playbooks/{node_side.WITHIN_PLAYBOOKS}")
         _add_tree(tar, paths.shipped("suites"), "src/suites")
         for program in map(Path, STAGED_PROGRAMS):
             if program.is_file():

@@ -23,6 +23,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness import junit, redact
 from harness.gate_policy import NO_BUDGET, GatePolicy
+from harness.node.findings import Finding
 from harness.nodes import artifacts as node_artifacts
 from harness.report import carry_over, task_results
 from harness.smoke import CLUSTER, outcome
@@ -107,7 +108,7 @@ class NodeView:
     artifacts: list[tuple[str, str]] = field(default_factory=list)  # (label, href)
     # phase -> (label, href) of what harness.nodes.artifacts collected from the node
     collected: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    findings: list[task_results.Finding] = field(default_factory=list)  # preflight's
+    findings: list[Finding] = field(default_factory=list)  # preflight's
     carry_over: list[task_results.CarryOver] = field(default_factory=list)
     image_copy: task_results.ImageCopy | None = None
 

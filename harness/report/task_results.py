@@ -16,15 +16,7 @@ from pathlib import Path
 
 from harness import junit
 from harness.migration.findings import node_findings
-
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-
-
-@dataclass(frozen=True)
-class Finding:
-    id: str
-    severity: str  # error | warning | info
-    message: str
+from harness.node.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -62,12 +54,8 @@ def _result_with(tasks: list[dict], key: str) -> dict:
 def findings(base: Path, node: str) -> list[Finding]:
     """Preflight's findings on `node` as `harness preflight` lists them, the blocking first."""
     tasks = _tasks(base, "preflight", node)
-    found = [Finding(str(item.get("id", "?")), str(item.get("severity", "info")),
-                     str(item.get("message", "")))
-             for item in node_findings(_result_with(tasks, "findings"),
-                                       _result_with(tasks, "docker_dependents"),
-                                       _result_with(tasks, "blocked"))]
-    return sorted(found, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+    return node_findings(_result_with(tasks, "findings"), _result_with(tasks, "docker_dependents"),
+                         _result_with(tasks, "blocked"))
 
 
 def carry_over(base: Path, node: str) -> list[CarryOver]:

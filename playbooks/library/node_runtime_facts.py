@@ -68,6 +68,7 @@ import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.harness_node.docker import DockerAPI, DockerUnavailable, from_info
+from ansible.module_utils.harness_node.findings import Finding
 from ansible.module_utils.harness_node.kubelet_runtime import (
     DOCKERSHIM_FLAGS,
     INSTANCE_CONFIG,
@@ -546,7 +547,7 @@ def findings(facts: dict, target: str = "", config_version: int = 2,
     out = []
 
     def add(fid: str, severity: str, message: str) -> None:
-        out.append({"id": fid, "severity": severity, "message": message})
+        out.append(Finding(fid, severity, message).to_json())
 
     kubelet, docker, containerd = facts["kubelet"], facts["docker"], facts["containerd"]
     if target and version_tuple(target)[:2] >= (1, 24) and kubelet["runtime"] == "dockershim":
