@@ -70,5 +70,13 @@ class GatePolicy:
         return "\n".join([junit.format_summary(summary),
                           *(f"FAILED: {p}" for p in self.problems(summary))])
 
+    def verdict(self, merged) -> tuple[int, str]:
+        """A merged JUnit judged: the exit code, and what a command prints for it (the
+        summary, its problems, each failing test)."""
+        summary = junit.verify(merged)
+        failing = junit.format_failures(merged)
+        return self.exit_code(summary), "\n".join(filter(None, [self.format(summary), failing]))
+
+
 
 NO_BUDGET = GatePolicy()  # strict skips and the all-skipped rule, any number of skips

@@ -138,10 +138,10 @@ def run_on_nodes(args, suites: list[str], policy: gate_policy.GatePolicy) -> int
 
 
 def verdict(policy: gate_policy.GatePolicy, junit_files: list[Path]) -> int:
-    """The policy's exit code for `junit_files`, with the summary printed."""
-    summary = junit.verify(junit.merge(junit_files))
-    print(policy.format(summary))
-    return policy.exit_code(summary)
+    """The policy's exit code for `junit_files`, with its verdict printed."""
+    code, text = policy.verdict(junit.merge(junit_files))
+    print(text)
+    return code
 
 
 def suite_args(args) -> list[str]:

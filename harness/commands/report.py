@@ -62,11 +62,8 @@ def run(args) -> int:
     if args.run_dir is not None:  # a run's artifacts are found from its out dir only
         attachments.attach(junit_dir, args.run_dir, pipeline.PHASES)
     merged = junit.merge(inputs, out)
-    summary = junit.verify(merged)
-    print(policy.format(summary))
-    failing = junit.format_failures(merged)
-    if failing:
-        print(failing)
+    code, text = policy.verdict(merged)
+    print(text)
     print(f"merged {len(inputs)} file(s) into {out}")
     print(f"report: {html.write(merged, page, str(junit_dir), pipeline.PHASES, policy)}")
-    return policy.exit_code(summary)
+    return code

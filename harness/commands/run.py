@@ -122,10 +122,7 @@ def run(args) -> int:
                                live_node=args.live_node, containerd_version=args.containerd)
     with progress.board():  # a live per-node table on a terminal; plain lines in CI
         result = pipeline.run(provider, opts)
-    print(policy.format(result.summary))
-    failing = junit.format_failures(junit.read(result.merged))
-    if failing:
-        print(failing)
+    print(policy.verdict(junit.read(result.merged))[1])
     for node, tests in result.regressions.items():
         print(f"REGRESSION on {node}: {', '.join(tests)}")
     print(f"merged JUnit: {result.merged}")

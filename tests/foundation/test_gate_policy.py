@@ -97,3 +97,15 @@ def test_a_matrix_cell_passes_by_the_policy_alone(tmp_path, outcomes, policy, ok
     result = matrix.CellResult(cell, tmp_path / "x.xml", 0, 1.0, policy,
                                summary=cell_summary(tmp_path, *outcomes))
     assert result.ok is ok
+
+
+def test_the_verdict_every_command_prints_names_each_failing_test(tmp_path):
+    """smoke, report, conformance and run print one verdict: the summary, the policy's
+    problems and each failing test, with the exit code that goes with it."""
+    path = junit.write_suite(tmp_path, "node-1", "cri", [
+        junit.CaseResult("test_ok", "passed"),
+        junit.CaseResult("test_broken", "failed", message="assert 0")])
+    code, text = GatePolicy().verdict(junit.read(path))
+    assert code == EXIT_FAILURES
+    summary = junit.format_summary(junit.verify(junit.read(path)))
+    assert text.startswith(summary) and "test_broken" in text[len(summary):]
