@@ -63,9 +63,9 @@ def run(args) -> int:
     if args.containerd is not None:
         containerd_build.check_version(args.containerd, "--containerd")
     # Flags first, then the batches, then the cluster: nothing is touched until all are good.
-    run_plan_ = run_plan.from_args(args, order=lambda nodes: batches.plan(
+    chosen = run_plan.from_args(args, order=lambda nodes: batches.plan(
         nodes, args.canary, args.batch_size, args.batch))
-    result = phase.migrate(run_plan_, phase.MigrationPlan(
+    result = phase.migrate(chosen, phase.MigrationPlan(
         args.max_fail, args.images, args.crictl_version, args.containerd, args.auto_rollback,
         args.drain_timeout, args.allow_missing_images), check=args.plan)
     if args.plan:
