@@ -78,5 +78,4 @@ class GatePolicy:
         return self.exit_code(summary), "\n".join(filter(None, [self.format(summary), failing]))
 
 
-
 NO_BUDGET = GatePolicy()  # strict skips and the all-skipped rule, any number of skips
