@@ -22,5 +22,5 @@ def docker_node_facts(daemon_json: dict) -> dict:
                                    "loopback": True},
         "cri_dockerd": {"units": []},
         "static_pods": {"control_plane": False},
-        "node": {"negative_oom_score_adj_refused": False, "containerd_free_bytes": 1 << 40},
+        "node": {"negative_oom_score_adj_refused": False, "image_copy_space": []},
     }

@@ -8,8 +8,10 @@ import difflib
 from harness import crictl, flags
 from harness.containerd import build as containerd_build
 from harness.migration import batches, phase, run_plan
+from harness.node import image_space
 
 COPY_TASK = "Copy Docker's images into containerd's k8s.io namespace"
+STAGE_TASK = COPY_TASK + ", staged before the drain"
 
 
 def register(sub):
@@ -43,6 +45,10 @@ def register(sub):
                         help="switch a node even if some of Docker's images cannot be copied "
                         "(e.g. a corrupt layer); they are reported (default: the node is "
                         "rolled back to Docker)")
+    parser.add_argument("--no-staging", dest="staging", action="store_false",
+                        help="copy Docker's images only after the drain (default: staged into "
+                        "containerd before it, while the pods still run, with docker.service and "
+                        "containerd.service capped; after the drain only what changed since)")
     parser.add_argument("--drain-timeout", type=flags.count(1, flags.DAY), metavar="SECONDS",
                         help="how long a drain may wait for evictions that PodDisruptionBudgets "
                         "refuse before the node is uncordoned and the run fails (default: the "
@@ -67,7 +73,7 @@ def run(args) -> int:
         nodes, args.canary, args.batch_size, args.batch))
     result = phase.migrate(chosen, phase.MigrationPlan(
         args.max_fail, args.images, args.crictl_version, args.containerd, args.auto_rollback,
-        args.drain_timeout, args.allow_missing_images), check=args.plan)
+        args.drain_timeout, args.allow_missing_images, args.staging), check=args.plan)
     if args.plan:
         print(plan(result))
     print(phase.summarize(result))
@@ -91,11 +97,26 @@ def plan(result) -> str:
                     header = task.task
                 lines += difflib.unified_diff(d["before"].splitlines(), d["after"].splitlines(),
                                               f"{header} (now)", f"{header} (after)", lineterm="")
-        copy = result.result(node, COPY_TASK) or {}
-        for image in copy.get("would_copy", []):
-            lines.append(f"image {', '.join(image['refs'])} ({image['size']} bytes) would be "
-                         "copied into containerd (k8s.io)")
+        lines += _images(result.result(node, STAGE_TASK), result.result(node, COPY_TASK))
     return "\n".join(lines)
+
+
+def _images(staged: dict | None, copied: dict | None) -> list[str]:
+    """What the copy would bring: staged before the drain, with only the delta after it (the
+    same list in check mode, where staging copies nothing), or all of it after the drain."""
+    copy, when = (staged, "staged before the drain") if staged else (
+        copied or {}, "copied after the drain")
+    lines = [f"image {', '.join(image['refs'])} ({image_space.gib(image['size'])}) would be "
+             f"{when} into containerd (k8s.io)" for image in copy.get("would_copy", [])]
+    lines += [f"image {ref} would be removed from containerd: Docker no longer has it"
+              for ref in copy.get("removed", [])]
+    for fs in copy.get("space", []):
+        state = "fits" if fs["fits"] else "DOES NOT FIT"
+        lines.append(f"disk: {image_space.gib(fs['needed'])} needed on the filesystem of "
+                     f"{', '.join(fs['paths'])}, {image_space.gib(fs['free'])} free: {state}")
+    if staged and copy.get("would_copy"):
+        lines.append("after the drain, only what changes in Docker's images meanwhile is copied")
+    return lines
 
 
 def _diffs(result: dict) -> list[dict]:

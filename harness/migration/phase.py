@@ -118,12 +118,14 @@ class MigrationPlan:
     auto_rollback: bool = True
     drain_timeout: int | None = None  # None: the inventory's, else the role's default
     allow_missing_images: bool = False
+    staging: bool = True  # False: copy the images only after the drain
 
     def extravars(self, batches) -> dict:
         return migrate_vars([len(b) for b in batches], self.max_fail, self.images,
                             self.crictl_version, self.containerd_version,
                             auto_rollback=self.auto_rollback, drain_timeout=self.drain_timeout,
-                            allow_missing_images=self.allow_missing_images)
+                            allow_missing_images=self.allow_missing_images,
+                            staging=self.staging)
 
 
 def migrate(plan: run_plan.RunPlan, how: MigrationPlan, check: bool = False,
@@ -154,11 +156,13 @@ def preflight_vars(kubernetes_target: str | None = None,
 
 def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: str,
                  containerd_version: str | None = None, *, auto_rollback: bool = True,
-                 drain_timeout: int | None = None, allow_missing_images: bool = False) -> dict:
+                 drain_timeout: int | None = None, allow_missing_images: bool = False,
+                 staging: bool = True) -> dict:
     """migrate.yml's variables for these choices (`sizes`: of the batches, in order); builds
     (or takes cached) crictl and, with `containerd_version`, that containerd 2.x, which the
     nodes then run with config version 3. Without it the nodes keep their packaged containerd
-    1.x and config version 2. `drain_timeout` None keeps the inventory's (or the default)."""
+    1.x and config version 2. `drain_timeout` None keeps the inventory's (or the default), and
+    so does `staging` True (the inventory may turn it off with stage_images)."""
     crictl_version = crictl.check_version(crictl_version)
     if containerd_version is not None:  # both versions checked before either is built
         containerd_version = containerd_build.check_version(containerd_version, "--containerd")
@@ -168,6 +172,7 @@ def migrate_vars(sizes: list[int], max_fail: int, images: str, crictl_version: s
                  "auto_rollback": auto_rollback,
                  "allow_missing_images": allow_missing_images,
                  **({} if drain_timeout is None else {"drain_timeout": drain_timeout}),
+                 **({} if staging else {"stage_images": False}),
                  "crictl_binary": str(crictl.build(crictl_version)),
                  "containerd_bin_dir": "",
                  "containerd_config_version": 2}

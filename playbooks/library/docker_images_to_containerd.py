@@ -20,6 +20,7 @@ import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.harness_node import image_space
 from ansible.module_utils.harness_node.docker import DockerAPI, DockerUnavailable
 
 DOCUMENTATION = r"""
@@ -39,6 +40,13 @@ description:
     the I(pin) refs C(io.cri-containerd.pinned=pinned), and records what containerd holds.
   - Refs are reported and recorded as containerd names them (C(busybox:1) is
     C(docker.io/library/busybox:1)).
+  - Refuses before it copies anything when a filesystem it writes to (Docker's export staging,
+    containerd's content store and snapshots) would keep less than 15% free afterwards, naming
+    the filesystem and the figures.
+  - With I(added), remembers the refs it put into containerd; a later run removes those that
+    Docker no longer holds under the same image ID (removed or re-tagged meanwhile), so a copy
+    made while the node still runs its pods (staging) is brought up to date by a short delta,
+    and C(state=absent) takes every one of them out again.
 options:
   docker_host: {type: str, default: "unix:///run/docker.sock", description: Engine API socket}
   containerd_address:
@@ -64,6 +72,26 @@ options:
     type: bool
     default: false
     description: Succeed even if some images could not be copied (they are still reported).
+  added:
+    type: path
+    description:
+      - Record of the refs this module added to containerd (ref to image ID), kept across runs.
+      - Without it nothing is ever removed.
+  state:
+    type: str
+    choices: [present, absent]
+    default: present
+    description:
+      - C(absent) removes every ref recorded in I(added), then I(added) and I(record) (Docker
+        is not read).
+  containerd_root: {type: path, default: /var/lib/containerd, description: containerd's root}
+  cpu_quota:
+    type: str
+    description:
+      - While copying, cap docker.service and containerd.service (which export, store and
+        unpack) at this CPUQuota, e.g. C(50%); reset afterwards, and by the next run after a
+        crash. Units whose quota or I/O weight an operator set are left alone, with a warning.
+  io_weight: {type: int, description: the same for IOWeight (1-10000; 100 is the default)}
 notes:
   - Supports check mode (changes nothing, returns C(would_copy)).
   - Docker stages a whole export in its data root's tmp directory before it streams it.
@@ -82,6 +110,8 @@ would_copy: {description: "in check mode: the images a run would copy", type: li
 dangling: {description: IDs of images without tag or digest (skipped), type: list}
 failed_images: {description: "images not copied: id, refs, error", type: list}
 pinned: {description: "refs labelled pinned now (in check mode: would be)", type: list}
+removed: {description: "refs taken out of containerd (in check mode: would be)", type: list}
+space: {description: "per filesystem written to: paths, needed, free, size, fits", type: list}
 bytes: {description: bytes streamed from Docker into ctr by the imports that worked, type: int}
 seconds: {description: wall-clock duration of the run, type: float}
 """
@@ -130,6 +160,10 @@ class Docker:
 
     def export(self, names: list[str]):
         return self.get("/images/get", [("names", n) for n in names])
+
+    def root(self) -> str | None:
+        with self.get("/info") as response:
+            return json.loads(response.read()).get("DockerRootDir")
 
 
 def normalize_ref(ref: str) -> str:
@@ -238,17 +272,18 @@ class Ctr:
 
 
 def list_images(docker: Docker, wanted: set[str] | None):
-    """(images to consider, dangling IDs, wanted refs Docker lacks)."""
-    images, dangling = [], []
+    """(images to consider, dangling IDs, wanted refs Docker lacks, every ref Docker holds
+    with its image ID)."""
+    images, dangling, held = [], [], {}
     for raw in docker.images():
         image = Image(raw, wanted)
+        held.update(dict.fromkeys(image.all_refs, image.id))
         if not image.all_refs:
             dangling.append(image.id)
         elif image.refs:
             images.append(image)
-    known = set().union(*(i.all_refs for i in images)) if images else set()
-    missing = sorted((wanted or set()) - known)
-    return images, dangling, missing
+    missing = sorted((wanted or set()) - set(held))
+    return images, dangling, missing, held
 
 
 class StallGuard:
@@ -384,8 +419,13 @@ def refuse(module: AnsibleModule, failed: list[dict], result: dict) -> None:
 
 
 def write_record(path: str, images: list[Image]) -> bool:
-    """Write the record atomically unless it already says the same; True if written."""
-    text = json.dumps(sorted((i.summary() for i in images), key=lambda s: s["id"]), indent=2)
+    """Write the record of what containerd holds; True if written."""
+    return write_json(path, sorted((i.summary() for i in images), key=lambda s: s["id"]))
+
+
+def write_json(path: str, data) -> bool:
+    """Write `data` atomically unless the file already says the same; True if written."""
+    text = json.dumps(data, indent=2, sort_keys=True)
     with contextlib.suppress(FileNotFoundError), open(path) as handle:
         if handle.read() == text + "\n":
             return False
@@ -400,6 +440,127 @@ def write_record(path: str, images: list[Image]) -> bool:
     return True
 
 
+def read_json(path: str | None, empty):
+    """The file's JSON, or `empty` where there is no path or no file."""
+    if path:
+        with contextlib.suppress(FileNotFoundError), open(path) as handle:
+            return json.load(handle)
+    return empty
+
+
+def stale(added: dict[str, str], held: dict[str, str], coming: set[str]) -> dict[str, str]:
+    """The refs added earlier that Docker no longer holds under the same image ID and that
+    this run does not copy again."""
+    return {ref: image_id for ref, image_id in added.items()
+            if held.get(ref) != image_id and ref not in coming}
+
+
+def remove(module: AnsibleModule, ctr: Ctr, refs: dict[str, str]) -> list[str]:
+    """Take `refs` out of containerd where they still name the image this module put there
+    (containerd collects the content no name holds any more); the refs that named it."""
+    gone = sorted(ref for ref, image_id in refs.items() if ctr.config_of(ref) == image_id)
+    if gone and not module.check_mode:
+        ctr.run("images", "rm", *gone)
+        ctr.refresh()
+        # The CRI names each image it knows by its ID too; once no other name is left, that
+        # one would keep the content alive.
+        named = {ctr.config_of(n) for n in ctr.names if not n.startswith("sha256:")}
+        orphans = sorted(({refs[ref] for ref in gone} - named) & set(ctr.names))
+        if orphans:
+            ctr.run("images", "rm", *orphans)
+            ctr.refresh()
+    return gone
+
+
+def remove_added(module: AnsibleModule, ctr: Ctr) -> None:
+    """state=absent: every ref the record holds out of containerd, then both records."""
+    p = module.params
+    if not p["added"]:
+        module.fail_json(msg="state=absent needs `added`, the record of what to remove")
+    gone = remove(module, ctr, read_json(p["added"], {}))
+    records = [path for path in (p["added"], p["record"]) if os.path.exists(path)]
+    if not module.check_mode:
+        for path in records:
+            os.unlink(path)
+    module.exit_json(changed=bool(gone or records), removed=gone)
+
+
+def check_space(module: AnsibleModule, docker: Docker, todo: list[Image], result: dict) -> None:
+    """Refuse before the copy when a filesystem it writes to would be left too full."""
+    if not todo:
+        result["space"] = []
+        return
+    try:
+        layer_bytes = image_space.unique_bytes(docker.api, [i.id for i in todo])
+        found = image_space.filesystems(layer_bytes, module.params["containerd_root"],
+                                        docker.root())
+    except (DockerUnavailable, CopyError, OSError, ValueError, KeyError) as err:
+        module.fail_json(msg=f"measuring what the copy needs on disk: {err}", **result)
+    result["space"] = [{"paths": list(fs.paths), "needed": fs.needed, "free": fs.free,
+                        "size": fs.size, "fits": fs.fits} for fs in found]
+    short = [fs.shortfall() for fs in found if not fs.fits]
+    if short and module.check_mode:
+        module.warn("; ".join(short))
+    elif short:
+        module.fail_json(msg="; ".join(short) + "; nothing was copied", **result)
+
+
+class Throttle:
+    """Caps docker.service and containerd.service, which do the copy's work (export, store,
+    unpack), while the node's pods still run beside it: CPUQuota and IOWeight set at runtime
+    and reset afterwards. A marker file lists the units capped, so that the next run resets
+    them if this one died before it could."""
+
+    UNITS = ("docker.service", "containerd.service")
+    UNSET = {"CPUQuotaPerSecUSec": {"infinity"},
+             "IOWeight": {"[not set]", "18446744073709551615", ""}}
+
+    def __init__(self, module: AnsibleModule, marker: str):
+        self.module, self.marker = module, marker
+        p = module.params
+        self.settings = [f"{key}={value}" for key, value in
+                         (("CPUQuota", p["cpu_quota"]), ("IOWeight", p["io_weight"]))
+                         if value is not None]
+
+    def _set(self, unit: str, settings: list[str]) -> bool:
+        rc, _, err = self.module.run_command(
+            ["systemctl", "set-property", "--runtime", unit, *settings])
+        if rc != 0:
+            self.module.warn(f"systemctl set-property {unit} {' '.join(settings)}: {err.strip()}")
+        return rc == 0
+
+    def _operator_set(self, unit: str) -> bool:
+        rc, out, _ = self.module.run_command(
+            ["systemctl", "show", unit, *(f"--property={key}" for key in self.UNSET)])
+        shown = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return rc != 0 or any(shown.get(key, "") not in unset for key, unset in self.UNSET.items())
+
+    def reset(self) -> None:
+        units = read_json(self.marker, None)
+        for unit in units or ():
+            self._set(unit, ["CPUQuota=", "IOWeight="])
+        if units is not None:
+            os.unlink(self.marker)
+
+    def __enter__(self):
+        self.reset()
+        if not self.settings or self.module.check_mode:
+            return self
+        units = []
+        for unit in self.UNITS:
+            if self._operator_set(unit):
+                self.module.warn(f"{unit}: CPUQuota or IOWeight already set, left as it is")
+            else:
+                units.append(unit)
+        write_json(self.marker, units)
+        for unit in units:
+            self._set(unit, self.settings)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.reset()
+
+
 def main() -> None:
     started = time.monotonic()
     module = AnsibleModule(argument_spec={
@@ -411,37 +572,56 @@ def main() -> None:
         "pin": {"type": "list", "elements": "str", "default": []},
         "record": {"type": "path", "default": "/var/lib/harness/migration/images.json"},
         "allow_missing": {"type": "bool", "default": False},
+        "added": {"type": "path"},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "containerd_root": {"type": "path", "default": "/var/lib/containerd"},
+        "cpu_quota": {"type": "str"},
+        "io_weight": {"type": "int"},
     }, supports_check_mode=True)
     p = module.params
     if "://" in re.sub("^unix://", "", p["docker_host"]):
         module.fail_json(msg=f"docker_host {p['docker_host']}: only unix:// sockets are supported")
-    docker, ctr = Docker(p["docker_host"]), Ctr(module)
+    ctr = Ctr(module)
+    if p["state"] == "absent":
+        remove_added(module, ctr)
+    docker = Docker(p["docker_host"])
     wanted = {normalize_ref(r) for r in p["images"]} if p["images"] is not None else None
     try:
-        images, dangling, missing = list_images(docker, wanted)
+        images, dangling, missing, held = list_images(docker, wanted)
     except (CopyError, OSError, ValueError) as err:
         module.fail_json(msg=f"listing Docker's images: {err}")
     present = [i for i in images if ctr.holds(i)]
     todo = [i for i in images if i not in present]
+    added = read_json(p["added"], {})
+    outdated = stale(added, held, {r for i in todo for r in i.refs})
     failed = [{"id": None, "refs": [ref], "error": "Docker has no such image"} for ref in missing]
-    result = {"present": [i.summary() for i in present], "dangling": dangling, "bytes": 0}
+    result = {"present": [i.summary() for i in present], "dangling": dangling, "bytes": 0,
+              "removed": remove(module, ctr, outdated)}
+    check_space(module, docker, todo, result)
 
     if module.check_mode:
         refuse(module, failed, result)
         pinned = pin(module, ctr, p["pin"], {r for i in todo for r in i.refs})
-        module.exit_json(changed=bool(todo or pinned), would_copy=[i.summary() for i in todo],
-                         copied=[], failed_images=failed, pinned=pinned,
+        module.exit_json(changed=bool(todo or pinned or result["removed"]),
+                         would_copy=[i.summary() for i in todo], copied=[],
+                         failed_images=failed, pinned=pinned,
                          seconds=round(time.monotonic() - started, 2), **result)
 
     copied = []
-    if todo:
-        try:
-            copied, failures, result["bytes"] = copy(docker, ctr, todo)
-        except ContainerdGone as err:
-            module.fail_json(msg=str(err), failed_images=failed, **result)
-        failed += failures
-        name_digests(ctr, copied)
-    result.update(copied=[i.summary() for i in copied], changed=bool(copied),
+    marker = os.path.join(os.path.dirname(p["record"]) or ".", "throttled.json")
+    with Throttle(module, marker):
+        if todo:
+            try:
+                copied, failures, result["bytes"] = copy(docker, ctr, todo)
+            except ContainerdGone as err:
+                module.fail_json(msg=str(err), failed_images=failed, **result)
+            failed += failures
+            name_digests(ctr, copied)
+    # Recorded before anything can fail: what this run put there is removable whatever follows.
+    now_added = {ref: i.id for i in copied for ref in i.refs}
+    added_written = p["added"] is not None and write_json(
+        p["added"], {**{r: i for r, i in added.items() if r not in outdated}, **now_added})
+    result.update(copied=[i.summary() for i in copied],
                   seconds=round(time.monotonic() - started, 2))
     wrong = mismatches(ctr, copied)
     if wrong:
@@ -450,8 +630,10 @@ def main() -> None:
     refuse(module, failed, result)
     result["pinned"] = pin(module, ctr, p["pin"], set())
     written = write_record(p["record"], present + copied)
-    result["changed"] = bool(copied or result["pinned"] or written)
+    result["changed"] = bool(copied or result["pinned"] or written or result["removed"]
+                             or added_written)
     module.exit_json(failed_images=failed, **result)
+
 
 if __name__ == "__main__":
     main()

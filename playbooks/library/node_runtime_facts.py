@@ -67,6 +67,7 @@ import shutil
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.harness_node import image_space
 from ansible.module_utils.harness_node.docker import DockerAPI, DockerUnavailable, from_info
 from ansible.module_utils.harness_node.findings import Finding
 from ansible.module_utils.harness_node.kubelet_runtime import (
@@ -246,10 +247,12 @@ def docker_facts(api: DockerAPI) -> dict:
     try:
         info = api.get_json("/info")
         images = api.get_json("/images/json")
+        layer_bytes = image_space.unique_bytes(api, [i["Id"] for i in images])
     except DockerUnavailable:
         return {**facts, "answers": False}
     return {**facts, **from_info(info), "answers": True, "root_dir": info.get("DockerRootDir"),
             "image_count": len(images), "image_bytes": sum(i.get("Size", 0) for i in images),
+            "layer_bytes": layer_bytes,
             "containers_running": info.get("ContainersRunning", 0)}
 
 
@@ -526,11 +529,13 @@ def version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", text or "")[:3])
 
 
-def free_bytes(path: str) -> int:
-    while not os.path.exists(path):
-        path = os.path.dirname(path) or "/"
-    stat = os.statvfs(path)
-    return stat.f_bavail * stat.f_frsize
+def image_copy_space(docker: dict, containerd_root: str) -> list[dict]:
+    """Each filesystem copying every Docker image writes to, with what it needs there."""
+    if not docker.get("layer_bytes"):
+        return []
+    return [{"paths": list(fs.paths), "needed": fs.needed, "free": fs.free, "size": fs.size}
+            for fs in image_space.filesystems(docker["layer_bytes"], containerd_root,
+                                              docker.get("root_dir"))]
 
 
 def migration_state(state_dir: str) -> dict:
@@ -626,13 +631,10 @@ def findings(facts: dict, target: str = "", config_version: int = 2,
     if kubelet["runtime"] == "dockershim" and not kubelet["pod_infra_image"]:
         add("sandbox-image-unknown", "warning", "no --pod-infra-container-image: containerd "
             "will use its own default pause image, which must be present offline")
-    # Docker stages an export under its data root before streaming it, and containerd stores the
-    # copy: on one filesystem (the usual case) the copy needs the images' size twice.
-    needed = int(docker.get("image_bytes", 0) * 2.1)
-    if needed and facts["node"]["containerd_free_bytes"] < needed:
-        add("disk-space", "error", f"{facts['node']['containerd_free_bytes']} bytes free for "
-            f"containerd, the image copy needs about {needed} (Docker's staged export and "
-            "containerd's copy)")
+    for space in facts["node"]["image_copy_space"]:
+        filesystem = image_space.Filesystem(**{**space, "paths": tuple(space["paths"])})
+        if not filesystem.fits:
+            add("disk-space", "error", filesystem.shortfall())
     daemon_json = docker["daemon_json"]
     if "__invalid__" in daemon_json:
         add("daemon-json-invalid", "error", f"{DAEMON_JSON}: {daemon_json['__invalid__']}")
@@ -729,9 +731,10 @@ def main() -> None:
         "containerd_config_error": {"type": "str", "default": None},
     }, supports_check_mode=True)
     kubelet = kubelet_facts()
+    docker = docker_facts(DockerAPI(module.params["docker_host"]))
     facts = {
         "kubelet": kubelet,
-        "docker": docker_facts(DockerAPI(module.params["docker_host"])),
+        "docker": docker,
         "containerd": containerd_facts(module.params["containerd_config"],
                                        module.params["containerd_config_error"]),
         "runc": (run("runc", "--version") or "").split()[-1] or None,
@@ -740,7 +743,7 @@ def main() -> None:
         "cri_dockerd": cri_dockerd_facts(),
         "static_pods": static_pod_facts(kubelet["static_pod_path"]),
         "node": {"negative_oom_score_adj_refused": oom_probe()["negative_refusal"] is not None,
-                 "containerd_free_bytes": free_bytes(module.params["containerd_root"]),
+                 "image_copy_space": image_copy_space(docker, module.params["containerd_root"]),
                  "cgroup2": os.path.exists("/sys/fs/cgroup/cgroup.controllers")},
         "migration": migration_state(module.params["state_dir"]),
     }

@@ -3,8 +3,8 @@ a drain that a PodDisruptionBudget blocks (the node is put back in service, noth
 changes); a kubelet that refuses to start once the node points at containerd (rolled back to
 Docker automatically; with --no-auto-rollback left cordoned until `harness rollback`); an image
 with a corrupt layer (named, the node kept on Docker unless --allow-missing-images); too
-little disk space (refused) and space running out during the copy (rolled back); an evicted
-pod with nowhere to go (reported, the migration goes on). The
+little disk space (refused) and space running out during staging (the node kept in service on
+Docker, never drained); an evicted pod with nowhere to go (reported, the migration goes on). The
 tests share the lab, made once and removed at the end (344 s here, of which the lab 78 s)."""
 
 from __future__ import annotations
@@ -115,9 +115,11 @@ def test_a_drain_blocked_by_a_budget_is_undone_and_nothing_else_changes(
         policy.delete_namespaced_pod_disruption_budget(GUARDED, "default")
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
     pod = f"default/{pods[0].metadata.name}"
-    assert (f"FAILED {name}: Stop the node's migration at the failed drain: {name}: node {name}: "
-            f"drain timed out after 10s; eviction refused for {pod} (budget default/{GUARDED}); "
-            "uncordoned again, nothing else changed") in done.stdout, done.stdout
+    assert (f"FAILED {name}: Stop the node's migration before the switch: {name}: Cordon and "
+            f"drain the node (Eviction API, PodDisruptionBudgets honoured): node {name}: drain "
+            f"timed out after 10s; eviction refused for {pod} (budget default/{GUARDED}); the "
+            "images staged into containerd removed, uncordoned again, nothing else changed"
+            ) in done.stdout, done.stdout
     assert [p.metadata.uid for p in pods_after] == [pods[0].metadata.uid]  # never evicted
     runtime, cordoned = node_state(lab.api, name)
     assert runtime.startswith("docker://") and not cordoned
@@ -186,9 +188,10 @@ def test_without_auto_rollback_the_node_stays_cordoned_until_rollback(
 def test_an_image_with_a_corrupt_layer_is_named_and_the_node_stays_on_docker(
         lab, inventory, harness_cli, tmp_path):
     """One image's layer changed on disk under Docker (its files no longer match the layer's
-    checksums): Docker cannot export it, so the copy fails for that image alone and the others
-    are copied. The node is not switched: the run names the image and rolls the node back to
-    Docker. With --allow-missing-images the node is switched, the image named as left out."""
+    checksums): Docker cannot export it, so staging fails for that image alone, before the
+    drain. The run names the image, removes what staging copied and leaves the node in service
+    on Docker, never cordoned. With --allow-missing-images the node is switched, the image
+    named as left out."""
     name = lab.node_names[0]
     node = lab.inventory.nodes[0]
     node_run(node, f"rm -f {REMOTE_RUNTIME_DROPIN} && systemctl daemon-reload && systemctl "
@@ -202,12 +205,13 @@ def test_an_image_with_a_corrupt_layer_is_named_and_the_node_stays_on_docker(
         assert done.returncode == 1, done.stdout + done.stderr[-3000:]
         failure = next(line for line in done.stdout.splitlines()
                        if line.startswith(f"FAILED {name}: Stop the node's migration"))
-        assert "Copy Docker's images into containerd" in failure and VICTIM in failure, failure
-        assert "rolled back to Docker" in failure, failure
+        assert "staged before the drain" in failure and VICTIM in failure, failure
+        assert ("the images staged into containerd removed, left as cordoned as it was, "
+                "nothing else changed") in failure, failure
         runtime, cordoned = node_state(lab.api, name)
         assert runtime.startswith("docker://") and not cordoned
         held = node_run(node, "ctr -n k8s.io images ls -q")
-        assert "harness.local/web:1.0" in held and VICTIM not in held  # the others were copied
+        assert "harness.local/web:1.0" not in held and VICTIM not in held  # staging undone
 
         allowed = harness_cli("migrate", "-i", str(inventory), "--allow-missing-images",
                               "--out", str(tmp_path / "allowed"))
@@ -226,12 +230,12 @@ def test_an_image_with_a_corrupt_layer_is_named_and_the_node_stays_on_docker(
 def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node_on_docker(
         lab, inventory, before, harness_cli, tmp_path):
     """Two ways to lack disk space, with real small filesystems on the node. Too little free
-    under containerd's root for the images: preflight fails naming the bytes, and migrate
-    refuses the node before changing it. Space that runs out during the copy anyway (the
-    estimate passed, but containerd's content store fills up: here it is a 1 MiB filesystem,
-    which hides nothing of a Docker node's, whose images are in Docker's own store): the copy
-    fails with the kernel's ENOSPC and the node is rolled back to Docker, uncordoned only once
-    Docker answers and the kubelet runs, with Docker's images as before."""
+    under containerd's root for the images: preflight fails naming the filesystem and the
+    figures, and migrate refuses the node before changing it. Space that runs out during
+    staging anyway (the estimate passed, then containerd's content store, a filesystem of its
+    own here, is filled the moment staging starts copying): staging fails with the kernel's
+    ENOSPC before the drain, and the node stays in service on Docker, never cordoned, with
+    Docker's images as before."""
     name = lab.node_names[0]
     node = lab.inventory.nodes[0]
     node_run(node, f"mount -t tmpfs -o size=1m tmpfs {CONTAINERD_ROOT}")
@@ -240,29 +244,34 @@ def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node
         refused = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path / "ref"))
     finally:
         node_run(node, f"umount {CONTAINERD_ROOT}")
+    where = f"on the filesystem of {CONTAINERD_ROOT}/io.containerd.content.v1.content, "
     assert gate.returncode == 1, gate.stdout + gate.stderr[-3000:]
-    assert "disk-space" in gate.stdout and "bytes free for containerd" in gate.stdout
+    assert "disk-space" in gate.stdout and where in gate.stdout, gate.stdout
+    assert "(15%, the kubelet's imagefs eviction threshold)" in gate.stdout, gate.stdout
     assert refused.returncode == 2, refused.stdout + refused.stderr[-3000:]
-    assert "bytes free for containerd" in refused.stdout
+    assert where in refused.stdout, refused.stdout
     assert not node_state(lab.api, name)[1]
 
     content = f"{CONTAINERD_ROOT}/io.containerd.content.v1.content"
-    node_run(node, f"mkdir -p {content} && mount -t tmpfs -o size=1m tmpfs {content} && "
+    marker = "/var/lib/harness/migration/throttled.json"  # staging passed its check, capped
+    node_run(node, f"mkdir -p {content} && mount -t tmpfs -o size=256m tmpfs {content} && "
              f"mkdir -p {content}/ingest {content}/blobs/sha256")  # as containerd lays it out
+    node_run(node, f"nohup sh -c 'while [ ! -e {marker} ]; do sleep 0.05; done; fallocate -l "
+             f"$(df --output=avail -B1 {content} | tail -1) {content}/filler' >/dev/null 2>&1 &")
     try:
         done = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path / "full"))
     finally:
         # Unmounting takes the blobs written there away from containerd's records: forget
         # them all, so that the next test copies every image afresh.
-        node_run(node, f"umount {content} && ctr -n k8s.io images ls -q | xargs -r ctr -n "
-                 "k8s.io images rm >/dev/null && ctr -n k8s.io content ls -q | xargs -r ctr "
-                 "-n k8s.io content rm >/dev/null")
+        node_run(node, f"pkill -f 'while \\[ ! -e {marker}' ; umount {content} && ctr -n k8s.io "
+                 "images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null && ctr -n k8s.io "
+                 "content ls -q | xargs -r ctr -n k8s.io content rm >/dev/null")
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
     failure = next(line for line in done.stdout.splitlines()
                    if line.startswith(f"FAILED {name}: Stop the node's migration"))
-    assert "Copy Docker's images into containerd" in failure, failure
+    assert "staged before the drain" in failure, failure
     assert "no space left on device" in failure.lower(), failure
-    assert "rolled back to Docker" in failure, failure
+    assert "left as cordoned as it was, nothing else changed" in failure, failure
     runtime, cordoned = node_state(lab.api, name)
     assert runtime.startswith("docker://") and not cordoned and ready(lab.api, name)
     assert docker_image_ids(node) == before["docker_images"]

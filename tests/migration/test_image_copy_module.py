@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import sys
 import tarfile
 import time
@@ -297,3 +298,81 @@ def test_allow_missing_succeeds_without_the_broken_image(
     assert not result["failed"] and result["changed"], result.get("msg")
     assert [entry["refs"] for entry in result["failed_images"]] == [[broken_docker.ref]]
     assert ids(json.loads(record.read_text())) == {built["pause"].config_digest}
+
+
+def test_delta_after_staging_brings_new_images_and_removes_gone_ones(
+        tmp_path_factory, docker, containerd, built):
+    """Staging copies everything while Docker still runs the pods; then an image is built and
+    a tag removed in Docker. The second run (the delta, after the drain) copies only the new
+    image, removes the gone tag from containerd, and leaves alone what containerd held before
+    the migration; a third run changes nothing."""
+    load.into_containerd(containerd.address, built["pause"])  # containerd's own, before
+    state = tmp_path_factory.mktemp("hi-stage")
+    args = module_args(docker, containerd, state / "images.json", added=str(state / "added.json"))
+    gone = "docker.io/hi/gone:1"
+    docker.client.images.get(built["busybox"].ref).tag("hi/gone", "1")
+    try:
+        staged = run_module(tmp_path_factory, **args)
+        assert not staged["failed"] and gone in names_in(containerd), staged.get("msg")
+        fresh = build(docker.client, f"FROM {built['busybox'].ref}\nLABEL role=fresh\n",
+                      tag="hi/fresh:1")
+        docker.client.images.remove("hi/gone:1")
+        delta = run_module(tmp_path_factory, **args)
+        again = run_module(tmp_path_factory, **args)
+    finally:
+        docker.client.images.remove("hi/fresh:1", force=True)
+        with_gone = [t for i in docker.client.images.list() for t in i.tags if t == "hi/gone:1"]
+        assert not with_gone
+    assert not delta["failed"], delta.get("msg")
+    assert ids(delta["copied"]) == {fresh} and delta["removed"] == [gone]
+    assert gone not in names_in(containerd)
+    assert cri_image_id(containerd, "docker.io/hi/fresh:1", fresh) == fresh
+    added = json.loads((state / "added.json").read_text())
+    assert added["docker.io/hi/fresh:1"] == fresh and gone not in added
+    assert built["pause"].ref not in added  # containerd had it before: never the copy's
+    assert not again["changed"] and again["copied"] == again["removed"] == []
+
+
+def test_absent_removes_what_the_copy_added_and_nothing_else(
+        tmp_path_factory, docker, containerd, built):
+    """state=absent (a rollback, or a failed drain after staging) takes out every ref the copy
+    added and both its records, and keeps the image containerd held before."""
+    load.into_containerd(containerd.address, built["pause"])
+    state = tmp_path_factory.mktemp("hi-absent")
+    args = module_args(docker, containerd, state / "images.json", added=str(state / "added.json"))
+    copied = run_module(tmp_path_factory, **args)
+    assert not copied["failed"], copied.get("msg")
+    removed = run_module(tmp_path_factory, **args, state="absent")
+    assert removed["changed"] and built["busybox"].ref in removed["removed"]
+    left = names_in(containerd)
+    # The CRI also names each image by its ID: for the others, those names went with them.
+    assert [name for name in left if not name.startswith("sha256:")] == [built["pause"].ref]
+    assert {name for name in left if name.startswith("sha256:")} <= {built["pause"].config_digest}
+    assert not (state / "added.json").exists() and not (state / "images.json").exists()
+    assert not run_module(tmp_path_factory, **args, state="absent")["changed"]
+
+
+def test_too_little_space_refuses_before_copying_anything(tmp_path_factory, docker, built):
+    """containerd's root on a 4 MiB filesystem: the copy refuses before it starts, naming the
+    filesystem, the bytes needed and free, and the share that must stay free; containerd
+    holds nothing; check mode reports the same figures without failing."""
+    base = tmp_path_factory.mktemp("hi-small")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(base)], check=True)
+    try:
+        cfg = ContainerdConfig(base_dir=base, cni=False, bridge="hi-cni0", subnet="10.90.0.0/24")
+        with Containerd(cfg) as daemon:
+            args = module_args(docker, daemon, base / "state" / "images.json",
+                               containerd_root=str(cfg.root))
+            planned = run_module(tmp_path_factory, check=True, **args)
+            refused = run_module(tmp_path_factory, **args)
+            held = names_in(daemon)
+    finally:
+        subprocess.run(["umount", str(base)], check=True)
+    assert refused["failed"] and "nothing was copied" in refused["msg"], refused.get("msg")
+    assert f"filesystem of {cfg.root}/io.containerd.content.v1.content" in refused["msg"]
+    assert "(15%, the kubelet's imagefs eviction threshold)" in refused["msg"]
+    assert held == []
+    [space] = [fs for fs in planned["space"] if f"{cfg.root}/io.containerd.content.v1.content"
+               in fs["paths"]]
+    assert not planned["failed"] and not space["fits"] and space["needed"] > space["free"]
+    assert space["size"] == 4 << 20

@@ -2,13 +2,15 @@
 Kubernetes 1.23.17 on Docker), then run again: the rerun finishes the job from the node's
 recorded progress, with every image in containerd once, complete and under Docker's image ID.
 
-Two cuts, in file order, each followed by a rerun that completes, then a rollback that returns
-the node to Docker for the next:
-- SSH is cut on the node while the copy module streams into `ctr images import`: every SSH
-  session killed, new connections reset for 40 s (the node is unreachable for Ansible, retries
-  included; the run ends with exit 3 and leaves the node cordoned);
-- containerd is killed (SIGKILL) while `ctr images import` streams into it, and held down until
-  the step has failed (the node is rolled back to Docker automatically).
+Three cuts, in file order, each followed by a rerun that completes, then a rollback that
+returns the node to Docker for the next:
+- SSH is cut on the node while staging (before the drain) streams into `ctr images import`:
+  every SSH session killed, new connections reset for 40 s (the node is unreachable for Ansible,
+  retries included; the run ends with exit 3, the node still in service);
+- containerd is killed (SIGKILL) while staging's `ctr images import` streams into it, and held
+  down until the step has failed (what staging copied is removed, the node never drained);
+- the same while the copy runs after the drain (--no-staging): the node is rolled back to
+  Docker automatically.
 
 The cut is made on the node itself by a watcher that waits for the step's process and strikes
 within 50 ms of its start: the moment is the step's, whatever this machine's speed.
@@ -158,7 +160,7 @@ def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
     assert cut.returncode == 3, cut.stdout[-3000:] + cut.stderr[-2000:]
     assert "UNREACHABLE" in cut.stdout or "unreachable" in cut.stdout, cut.stdout[-3000:]
     runtime, cordoned = node_state(lab.api, name)
-    assert runtime.startswith("docker://") and cordoned  # cut off mid-migration, out of service
+    assert runtime.startswith("docker://") and not cordoned  # cut off staging: still in service
     state = json.loads(node_run(node, "cat /var/lib/harness/migration/state.json"))
     assert state["files"] and not state.get("completed")
 
@@ -177,16 +179,43 @@ def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
 
 
 @pytest.mark.long
-def test_containerd_killed_mid_copy_is_rolled_back_and_a_rerun_copies_each_image_once(
+def test_containerd_killed_mid_staging_leaves_the_node_in_service_and_a_rerun_completes(
         lab, harness_cli, tmp_path):
+    """Staging (before the drain) loses containerd: the run fails naming the step, starts
+    containerd again, removes what staging copied and leaves the node on Docker, never
+    cordoned; the rerun stages, drains and completes."""
     node, name = lab.inventory.nodes[0], lab.node_names[0]
     docker = docker_image_ids(node)
-    node_run(node, "ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null")
     arm(node, CTR_IMPORT, "containerd")
     code, stdout, stderr = migrate_holding_containerd(lab, lab.inventory_path, tmp_path / "cut")
     assert fired(node) == "containerd killed", stderr[-3000:]
     assert code == 1, stdout[-3000:] + stderr[-2000:]
-    assert "Copy Docker's images into containerd" in stdout
+    assert "staged before the drain: ctr images import: nothing taken" in stdout, stdout[-3000:]
+    assert "left as cordoned as it was, nothing else changed" in stdout, stdout[-3000:]
+    assert "Cordon and drain" not in stderr
+    assert_back_on_docker(lab)
+    assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
+    rerun = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "re"))
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
+    assert migrated(lab.api, name)
+    assert_every_image_copied_once_and_complete(node, docker)
+    rollback(lab, harness_cli, tmp_path / "rollback")
+
+
+@pytest.mark.long
+def test_containerd_killed_mid_copy_is_rolled_back_and_a_rerun_copies_each_image_once(
+        lab, harness_cli, tmp_path):
+    """Without staging the copy runs after the drain: containerd lost there rolls the node
+    back to Docker, Ready and uncordoned; the rerun copies every image once."""
+    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    docker = docker_image_ids(node)
+    node_run(node, "ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null")
+    arm(node, CTR_IMPORT, "containerd")
+    code, stdout, stderr = migrate_holding_containerd(lab, lab.inventory_path, tmp_path / "cut",
+                                                      "--no-staging")
+    assert fired(node) == "containerd killed", stderr[-3000:]
+    assert code == 1, stdout[-3000:] + stderr[-2000:]
+    assert "Copy Docker's images into containerd's k8s.io namespace: ctr images import" in stdout
     assert "rolled back to Docker" in stdout, stdout[-3000:]
     assert_back_on_docker(lab)
 

@@ -168,8 +168,9 @@ def test_preflight_prints_findings_and_writes_them_as_json(migration_lab, before
 
 def test_plan_shows_every_change_and_changes_nothing(migration_lab, before, harness_cli,
                                                      reports):
-    """`migrate --plan` prints the containerd config and kubelet flags as diffs and the images
-    to copy, and leaves every node exactly as it was."""
+    """`migrate --plan` prints the containerd config and kubelet flags as diffs, the images
+    staging would copy with their sizes and the disk they need, and leaves every node exactly
+    as it was."""
     assert_plan(harness_cli("migrate", "--plan", *cli_args(migration_lab, reports / "plan")),
                 migration_lab, before)
 
@@ -190,7 +191,10 @@ def assert_plan(done, lab, before) -> None:
         assert "+++ /etc/containerd/config.toml (after)" in section
         assert '+sandbox_image = "harness.local/pause:3.9"' in section
         assert "+KUBELET_KUBEADM_ARGS=" in section and "--container-runtime=remote" in section
-        assert re.search(r"image harness\.local/web:1\.0 \(\d+ bytes\) would be copied", section)
+        assert re.search(r"image harness\.local/web:1\.0 \([\d.]+ MiB\) would be staged before "
+                         r"the drain into containerd", section)
+        assert re.search(r"disk: [\d.]+ MiB needed on the filesystem of /var/lib/containerd/io"
+                         r"\.containerd\.content\.v1\.content, .* free: fits", section)
         assert snapshot(node) == before[node.name]["snapshot"]
     assert all(v.startswith("docker://") for v in runtimes(lab.api).values())
 
@@ -238,7 +242,7 @@ MIGRATE_SKIPS = {
     "Check that the node has crictl",
     "Refuse to go on without crictl",
     "Install the containerd built by the harness",  # only with --containerd
-    "Install the build's ctr for the copy",  # the same
+    "Put the build's ctr where the copy runs it",  # the same
     "Stop Docker before another containerd replaces the one it runs on",  # the same
     "Copy Docker's registry CAs and client certificates (/etc/docker/certs.d)",
     "Start no further batch after Ctrl-C",  # once per batch, until an operator presses it
