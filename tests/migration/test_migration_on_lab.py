@@ -242,7 +242,8 @@ MIGRATE_SKIPS = {
     "Check that the node has crictl",
     "Refuse to go on without crictl",
     "Install the containerd built by the harness",  # only with --containerd
-    "Put the build's ctr where the copy runs it",  # the same
+    "Create the migration's directory for the build's ctr",  # the same
+    "Copy the build's ctr there",  # the same
     "Stop Docker before another containerd replaces the one it runs on",  # the same
     "Copy Docker's registry CAs and client certificates (/etc/docker/certs.d)",
     "Start no further batch after Ctrl-C",  # once per batch, until an operator presses it

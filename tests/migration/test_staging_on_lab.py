@@ -102,11 +102,12 @@ def test_what_changes_after_staging_arrives_by_the_delta_and_the_daemons_were_ca
     leaving = build(node, LEAVING, "leaving")
     node_run(node, CAPS_WATCHER)
     held_drain(lab.api)
-    arriving = {}
+    changed = {}
     try:
         def change_docker():
-            arriving["id"] = build(node, ARRIVING, "arriving")
+            changed["arriving"] = build(node, ARRIVING, "arriving")
             node_run(node, f"docker rmi {LEAVING}")
+            changed["docker"] = docker_image_ids(node)  # what the drained node should hold
             release_drain(lab.api)
 
         run = migrate_until_staged(lab, tmp_path, change_docker)
@@ -116,11 +117,11 @@ def test_what_changes_after_staging_arrives_by_the_delta_and_the_daemons_were_ca
     staged = task_results(tmp_path, name)[STAGE_TASK][0]
     assert leaving in {image["id"] for image in staged["copied"]}
     [delta] = task_results(tmp_path, name)[COPY_TASK]
-    assert [image["id"] for image in delta["copied"]] == [arriving["id"]], delta
+    assert [image["id"] for image in delta["copied"]] == [changed["arriving"]], delta
     assert delta["removed"] == [LEAVING], delta
     held = cri_image_ids(node)
-    assert held.get(ARRIVING) == arriving["id"] and LEAVING not in held
-    assert {ref: held.get(ref) for ref in docker_image_ids(node)} == docker_image_ids(node)
+    assert held.get(ARRIVING) == changed["arriving"] and LEAVING not in held
+    assert {ref: held.get(ref) for ref in changed["docker"]} == changed["docker"]
     caps = node_run(node, f"cat {CAPS}").split()
     assert caps.count("CPUQuotaPerSecUSec=500ms") == 2 and caps.count("IOWeight=10") == 2, caps
     assert "CPUQuotaPerSecUSec=500ms" not in node_run(node, UNCAPPED)  # reset afterwards
