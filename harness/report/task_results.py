@@ -22,10 +22,11 @@ from harness.node.findings import Finding
 @dataclass(frozen=True)
 class ImageCopy:
     copied: int
-    present: int  # already in containerd under the same image ID
+    present: int  # already in containerd under the same image ID before the migration
     failed: tuple[str, ...]  # "refs: error" of images not copied
     bytes: int
     seconds: float
+    drained_seconds: float  # of those, while the node was drained (the delta after staging)
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,20 @@ def carry_over(base: Path, node: str) -> list[CarryOver]:
 
 
 def image_copy(base: Path, node: str) -> ImageCopy | None:
-    """The migration's copy of Docker's images into containerd on `node` (its last run)."""
-    runs = [t["result"] for t in _tasks(base, "migrate", node)
+    """The migration's copy of Docker's images into containerd on `node` (its last run): the
+    staging before the drain (the k8s_drain result, `cordoned`, comes after it) and the delta
+    after it, or the one copy after the drain."""
+    tasks = _tasks(base, "migrate", node)
+    drain = next((i for i, t in enumerate(tasks) if "cordoned" in (t.get("result") or {})),
+                 len(tasks))
+    runs = [(i > drain, t["result"]) for i, t in enumerate(tasks)
             if {"copied", "present", "bytes"} <= set(t.get("result") or {})]
     if not runs:
         return None
-    result = runs[-1]
+    last = runs[-1][1]
     failed = tuple(f"{', '.join(i.get('refs') or [i.get('id', '?')])}: {i.get('error', '')}"
-                   for i in result.get("failed_images") or [])
-    return ImageCopy(len(result["copied"]), len(result["present"]), failed,
-                     int(result["bytes"] or 0), float(result.get("seconds") or 0))
+                   for i in last.get("failed_images") or [])
+    return ImageCopy(sum(len(r["copied"]) for _, r in runs), len(runs[0][1]["present"]),
+                     failed, sum(int(r["bytes"] or 0) for _, r in runs),
+                     sum(float(r.get("seconds") or 0) for _, r in runs),
+                     sum(float(r.get("seconds") or 0) for drained, r in runs if drained))

@@ -96,8 +96,15 @@ CARRY_OVER = [
      "detail": "containerd keeps its own root | move it by hand"},
     {"source": "kubelet", "item": "--node-ip", "fate": "kept", "detail": "unchanged"},
 ]
-STATE = {"preflight": {"findings": FINDINGS, "carry_over": CARRY_OVER, **API, **DRAIN},
-         "migrate": IMAGE_COPY}
+# The delta after the drain: nothing changed in Docker since staging.
+DELTA = {"copied": [], "present": IMAGE_COPY["copied"] + IMAGE_COPY["present"],
+         "failed_images": [], "dangling": [], "bytes": 0, "seconds": 0.21, "pinned": []}
+# Each phase's results, as tasks in order (preflight's readers in one).
+RESULTS = {"preflight": [("gather state", {"findings": FINDINGS, "carry_over": CARRY_OVER,
+                                           **API, **DRAIN})],
+           "migrate": [("stage images", IMAGE_COPY),
+                       ("drain", {"cordoned": True, "evicted": [], "left": []}),
+                       ("copy what changed since", DELTA)]}
 
 
 def playbook(out: Path, phase: str, nodes: list[str], failing: dict[str, str],
@@ -106,10 +113,10 @@ def playbook(out: Path, phase: str, nodes: list[str], failing: dict[str, str],
     `failing` nodes failing the last with that message."""
     tasks = []
     for node in nodes:
-        state = STATE.get(phase, {"changed": False})
-        tasks += [runner.TaskResult(node, f"{phase}: gather state", "ok", 0.4, state),
-                  runner.TaskResult(node, f"{phase}: optional step", "skipped", 0.0,
-                                    {"skip_reason": "Conditional result was False"})]
+        tasks += [runner.TaskResult(node, f"{phase}: {name}", "ok", 0.4, result)
+                  for name, result in RESULTS.get(phase, [("gather state", {"changed": False})])]
+        tasks.append(runner.TaskResult(node, f"{phase}: optional step", "skipped", 0.0,
+                                       {"skip_reason": "Conditional result was False"}))
         if node in failing:
             tasks.append(runner.TaskResult(node, f"{phase}: check runtime", "failed", 1.2,
                                            {"msg": failing[node], "rc": 1,

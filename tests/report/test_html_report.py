@@ -287,10 +287,12 @@ def test_each_nodes_carry_over_is_a_runbook_beside_the_page_and_linked(run_dir, 
             "dropped)" in page_text
 
 
-def test_the_image_copy_shows_counts_and_bytes(run_dir, page_text):
+def test_the_image_copy_shows_counts_bytes_and_the_drained_part(run_dir, page_text):
+    """Staging and the delta after the drain together: what was copied, what containerd held
+    before, and how much of the copy's time the node was drained for."""
     view = model.build(junit.read(run_dir / "junit.xml"), PHASES, run_dir)
     copies = {n.name: n.image_copy for n in view.image_copies}
-    assert copies == dict.fromkeys(NODES, task_results.ImageCopy(2, 1, (), 2871296, 0.54))
+    assert copies == dict.fromkeys(NODES, task_results.ImageCopy(2, 1, (), 2871296, 0.75, 0.21))
     assert page_text.count(">2.7 MiB<") == len(NODES)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from dashboards import Rows, gitlab_rows, schema_errors
-from report_run import BROKEN, CHOSEN, NODES, VERIFY_FAILURE
+from report_run import BROKEN, CHOSEN, NODES, RESULTS, VERIFY_FAILURE
 
 from harness import junit
 
@@ -79,7 +79,8 @@ def test_gitlab_has_a_row_per_node_phase_step_and_test(run_dir):
             owner = "cluster" if phase.startswith("smoke-") else ident
             assert (f"{owner}__pipeline", name) in rows, (node, phase)
         for phase in ("preflight", "migrate", "verify"):  # every playbook task on the node
-            for task in ("gather state", "optional step", "check runtime"):
+            tasks = [name for name, _ in RESULTS.get(phase, [("gather state", None)])]
+            for task in (*tasks, "optional step", "check runtime"):
                 assert (f"{ident}__{phase}", f"{phase}: {task}") in rows
         for label in ("smoke-before", "smoke-after"):  # the same tests, once per smoke run
             for test in ("test_pod_runs_on_node", "test_private_image_pulls"):
