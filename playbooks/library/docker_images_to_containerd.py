@@ -41,8 +41,8 @@ description:
   - Refs are reported and recorded as containerd names them (C(busybox:1) is
     C(docker.io/library/busybox:1)).
   - Refuses before it copies anything when a filesystem it writes to (Docker's export staging,
-    containerd's content store and snapshots) would keep less than 15% free afterwards, naming
-    the filesystem and the figures.
+    containerd's content store and snapshots) would keep less than I(keep_free) afterwards,
+    naming the filesystem and the figures.
   - With I(added), remembers the refs it put into containerd; a later run removes those that
     Docker no longer holds under the same image ID (removed or re-tagged meanwhile), so a copy
     made while the node still runs its pods (staging) is brought up to date by a short delta,
@@ -85,6 +85,11 @@ options:
       - C(absent) removes every ref recorded in I(added), then I(added) and I(record) (Docker
         is not read).
   containerd_root: {type: path, default: /var/lib/containerd, description: containerd's root}
+  keep_free:
+    type: str
+    default: 15%
+    description: what each filesystem keeps free, the kubelet's imagefs.available threshold
+      (a percentage or a quantity such as C(2Gi))
   cpu_quota:
     type: str
     description:
@@ -493,11 +498,10 @@ def check_space(module: AnsibleModule, docker: Docker, todo: list[Image], result
     try:
         layer_bytes = image_space.unique_bytes(docker.api, [i.id for i in todo])
         found = image_space.filesystems(layer_bytes, module.params["containerd_root"],
-                                        docker.root())
+                                        docker.root(), module.params["keep_free"])
     except (DockerUnavailable, CopyError, OSError, ValueError, KeyError) as err:
         module.fail_json(msg=f"measuring what the copy needs on disk: {err}", **result)
-    result["space"] = [{"paths": list(fs.paths), "needed": fs.needed, "free": fs.free,
-                        "size": fs.size, "fits": fs.fits} for fs in found]
+    result["space"] = [fs.to_json() for fs in found]
     short = [fs.shortfall() for fs in found if not fs.fits]
     if short and module.check_mode:
         module.warn("; ".join(short))
@@ -575,6 +579,7 @@ def main() -> None:
         "added": {"type": "path"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "containerd_root": {"type": "path", "default": "/var/lib/containerd"},
+        "keep_free": {"type": "str", "default": "15%"},
         "cpu_quota": {"type": "str"},
         "io_weight": {"type": "int"},
     }, supports_check_mode=True)

@@ -171,12 +171,31 @@ def top_level_scalars(yaml_text: str | None) -> dict[str, str]:
     return found
 
 
+def imagefs_threshold(flags: dict[str, str], config_text: str | None) -> str:
+    """The kubelet's hard eviction threshold for its image filesystem (`imagefs.available`):
+    from --eviction-hard, else the config's evictionHard (YAML or JSON), else the default."""
+    for item in flags.get("--eviction-hard", "").split(","):
+        if item.startswith("imagefs.available<"):
+            return item.partition("<")[2]
+    try:
+        config = json.loads(config_text or "")
+        return (config.get("evictionHard") or {}).get("imagefs.available",
+                                                      image_space.DEFAULT_THRESHOLD)
+    except ValueError:  # YAML, the usual form: the block under a top-level evictionHard key
+        pass
+    section = re.search(r"^evictionHard:\s*\n((?:[ \t]+.*\n?)*)", config_text or "", re.M)
+    value = section and re.search(r"^\s+[\"']?imagefs\.available[\"']?\s*:\s*[\"']?([\w.%]+)",
+                                  section.group(1), re.M)
+    return value.group(1) if value else image_space.DEFAULT_THRESHOLD
+
+
 def kubelet_facts() -> dict:
     flags_text = read(KUBEADM_FLAGS)
     args = env_file_args(flags_text, "KUBELET_KUBEADM_ARGS")
     extra = env_file_args(read(KUBELET_DEFAULTS), "KUBELET_EXTRA_ARGS")
     flags = flag_map(args + extra)
-    config = top_level_scalars(read(KUBELET_CONFIG))
+    config_text = read(KUBELET_CONFIG)
+    config = top_level_scalars(config_text)
     endpoint = flags.get("--container-runtime-endpoint") or config.get("containerRuntimeEndpoint")
     version = re.sub("^Kubernetes ", "", run("kubelet", "--version") or "").lstrip("v")
     instance_text = read(f"{KUBELET_DIR}/{INSTANCE_CONFIG}")  # None: no such file
@@ -191,6 +210,7 @@ def kubelet_facts() -> dict:
         "endpoint": endpoint,
         "cgroup_driver": config.get("cgroupDriver", "cgroupfs"),  # v1beta1's default
         "static_pod_path": config.get("staticPodPath"),
+        "imagefs_available": imagefs_threshold(flags, config_text),
         "pod_infra_image": flags.get("--pod-infra-container-image"),
         "cni_bin_dir": flags.get("--cni-bin-dir"),
         "cni_conf_dir": flags.get("--cni-conf-dir"),
@@ -529,13 +549,12 @@ def version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", text or "")[:3])
 
 
-def image_copy_space(docker: dict, containerd_root: str) -> list[dict]:
+def image_copy_space(docker: dict, containerd_root: str, threshold: str) -> list[dict]:
     """Each filesystem copying every Docker image writes to, with what it needs there."""
     if not docker.get("layer_bytes"):
         return []
-    return [{"paths": list(fs.paths), "needed": fs.needed, "free": fs.free, "size": fs.size}
-            for fs in image_space.filesystems(docker["layer_bytes"], containerd_root,
-                                              docker.get("root_dir"))]
+    return [fs.to_json() for fs in image_space.filesystems(
+        docker["layer_bytes"], containerd_root, docker.get("root_dir"), threshold)]
 
 
 def migration_state(state_dir: str) -> dict:
@@ -632,7 +651,7 @@ def findings(facts: dict, target: str = "", config_version: int = 2,
         add("sandbox-image-unknown", "warning", "no --pod-infra-container-image: containerd "
             "will use its own default pause image, which must be present offline")
     for space in facts["node"]["image_copy_space"]:
-        filesystem = image_space.Filesystem(**{**space, "paths": tuple(space["paths"])})
+        filesystem = image_space.Filesystem.from_json(space)
         if not filesystem.fits:
             add("disk-space", "error", filesystem.shortfall())
     daemon_json = docker["daemon_json"]
@@ -743,7 +762,8 @@ def main() -> None:
         "cri_dockerd": cri_dockerd_facts(),
         "static_pods": static_pod_facts(kubelet["static_pod_path"]),
         "node": {"negative_oom_score_adj_refused": oom_probe()["negative_refusal"] is not None,
-                 "image_copy_space": image_copy_space(docker, module.params["containerd_root"]),
+                 "image_copy_space": image_copy_space(docker, module.params["containerd_root"],
+                                                      kubelet["imagefs_available"]),
                  "cgroup2": os.path.exists("/sys/fs/cgroup/cgroup.controllers")},
         "migration": migration_state(module.params["state_dir"]),
     }

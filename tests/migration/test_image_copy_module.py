@@ -354,7 +354,7 @@ def test_absent_removes_what_the_copy_added_and_nothing_else(
 
 def test_too_little_space_refuses_before_copying_anything(tmp_path_factory, docker, built):
     """containerd's root on a 4 MiB filesystem: the copy refuses before it starts, naming the
-    filesystem, the bytes needed and free, and the share that must stay free; containerd
+    filesystem, the bytes needed and free, and the kubelet's threshold (default 15%); containerd
     holds nothing; check mode reports the same figures without failing."""
     base = tmp_path_factory.mktemp("hi-small")
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(base)], check=True)
@@ -370,7 +370,7 @@ def test_too_little_space_refuses_before_copying_anything(tmp_path_factory, dock
         subprocess.run(["umount", str(base)], check=True)
     assert refused["failed"] and "nothing was copied" in refused["msg"], refused.get("msg")
     assert f"filesystem of {cfg.root}/io.containerd.content.v1.content" in refused["msg"]
-    assert "(15%, the kubelet's imagefs eviction threshold)" in refused["msg"]
+    assert "(the kubelet's imagefs.available eviction threshold, 15%)" in refused["msg"]
     assert held == []
     [space] = [fs for fs in planned["space"] if f"{cfg.root}/io.containerd.content.v1.content"
                in fs["paths"]]

@@ -77,8 +77,30 @@ def test_the_shortfall_names_the_filesystem_and_every_figure():
                                    size=10 << 30)
     assert short.shortfall().startswith(
         "the image copy needs 6.00 GiB on the filesystem of /var/lib/containerd/x, which has "
-        "5.00 GiB free of 10.00 GiB and must keep 1.50 GiB (15%")
-    assert "free 2.50 GiB there" in short.shortfall()
+        "5.00 GiB free of 10.00 GiB and must keep 1.50 GiB free (the kubelet's imagefs.available"
+        " eviction threshold, 15%): free 2.50 GiB there")
+
+
+def test_a_threshold_is_a_share_or_a_kubernetes_quantity():
+    """kubelet evictionHard values: a percentage of the filesystem, or bytes with a suffix."""
+    size = 10 << 30
+    assert [image_space.keep_free(t, size) for t in ("15%", "0.5%", "2Gi", "500M", "1024")] == [
+        size * 15 // 100, size // 200, 2 << 30, 500_000_000, 1024]
+
+
+@pytest.mark.parametrize(("flags", "config", "expected"), [
+    ({}, None, "15%"),
+    ({}, "evictionHard:\n  memory.available: 100Mi\n  imagefs.available: 1%\nfoo: 1\n", "1%"),
+    ({}, '{"evictionHard": {"imagefs.available": "2Gi"}, "evictionSoft": {}}', "2Gi"),
+    ({}, "evictionSoft:\n  imagefs.available: 30%\n", "15%"),
+    ({"--eviction-hard": "memory.available<1Gi,imagefs.available<5%"},
+     "evictionHard:\n  imagefs.available: 1%\n", "5%"),
+])
+def test_the_kubelets_imagefs_threshold_is_read_from_its_flags_then_its_config(
+        flags, config, expected):
+    """--eviction-hard wins over the config's evictionHard (YAML or JSON); evictionSoft does
+    not count; nothing set is the kubelet's default, 15%."""
+    assert facts_module.imagefs_threshold(flags, config) == expected
 
 
 def test_preflight_blocks_a_node_whose_copy_would_not_fit():

@@ -4,9 +4,9 @@ by preflight's disk-space finding and by the copy itself, which refuses before i
 Three writers share the bytes of every layer the copy brings: Docker stages a whole export under
 its data root before the first byte streams (`docker save`), containerd's content store keeps
 the layer tars, and its snapshotter unpacks them. Layers shared by several images count once.
-What must stay free afterwards is the kubelet's default image-filesystem eviction threshold
-(imagefs.available 15%): a copy that went below it would have the kubelet evict pods and delete
-images on a node that still runs them.
+What must stay free afterwards is the kubelet's hard eviction threshold for its image
+filesystem (imagefs.available, 15% unless the kubelet is told otherwise): a copy that went
+below it would have the kubelet evict pods and delete images on a node that still runs them.
 
 Node-side (see harness_node): standard library only."""
 
@@ -16,7 +16,10 @@ import hashlib
 import os
 from dataclasses import dataclass
 
-KEEP_FREE_PERCENT = 15
+DEFAULT_THRESHOLD = "15%"
+# Kubernetes quantities the kubelet accepts for a threshold in bytes.
+UNITS = {"": 1, "k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4,
+         "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
 SNAPSHOTTER_DIR = "io.containerd.snapshotter.v1.overlayfs"
 CONTENT_DIR = "io.containerd.content.v1.content"
 
@@ -59,17 +62,27 @@ def existing(path: str) -> str:
     return path
 
 
+def keep_free(threshold: str, size: int) -> int:
+    """The bytes a threshold ("15%", "2Gi", "500M") keeps free on a filesystem of `size`."""
+    if threshold.endswith("%"):
+        return int(size * float(threshold[:-1]) / 100)
+    number = threshold.rstrip("kMGTi")
+    return int(float(number) * UNITS[threshold[len(number):]])
+
+
 @dataclass(frozen=True)
 class Filesystem:
-    """One filesystem the copy writes to: the paths on it, what they take, what it has."""
+    """One filesystem the copy writes to: the paths on it, what they take, what it has, and
+    the kubelet's imagefs.available threshold it must stay above."""
     paths: tuple[str, ...]
     needed: int
     free: int
     size: int
+    threshold: str = DEFAULT_THRESHOLD
 
     @property
     def keep(self) -> int:
-        return self.size * KEEP_FREE_PERCENT // 100
+        return keep_free(self.threshold, self.size)
 
     @property
     def fits(self) -> bool:
@@ -78,13 +91,22 @@ class Filesystem:
     def shortfall(self) -> str:
         return (f"the image copy needs {gib(self.needed)} on the filesystem of "
                 f"{', '.join(self.paths)}, which has {gib(self.free)} free of {gib(self.size)} "
-                f"and must keep {gib(self.keep)} ({KEEP_FREE_PERCENT}%, the kubelet's imagefs "
-                f"eviction threshold) free: free {gib(self.needed + self.keep - self.free)} "
+                f"and must keep {gib(self.keep)} free (the kubelet's imagefs.available eviction "
+                f"threshold, {self.threshold}): free {gib(self.needed + self.keep - self.free)} "
                 "there, or copy fewer images (--images in-use)")
 
+    def to_json(self) -> dict:
+        return {"paths": list(self.paths), "needed": self.needed, "free": self.free,
+                "size": self.size, "threshold": self.threshold, "fits": self.fits}
 
-def filesystems(layer_bytes: int, containerd_root: str, docker_root: str | None
-                ) -> list[Filesystem]:
+    @classmethod
+    def from_json(cls, data: dict) -> Filesystem:
+        return cls(tuple(data["paths"]), data["needed"], data["free"], data["size"],
+                   data.get("threshold", DEFAULT_THRESHOLD))
+
+
+def filesystems(layer_bytes: int, containerd_root: str, docker_root: str | None,
+                threshold: str = DEFAULT_THRESHOLD) -> list[Filesystem]:
     """Each filesystem the copy of `layer_bytes` writes to, with what it needs there."""
     writers = [os.path.join(containerd_root, CONTENT_DIR),
                os.path.join(containerd_root, SNAPSHOTTER_DIR)]
@@ -97,7 +119,8 @@ def filesystems(layer_bytes: int, containerd_root: str, docker_root: str | None
     for paths in by_device.values():
         stat = os.statvfs(existing(paths[0]))
         found.append(Filesystem(tuple(paths), layer_bytes * len(paths),
-                                stat.f_bavail * stat.f_frsize, stat.f_blocks * stat.f_frsize))
+                                stat.f_bavail * stat.f_frsize, stat.f_blocks * stat.f_frsize,
+                                threshold))
     return found
 
 
