@@ -178,28 +178,43 @@ def test_a_run_whose_ssh_connection_drops_mid_copy_is_finished_by_a_rerun(
     rollback(lab, harness_cli, tmp_path / "rollback")
 
 
+def kill_containerd_in_the_copy(lab, out, *more: str) -> tuple[str, str]:
+    """`harness migrate [MORE]` with containerd killed and held down the moment the copy's
+    first import starts; its stdout and stderr, the run having failed."""
+    node = lab.inventory.nodes[0]
+    arm(node, CTR_IMPORT, "containerd")
+    code, stdout, stderr = migrate_holding_containerd(lab, lab.inventory_path, out, *more)
+    assert fired(node) == "containerd killed", stderr[-3000:]
+    assert code == 1, stdout[-3000:] + stderr[-2000:]
+    return stdout, stderr
+
+
+def rerun_completes(lab, harness_cli, out, docker: dict[str, str]) -> None:
+    """containerd runs again (whatever undid the failed run started it: Docker runs on it),
+    so the rerun needs no wait: the node ends on containerd, uncordoned, every image copied
+    once; then back to Docker for the next test."""
+    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
+    rerun = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(out / "re"))
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
+    assert migrated(lab.api, name)
+    assert_every_image_copied_once_and_complete(node, docker)
+    rollback(lab, harness_cli, out / "rollback")
+
+
 @pytest.mark.long
 def test_containerd_killed_mid_staging_leaves_the_node_in_service_and_a_rerun_completes(
         lab, harness_cli, tmp_path):
     """Staging (before the drain) loses containerd: the run fails naming the step, starts
     containerd again, removes what staging copied and leaves the node on Docker, never
     cordoned; the rerun stages, drains and completes."""
-    node, name = lab.inventory.nodes[0], lab.node_names[0]
-    docker = docker_image_ids(node)
-    arm(node, CTR_IMPORT, "containerd")
-    code, stdout, stderr = migrate_holding_containerd(lab, lab.inventory_path, tmp_path / "cut")
-    assert fired(node) == "containerd killed", stderr[-3000:]
-    assert code == 1, stdout[-3000:] + stderr[-2000:]
+    docker = docker_image_ids(lab.inventory.nodes[0])
+    stdout, stderr = kill_containerd_in_the_copy(lab, tmp_path / "cut")
     assert "staged before the drain: ctr images import: nothing taken" in stdout, stdout[-3000:]
     assert "left as cordoned as it was, nothing else changed" in stdout, stdout[-3000:]
     assert "Cordon and drain" not in stderr
     assert_back_on_docker(lab)
-    assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
-    rerun = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "re"))
-    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
-    assert migrated(lab.api, name)
-    assert_every_image_copied_once_and_complete(node, docker)
-    rollback(lab, harness_cli, tmp_path / "rollback")
+    rerun_completes(lab, harness_cli, tmp_path, docker)
 
 
 @pytest.mark.long
@@ -207,26 +222,14 @@ def test_containerd_killed_mid_copy_is_rolled_back_and_a_rerun_copies_each_image
         lab, harness_cli, tmp_path):
     """Without staging the copy runs after the drain: containerd lost there rolls the node
     back to Docker, Ready and uncordoned; the rerun copies every image once."""
-    node, name = lab.inventory.nodes[0], lab.node_names[0]
+    node = lab.inventory.nodes[0]
     docker = docker_image_ids(node)
     node_run(node, "ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null")
-    arm(node, CTR_IMPORT, "containerd")
-    code, stdout, stderr = migrate_holding_containerd(lab, lab.inventory_path, tmp_path / "cut",
-                                                      "--no-staging")
-    assert fired(node) == "containerd killed", stderr[-3000:]
-    assert code == 1, stdout[-3000:] + stderr[-2000:]
+    stdout, _ = kill_containerd_in_the_copy(lab, tmp_path / "cut", "--no-staging")
     assert "Copy Docker's images into containerd's k8s.io namespace: ctr images import" in stdout
     assert "rolled back to Docker" in stdout, stdout[-3000:]
     assert_back_on_docker(lab)
-
-    # The rollback started containerd (Docker runs on it): the rerun needs no wait.
-    assert node_run(node, "systemctl is-active containerd || true").strip() == "active"
-    rerun = harness_cli("migrate", "-i", str(lab.inventory_path), "--out", str(tmp_path / "re"))
-    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-2000:]
-    assert migrated(lab.api, name)
-    assert_every_image_copied_once_and_complete(node, docker)
-    assert client.CoreV1Api(lab.api).read_node(name).spec.unschedulable is not True
-    rollback(lab, harness_cli, tmp_path / "rollback")
+    rerun_completes(lab, harness_cli, tmp_path, docker)
 
 
 # The migrate task that has just finished when containerd is killed, per step after the copy
