@@ -40,7 +40,7 @@ BIG = "harness.local/bench-big"
 WORK_LOG = "/var/lib/bench-workload/rounds"
 IMPORT_SPAN = "/run/bench-import-span"
 # Times are the kernel's uptime, which the node and the pod read alike (/proc/uptime).
-NOW = "cut -d' ' -f1 /proc/uptime"
+NOW = 'cut -d" " -f1 /proc/uptime'  # inside the watcher's single quotes
 # On the node: when staging's first import starts, and when no import has run for 3 s.
 SPAN_WATCHER = ("systemd-run --collect --quiet --unit bench-import-span sh -c '"
                 "until pgrep -f \"[c]tr .*images import\" >/dev/null; do sleep 0.05; done; "
