@@ -509,11 +509,22 @@ def check_space(module: AnsibleModule, docker: Docker, todo: list[Image], result
         module.fail_json(msg="; ".join(short) + "; nothing was copied", **result)
 
 
+def own_unit() -> str | None:
+    """The systemd unit this process runs in (over SSH, the session's scope), None if none."""
+    with contextlib.suppress(OSError), open("/proc/self/cgroup") as handle:
+        for line in handle:
+            if line.startswith("0::"):
+                last = line.strip().rsplit("/", 1)[-1]
+                return last if last.endswith((".scope", ".service")) else None
+    return None
+
+
 class Throttle:
     """Caps docker.service and containerd.service, which do the copy's work (export, store,
-    unpack), while the node's pods still run beside it: CPUQuota and IOWeight set at runtime
-    and reset afterwards. A marker file lists the units capped, so that the next run resets
-    them if this one died before it could."""
+    unpack), and this module's own unit (its pump and ctr's digests), while the node's pods
+    still run beside them: CPUQuota and IOWeight set at runtime and reset afterwards. A marker
+    file lists the daemons capped, so that the next run resets them if this one died before it
+    could (the module's own scope ends with its session)."""
 
     UNITS = ("docker.service", "containerd.service")
     UNSET = {"CPUQuotaPerSecUSec": {"infinity"},
@@ -525,6 +536,7 @@ class Throttle:
         self.settings = [f"{key}={value}" for key, value in
                          (("CPUQuota", p["cpu_quota"]), ("IOWeight", p["io_weight"]))
                          if value is not None]
+        self.own: str | None = None
 
     def _set(self, unit: str, settings: list[str]) -> bool:
         rc, _, err = self.module.run_command(
@@ -559,9 +571,14 @@ class Throttle:
         write_json(self.marker, units)
         for unit in units:
             self._set(unit, self.settings)
+        self.own = own_unit()
+        if self.own:
+            self._set(self.own, self.settings)
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.own:
+            self._set(self.own, ["CPUQuota=", "IOWeight="])
         self.reset()
 
 
