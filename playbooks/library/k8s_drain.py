@@ -87,21 +87,30 @@ def evict(core, pod, dry_run: bool) -> int:
 
 def unscheduled(core, evicted: list, wait: float) -> list[str]:
     """Pods that controllers made to replace `evicted` and that the scheduler cannot place,
-    with its reason, once every replacement is placed or `wait` seconds have passed."""
+    with its reason, once every replacement is placed or `wait` seconds have passed. A
+    controller that has not made its replacement yet (a busy controller manager) counts as
+    not placed: the check waits for it rather than finding nothing to report."""
     owners = {ref.uid for pod in evicted for ref in pod.metadata.owner_references or []}
     old = {pod.metadata.uid for pod in evicted}
     namespaces = {pod.metadata.namespace for pod in evicted}
 
     def stuck() -> dict[str, str]:
-        found = {}
+        found, replaced = {}, set()
         for namespace in namespaces:
             for pod in core.list_namespaced_pod(namespace).items:
                 refs = {ref.uid for ref in pod.metadata.owner_references or []}
-                if pod.metadata.uid in old or not refs & owners or pod.spec.node_name:
+                if pod.metadata.uid in old or not refs & owners:
+                    continue
+                replaced |= refs
+                if pod.spec.node_name:
                     continue
                 reason = next((c.message for c in pod.status.conditions or []
                                if c.type == "PodScheduled" and c.status == "False"), None)
                 found[label(pod)] = reason or "not scheduled yet"
+        for pod in evicted:
+            if pod.metadata.owner_references and not {
+                    ref.uid for ref in pod.metadata.owner_references} & replaced:
+                found[f"{label(pod)}'s replacement"] = "not made by its controller yet"
         return found
 
     deadline = time.monotonic() + wait
