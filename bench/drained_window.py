@@ -13,9 +13,10 @@ every run copies everything again. Three runs:
 - big, copied after the drain: the same node with --no-staging, as migrations ran before.
 The drained window is the sum of the node's task seconds from "Cordon and drain" to "Uncordon
 the node", from the run's per-node task record (a node's tasks run one after another).
-Workload: a pod on the node hashes random bytes in a loop (CPU and I/O), appending a
-timestamp per round to a hostPath file; its rounds per second while staging's import runs
-(its start and end noted on the node by a watcher) against the same span just before.
+Workload: a pod on the node, there for every run (each drain evicts the same pods), hashes
+random bytes in a loop (CPU and I/O), appending a timestamp per round to a hostPath file; its
+rounds per second while staging's import runs (its start and end noted on the node by a
+watcher) against the minute just before that run.
 Targets (issue 25): big staged within 1.2x of small; big staged within 0.2x of big copied
 after the drain; the workload at 0.8x or more of its rate without staging."""
 
@@ -108,29 +109,30 @@ def rate(stamps: list[float], start: float, end: float) -> float:
     return sum(start <= s < end for s in stamps) / (end - start)
 
 
-def workload_rates(inventory) -> tuple[float, float]:
-    """(rounds per second during staging's import, from the workload's start until then)."""
+def workload_rates(inventory, since: float) -> tuple[float, float]:
+    """(rounds per second during staging's import, from `since` until it began)."""
     stamps = [float(s) for s in node_run(inventory, f"cat {WORK_LOG}").split()]
     start, end = (float(s) for s in node_run(inventory, f"cat {IMPORT_SPAN}").split())
-    return rate(stamps, start, end), rate(stamps, stamps[0], start)
+    return rate(stamps, start, end), rate(stamps, since, start)
+
+
+def deploy_workload(kubeconfig: Path) -> None:
+    """The hashing pod, on the node for every run, so that each drain evicts the same pods."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as manifest:
+        json.dump(WORKLOAD, manifest)
+        manifest.flush()
+        kubectl(kubeconfig, "apply", "-f", manifest.name)
+    kubectl(kubeconfig, "rollout", "status", "deployment/bench-workload", "--timeout=300s")
 
 
 def staged_with_workload(inventory, kubeconfig: Path) -> tuple[tuple[float, str],
                                                                 tuple[float, float]]:
     """The drained window of a staged run, and the workload's rates around staging."""
-    node_run(inventory, f"rm -rf {Path(WORK_LOG).parent} {IMPORT_SPAN}")
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as manifest:
-        json.dump(WORKLOAD, manifest)
-        manifest.flush()
-        kubectl(kubeconfig, "apply", "-f", manifest.name)
-    kubectl(kubeconfig, "rollout", "status", "deployment/bench-workload", "--timeout=120s")
+    kubectl(kubeconfig, "rollout", "status", "deployment/bench-workload", "--timeout=300s")
+    since = float(node_run(inventory, NOW))
     time.sleep(60)  # the workload's rate alone, before staging
     node_run(inventory, SPAN_WATCHER)
-    try:
-        window = migrate_and_back(inventory)
-    finally:
-        kubectl(kubeconfig, "delete", "deployment", "bench-workload", "--wait=false")
-    return window, workload_rates(inventory)
+    return migrate_and_back(inventory), workload_rates(inventory, since)
 
 
 def main() -> int:
@@ -140,6 +142,7 @@ def main() -> int:
     args = parser.parse_args()
     try:
         inventory, kubeconfig = fresh_lab(args.version)
+        deploy_workload(kubeconfig)
         (small, small_tasks) = migrate_and_back(inventory)
         add_big_images(inventory, args.gib)
         (after, after_tasks) = migrate_and_back(inventory, "--no-staging")
