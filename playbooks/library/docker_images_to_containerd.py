@@ -140,7 +140,10 @@ class CopyError(Exception):
 
 
 class ContainerdGone(CopyError):
-    """containerd stopped answering during an import: no other image can be copied either."""
+    """containerd stopped answering during an import: no other image can be copied either.
+    `copied`: the images imported one by one before it went, which are recorded as added."""
+
+    copied: list = []
 
 
 class Docker:
@@ -372,7 +375,8 @@ def copy(docker: Docker, ctr: Ctr, images: list[Image]) -> tuple[list, list, int
         try:
             sent += stream(docker, ctr, [image])
             copied.append(image)
-        except ContainerdGone:
+        except ContainerdGone as err:
+            err.copied = copied
             raise
         except CopyError as err:
             failed.append({**image.summary(), "error": str(err)})
@@ -629,6 +633,13 @@ def main() -> None:
                          failed_images=failed, pinned=pinned,
                          seconds=round(time.monotonic() - started, 2), **result)
 
+    def record_added(copied: list[Image]) -> bool:
+        """What this run put there, recorded before anything can fail, so that a rollback
+        removes it whatever follows (a ref containerd lacks is skipped then)."""
+        now = {ref: i.id for i in copied for ref in i.refs}
+        return p["added"] is not None and write_json(
+            p["added"], {**{r: i for r, i in added.items() if r not in outdated}, **now})
+
     copied = []
     marker = os.path.join(os.path.dirname(p["record"]) or ".", "throttled.json")
     with Throttle(module, marker):
@@ -636,13 +647,11 @@ def main() -> None:
             try:
                 copied, failures, result["bytes"] = copy(docker, ctr, todo)
             except ContainerdGone as err:
+                record_added(err.copied)
                 module.fail_json(msg=str(err), failed_images=failed, **result)
             failed += failures
             name_digests(ctr, copied)
-    # Recorded before anything can fail: what this run put there is removable whatever follows.
-    now_added = {ref: i.id for i in copied for ref in i.refs}
-    added_written = p["added"] is not None and write_json(
-        p["added"], {**{r: i for r, i in added.items() if r not in outdated}, **now_added})
+    added_written = record_added(copied)
     result.update(copied=[i.summary() for i in copied],
                   seconds=round(time.monotonic() - started, 2))
     wrong = mismatches(ctr, copied)
