@@ -233,9 +233,9 @@ def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node
     under containerd's root for the images: preflight fails naming the filesystem and the
     figures, and migrate refuses the node before changing it. Space that runs out during
     staging anyway (the estimate passed, then containerd's content store, a filesystem of its
-    own here, is filled the moment staging starts copying): staging fails with the kernel's
-    ENOSPC before the drain, and the node stays in service on Docker, never cordoned, with
-    Docker's images as before."""
+    own here, is filled while Docker's export is paused as staging's import starts): staging
+    fails with the kernel's ENOSPC before the drain, and the node stays in service on Docker,
+    never cordoned, with Docker's images as before."""
     name = lab.node_names[0]
     node = lab.inventory.nodes[0]
     node_run(node, f"mount -t tmpfs -o size=1m tmpfs {CONTAINERD_ROOT}")
@@ -254,19 +254,23 @@ def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node
     assert not node_state(lab.api, name)[1]
 
     content = f"{CONTAINERD_ROOT}/io.containerd.content.v1.content"
-    marker = "/var/lib/harness/migration/throttled.json"  # staging passed its check, capped
     node_run(node, f"mkdir -p {content} && mount -t tmpfs -o size=256m tmpfs {content} && "
              f"mkdir -p {content}/ingest {content}/blobs/sha256")  # as containerd lays it out
-    node_run(node, f"nohup sh -c 'while [ ! -e {marker} ]; do sleep 0.05; done; fallocate -l "
-             f"$(df --output=avail -B1 {content} | tail -1) {content}/filler' >/dev/null 2>&1 &")
+    # Once staging's import has started (its space check passed), Docker's export is paused
+    # while the content store's filesystem is filled, so that ctr meets a full disk however
+    # fast this machine is.
+    node_run(node, "systemd-run --collect --quiet --unit harness-test-filler sh -c 'until "
+             "pgrep -f \"[c]tr .*images import\" >/dev/null; do sleep 0.05; done; kill -STOP "
+             f"$(pidof dockerd); fallocate -l $(df --output=avail -B1 {content} | tail -1) "
+             f"{content}/filler; kill -CONT $(pidof dockerd)'")
     try:
         done = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path / "full"))
     finally:
         # Unmounting takes the blobs written there away from containerd's records: forget
         # them all, so that the next test copies every image afresh.
-        node_run(node, f"pkill -f 'while \\[ ! -e {marker}' ; umount {content} && ctr -n k8s.io "
-                 "images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null && ctr -n k8s.io "
-                 "content ls -q | xargs -r ctr -n k8s.io content rm >/dev/null")
+        node_run(node, f"systemctl stop harness-test-filler 2>/dev/null; umount {content} && "
+                 "ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null && "
+                 "ctr -n k8s.io content ls -q | xargs -r ctr -n k8s.io content rm >/dev/null")
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
     failure = next(line for line in done.stdout.splitlines()
                    if line.startswith(f"FAILED {name}: Stop the node's migration"))
