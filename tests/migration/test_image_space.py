@@ -86,6 +86,7 @@ def test_a_threshold_is_a_share_or_a_kubernetes_quantity():
     size = 10 << 30
     assert [image_space.keep_free(t, size) for t in ("15%", "0.5%", "2Gi", "500M", "1024")] == [
         size * 15 // 100, size // 200, 2 << 30, 500_000_000, 1024]
+    assert image_space.keep_free("lots", size) == size * 15 // 100  # unreadable: the default
 
 
 @pytest.mark.parametrize(("flags", "config", "expected"), [

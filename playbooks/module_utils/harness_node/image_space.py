@@ -63,11 +63,15 @@ def existing(path: str) -> str:
 
 
 def keep_free(threshold: str, size: int) -> int:
-    """The bytes a threshold ("15%", "2Gi", "500M") keeps free on a filesystem of `size`."""
-    if threshold.endswith("%"):
-        return int(size * float(threshold[:-1]) / 100)
-    number = threshold.rstrip("kMGTi")
-    return int(float(number) * UNITS[threshold[len(number):]])
+    """The bytes a threshold ("15%", "2Gi", "500M") keeps free on a filesystem of `size`; one
+    this cannot read counts as the kubelet's default."""
+    try:
+        if threshold.endswith("%"):
+            return int(size * float(threshold[:-1]) / 100)
+        number = threshold.rstrip("kMGTi")
+        return int(float(number) * UNITS[threshold[len(number):]])
+    except (ValueError, KeyError):
+        return keep_free(DEFAULT_THRESHOLD, size)
 
 
 @dataclass(frozen=True)
