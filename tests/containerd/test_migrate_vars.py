@@ -26,6 +26,15 @@ def test_with_the_flag_the_build_and_config_version_3(containerd2):
     assert extravars["containerd_config_version"] == 3
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_no_staging_turns_it_off_and_the_default_leaves_the_inventorys_choice():
+    """--no-staging sets stage_images false; without it the variable is not passed at all, so
+    an inventory's stage_images stands (extra vars would override it)."""
+    assert phase.migrate_vars([1], 0, "all", "1.37.0", staging=False)["stage_images"] is False
+    assert "stage_images" not in phase.migrate_vars([1], 0, "all", "1.37.0")
+
+
 def test_an_unknown_version_names_the_flag_before_anything_is_built(monkeypatch):
     def no_build(*args, **kwargs):
         raise AssertionError("something was built before the versions were checked")
