@@ -40,6 +40,8 @@ FILE_SUMS = ("find /var/lib/kubelet/kubeadm-flags.env /var/lib/kubelet/config.ya
 GUARDED = "guarded"  # the Deployment and the PodDisruptionBudget that pins its one pod
 HOMELESS = "homeless"  # a Deployment whose evicted pod has nowhere to go
 VICTIM = "harness.local/victim:1.0"  # an image whose own layer is corrupted under Docker
+BULK = "harness.local/bulk:1.0"  # 64 MiB of random bytes: a copy that lasts
+CTR_IMPORT = "[c]tr .*images import"  # the copy's ctr, and not the pattern's own shell
 CONTAINERD_ROOT = "/var/lib/containerd"
 
 
@@ -233,7 +235,7 @@ def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node
     under containerd's root for the images: preflight fails naming the filesystem and the
     figures, and migrate refuses the node before changing it. Space that runs out during
     staging anyway (the estimate passed, then containerd's content store, a filesystem of its
-    own here, is filled while Docker's export is paused as staging's import starts): staging
+    own here, is filled while staging's ctr is stopped, its import begun): staging
     fails with the kernel's ENOSPC before the drain, and the node stays in service on Docker,
     never cordoned, with Docker's images as before."""
     name = lab.node_names[0]
@@ -256,13 +258,16 @@ def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node
     content = f"{CONTAINERD_ROOT}/io.containerd.content.v1.content"
     node_run(node, f"mkdir -p {content} && mount -t tmpfs -o size=256m tmpfs {content} && "
              f"mkdir -p {content}/ingest {content}/blobs/sha256")  # as containerd lays it out
-    # Once staging's import has started (its space check passed), Docker's export is paused
-    # while the content store's filesystem is filled, so that ctr meets a full disk however
-    # fast this machine is.
+    # 64 MiB more to copy, so that the import lasts; once it has started (the space check
+    # passed), ctr is stopped while the content store's filesystem is filled, so that it meets
+    # a full disk however fast this machine is.
+    node_run(node, "d=$(mktemp -d) && head -c 67108864 /dev/urandom > $d/blob && printf "
+             "'FROM harness.local/busybox:1.0\\nCOPY blob /blob\\n' > $d/Dockerfile && "
+             f"docker build -q -t {BULK} $d >/dev/null && rm -rf $d")
     node_run(node, "systemd-run --collect --quiet --unit harness-test-filler sh -c 'until "
-             "pgrep -f \"[c]tr .*images import\" >/dev/null; do sleep 0.05; done; kill -STOP "
-             f"$(pidof dockerd); fallocate -l $(df --output=avail -B1 {content} | tail -1) "
-             f"{content}/filler; kill -CONT $(pidof dockerd)'")
+             f"pgrep -f \"{CTR_IMPORT}\" >/dev/null; do sleep 0.02; done; pkill -STOP -f "
+             f"\"{CTR_IMPORT}\"; fallocate -l $(df --output=avail -B1 {content} | tail -1) "
+             f"{content}/filler; pkill -CONT -f \"{CTR_IMPORT}\"'")
     try:
         done = harness_cli("migrate", "-i", str(inventory), "--out", str(tmp_path / "full"))
     finally:
@@ -270,7 +275,8 @@ def test_too_little_space_for_the_copy_is_refused_and_running_out_keeps_the_node
         # them all, so that the next test copies every image afresh.
         node_run(node, f"systemctl stop harness-test-filler 2>/dev/null; umount {content} && "
                  "ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null && "
-                 "ctr -n k8s.io content ls -q | xargs -r ctr -n k8s.io content rm >/dev/null")
+                 "ctr -n k8s.io content ls -q | xargs -r ctr -n k8s.io content rm >/dev/null; "
+                 f"docker rmi -f {BULK} >/dev/null")
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
     failure = next(line for line in done.stdout.splitlines()
                    if line.startswith(f"FAILED {name}: Stop the node's migration"))
