@@ -17,6 +17,7 @@ from labs import module_kube_lab
 from harness.transport import open_transport
 
 from .test_canary_on_lab import node_state
+from .test_interruptions_on_lab import CTR_IMPORT
 from .test_migration_on_lab import docker_image_ids, snapshot, wait_node_ready, workload_ready
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -41,7 +42,6 @@ GUARDED = "guarded"  # the Deployment and the PodDisruptionBudget that pins its 
 HOMELESS = "homeless"  # a Deployment whose evicted pod has nowhere to go
 VICTIM = "harness.local/victim:1.0"  # an image whose own layer is corrupted under Docker
 BULK = "harness.local/bulk:1.0"  # 64 MiB of random bytes: a copy that lasts
-CTR_IMPORT = "[c]tr .*images import"  # the copy's ctr, and not the pattern's own shell
 CONTAINERD_ROOT = "/var/lib/containerd"
 
 

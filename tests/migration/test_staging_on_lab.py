@@ -23,6 +23,7 @@ from labs import module_kube_lab
 
 from .test_canary_on_lab import node_state
 from .test_faults_on_lab import node_run, one_pod_deployment
+from .test_interruptions_on_lab import CTR_IMPORT
 from .test_migration_on_lab import cri_image_ids, docker_image_ids, workload_ready
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, pytest.mark.long, pytest.mark.timeout(1800)]
@@ -34,10 +35,9 @@ COPY_TASK = "Copy Docker's images into containerd's k8s.io namespace"
 ARRIVING, LEAVING = "harness.local/arriving:1.0", "harness.local/leaving:1.0"
 # Written on the node when staging's import starts: the caps the daemons have then.
 CAPS = "/run/harness-test-caps"
+CAPS_SHOWN = "systemctl show -p CPUQuotaPerSecUSec -p IOWeight docker.service containerd.service"
 CAPS_WATCHER = (f"systemd-run --collect --quiet --unit harness-test-caps sh -c 'while ! pgrep "
-                f"-f \"[c]tr .*images import\" >/dev/null; do sleep 0.05; done; systemctl show "
-                f"-p CPUQuotaPerSecUSec -p IOWeight docker.service containerd.service > {CAPS}'")
-UNCAPPED = "systemctl show -p CPUQuotaPerSecUSec -p IOWeight docker.service containerd.service"
+                f"-f \"{CTR_IMPORT}\" >/dev/null; do sleep 0.05; done; {CAPS_SHOWN} > {CAPS}'")
 
 
 lab = module_kube_lab(LAB, nodes=1)
@@ -124,7 +124,7 @@ def test_what_changes_after_staging_arrives_by_the_delta_and_the_daemons_were_ca
     assert {ref: held.get(ref) for ref in changed["docker"]} == changed["docker"]
     caps = node_run(node, f"cat {CAPS}").split()
     assert caps.count("CPUQuotaPerSecUSec=500ms") == 2 and caps.count("IOWeight=10") == 2, caps
-    assert "CPUQuotaPerSecUSec=500ms" not in node_run(node, UNCAPPED)  # reset afterwards
+    assert "CPUQuotaPerSecUSec=500ms" not in node_run(node, CAPS_SHOWN)  # reset afterwards
     rollback(lab, harness_cli, tmp_path / "rollback")
     assert ARRIVING not in node_run(node, "ctr -n k8s.io images ls -q")  # the copies removed
     node_run(node, f"docker rmi {ARRIVING}")
