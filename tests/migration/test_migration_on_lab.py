@@ -171,43 +171,41 @@ def test_plan_shows_every_change_and_changes_nothing(migration_lab, before, harn
     """`migrate --plan` prints the containerd config and kubelet flags as diffs, the images
     staging would copy with their sizes and the disk they need, and leaves every node exactly
     as it was."""
-    assert_plan(harness_cli("migrate", "--plan", *cli_args(migration_lab, reports / "plan")),
-                migration_lab, before)
+    done = harness_cli("migrate", "--plan", *cli_args(migration_lab, reports / "plan"))
+    assert_plan(done, migration_lab, before)
+    for node in migration_lab.node_names:
+        assert re.search(r"image harness\.local/web:1\.0 \([\d.]+ MiB\) would be staged before "
+                         r"the drain into containerd", plan_section(done, node))
 
 
-def test_the_harness_installed_from_its_wheel_plans_the_same(migration_lab, before,
-                                                            installed_wheel, reports, tmp_path):
-    """Outside the checkout (issue 26), its playbooks come from the package data."""
-    done = subprocess.run([installed_wheel / "harness", "migrate", "--plan",
+def test_the_harness_installed_from_its_wheel_plans_copying_only_images_in_use(
+        migration_lab, before, installed_wheel, reports, tmp_path):
+    """Outside the checkout (issue 26) its playbooks come from the package data. With
+    `--images in-use` one pod runs on the lab's first node (the dockershim RuntimeClass's,
+    busybox): the plan would copy the sandbox image and, on that node, busybox."""
+    done = subprocess.run([installed_wheel / "harness", "migrate", "--plan", "--images", "in-use",
                            *cli_args(migration_lab, reports / "plan-wheel")], cwd=tmp_path,
                           capture_output=True, text=True, timeout=1200)
     assert_plan(done, migration_lab, before)
+    copied = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("image ")]
+    assert sorted(copied) == ["harness.local/busybox:1.0", *["harness.local/pause:3.9"] * 2]
+
+
+def plan_section(done, node: str) -> str:
+    return done.stdout.split(f"=== {node}:")[1].split("===")[0]
 
 
 def assert_plan(done, lab, before) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for node in lab.inventory.nodes:
-        section = done.stdout.split(f"=== {node.name}:")[1].split("===")[0]
+        section = plan_section(done, node.name)
         assert "+++ /etc/containerd/config.toml (after)" in section
         assert '+sandbox_image = "harness.local/pause:3.9"' in section
         assert "+KUBELET_KUBEADM_ARGS=" in section and "--container-runtime=remote" in section
-        assert re.search(r"image harness\.local/web:1\.0 \([\d.]+ MiB\) would be staged before "
-                         r"the drain into containerd", section)
         assert re.search(r"disk: [\d.]+ MiB needed on the filesystem of /var/lib/containerd/io"
                          r"\.containerd\.content\.v1\.content, .* free: fits", section)
         assert snapshot(node) == before[node.name]["snapshot"]
     assert all(v.startswith("docker://") for v in runtimes(lab.api).values())
-
-
-def test_plan_with_images_in_use_copies_only_what_the_pods_run(migration_lab, harness_cli,
-                                                              reports):
-    """One pod runs on the lab's first node (the dockershim RuntimeClass's, busybox):
-    `--images in-use` would copy the sandbox image and, on that node, busybox."""
-    done = harness_cli("migrate", "--plan", "--images", "in-use",
-                       *cli_args(migration_lab, reports / "plan-in-use"))
-    assert done.returncode == 0, done.stdout + done.stderr
-    copied = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("image ")]
-    assert sorted(copied) == ["harness.local/busybox:1.0", *["harness.local/pause:3.9"] * 2]
 
 
 def test_migrate_moves_every_node_canary_first_with_zero_failed_probes(
@@ -373,35 +371,49 @@ def test_rollback_returns_one_node_to_docker_byte_for_byte(migration_lab, before
     assert f"FAILED {second.name}" not in done.stdout
 
 
-# Every verify check goes red when the real thing it guards is broken (and green again once it
-# is put back). Each: (name, break command, restore command, the failing check's task name).
+# Every verify check goes red when the real thing it guards is broken, and with it only the
+# checks that stand on the same thing. Each: (name, break command, restore command, the failing
+# check's task name, the other checks the break may take down too).
+CRI_DOWN = ("The crictl command reaches containerd with no flags",)
+NO_SANDBOX = ("Start and remove a pod sandbox with each runtime handler carried from Docker",
+              "Every runtime handler carried from Docker starts a pod")
 VERIFY_BREAKS = [
     ("docker-enabled", "systemctl enable --quiet docker.socket docker.service",
-     "systemctl disable --quiet docker.socket docker.service", "Docker is stopped and disabled"),
+     "systemctl disable --quiet docker.socket docker.service", "Docker is stopped and disabled",
+     ()),
     ("image-id-mismatch",
      "ctr -n k8s.io images tag --force harness.local/pause:3.9 harness.local/busybox:1.0",
      "ctr -n k8s.io images tag --force sha256:$(cat /tmp/busybox-id) harness.local/busybox:1.0",
-     "Every copied image is listed by CRI with the same ID"),
+     "Every copied image is listed by CRI with the same ID", ()),
     ("crictl-endpoint", "cp /etc/crictl.yaml /tmp/crictl.yaml && sed -i "
      "'s#containerd.sock#nowhere.sock#' /etc/crictl.yaml", "cp /tmp/crictl.yaml /etc/crictl.yaml",
-     "List the images CRI sees (crictl with no flags, through /etc/crictl.yaml)"),
+     "List the images CRI sees (crictl with no flags, through /etc/crictl.yaml)", CRI_DOWN),
     ("no-cni-config", "mv /etc/cni/net.d/10-harness-bridge.conflist /tmp/ && sleep 3",
      "mv /tmp/10-harness-bridge.conflist /etc/cni/net.d/ && sleep 3",
-     "The CRI runtime and its network are ready"),
+     "The CRI runtime and its network are ready",
+     ("The Node is Ready and schedulable", *NO_SANDBOX)),
     ("runtime-binary-gone", "mv /usr/bin/crun /usr/bin/crun.away",
-     "mv /usr/bin/crun.away /usr/bin/crun",
-     "Every runtime handler carried from Docker starts a pod"),
+     "mv /usr/bin/crun.away /usr/bin/crun", NO_SANDBOX[1], NO_SANDBOX[:1]),
     ("docker-container-runs", "systemctl start docker && docker run -d --name hx "
      "harness.local/busybox:1.0 sleep 600",
      "docker rm -f hx && systemctl stop docker.socket docker.service",
-     "No Docker-managed container still runs"),
+     "No Docker-managed container still runs", ("Docker is stopped and disabled",)),
 ]
 
 
-@pytest.mark.parametrize("name,breaks,restores,check", VERIFY_BREAKS,
+def failed_checks(stdout: str, node: str) -> set[str]:
+    """The task names of verify's `FAILED <node>: <task>: <message>` lines for `node`."""
+    prefix = f"FAILED {node}: "
+    return {line.removeprefix(prefix).split(": ", 1)[0] for line in stdout.splitlines()
+            if line.startswith(prefix)}
+
+
+@pytest.mark.parametrize("name,breaks,restores,check,also", VERIFY_BREAKS,
                          ids=[b[0] for b in VERIFY_BREAKS])
 def test_verify_goes_red_when_what_it_checks_is_broken(migration_lab, harness_cli, reports,
-                                                        name, breaks, restores, check):
+                                                        name, breaks, restores, check, also):
+    """Only the checks the break stands on fail: anything left broken by an earlier break
+    would show here as another failed check."""
     node = migration_lab.inventory.nodes[1]  # stays on containerd to the end
     with open_transport(node) as t:
         busybox = cri_image_ids(node)["harness.local/busybox:1.0"].removeprefix("sha256:")
@@ -413,11 +425,16 @@ def test_verify_goes_red_when_what_it_checks_is_broken(migration_lab, harness_cl
         finally:
             t.run(restores, timeout=60, check=True)
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
-    assert f"FAILED {node.name}: {check}" in done.stdout, done.stdout
+    failed = failed_checks(done.stdout, node.name)
+    assert check in failed and failed - {check} <= {*also, "Every check passed"}, done.stdout
     wait_node_ready(migration_lab.api, node.name)  # the kubelet reports a repair on its next beat
-    again = harness_cli("verify", "--node", node.name,
-                        *cli_args(migration_lab, reports / f"green-{name}"))
-    assert again.returncode == 0, again.stdout
+
+
+def test_verify_is_green_again_once_every_break_is_put_back(migration_lab, harness_cli,
+                                                            reports):
+    done = harness_cli("verify", "--node", migration_lab.node_names[1],
+                       *cli_args(migration_lab, reports / "green-after-breaks"))
+    assert done.returncode == 0, done.stdout
 
 
 def test_verify_goes_red_on_a_cordoned_node(migration_lab, harness_cli, reports):
