@@ -374,9 +374,8 @@ def test_rollback_returns_one_node_to_docker_byte_for_byte(migration_lab, before
 # Every verify check goes red when the real thing it guards is broken, and with it only the
 # checks that stand on the same thing. Each: (name, break command, restore command, the failing
 # check's task name, the other checks the break may take down too).
-CRI_DOWN = ("The crictl command reaches containerd with no flags",)
-NO_SANDBOX = ("Start and remove a pod sandbox with each runtime handler carried from Docker",
-              "Every runtime handler carried from Docker starts a pod")
+HANDLER_SANDBOX = "Start and remove a pod sandbox with each runtime handler carried from Docker"
+HANDLERS_START = "Every runtime handler carried from Docker starts a pod"
 VERIFY_BREAKS = [
     ("docker-enabled", "systemctl enable --quiet docker.socket docker.service",
      "systemctl disable --quiet docker.socket docker.service", "Docker is stopped and disabled",
@@ -387,13 +386,14 @@ VERIFY_BREAKS = [
      "Every copied image is listed by CRI with the same ID", ()),
     ("crictl-endpoint", "cp /etc/crictl.yaml /tmp/crictl.yaml && sed -i "
      "'s#containerd.sock#nowhere.sock#' /etc/crictl.yaml", "cp /tmp/crictl.yaml /etc/crictl.yaml",
-     "List the images CRI sees (crictl with no flags, through /etc/crictl.yaml)", CRI_DOWN),
+     "List the images CRI sees (crictl with no flags, through /etc/crictl.yaml)",
+     ("The crictl command reaches containerd with no flags",)),
     ("no-cni-config", "mv /etc/cni/net.d/10-harness-bridge.conflist /tmp/ && sleep 3",
      "mv /tmp/10-harness-bridge.conflist /etc/cni/net.d/ && sleep 3",
      "The CRI runtime and its network are ready",
-     ("The Node is Ready and schedulable", *NO_SANDBOX)),
+     ("The Node is Ready and schedulable", HANDLER_SANDBOX, HANDLERS_START)),
     ("runtime-binary-gone", "mv /usr/bin/crun /usr/bin/crun.away",
-     "mv /usr/bin/crun.away /usr/bin/crun", NO_SANDBOX[1], NO_SANDBOX[:1]),
+     "mv /usr/bin/crun.away /usr/bin/crun", HANDLERS_START, (HANDLER_SANDBOX,)),
     ("docker-container-runs", "systemctl start docker && docker run -d --name hx "
      "harness.local/busybox:1.0 sleep 600",
      "docker rm -f hx && systemctl stop docker.socket docker.service",
